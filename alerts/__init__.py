@@ -1,0 +1,1 @@
+"""Rule-based alerts over the store."""

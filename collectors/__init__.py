@@ -1,0 +1,1 @@
+"""Collector plugins: each turns a connection to one target into samples."""

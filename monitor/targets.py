@@ -1,0 +1,162 @@
+"""What we poll: a `Target` per server, parsed from a URL or a config entry.
+
+A target is one server process. A Redis Cluster seed URL is also a target (with
+`discover=True`); discovery (`monitor/discovery.py`) expands it into one target per node,
+each carrying `cluster`, `shard` and `role` labels.
+"""
+
+from __future__ import annotations
+
+import enum
+import urllib.parse
+from dataclasses import dataclass, field, replace
+
+from monitor.model import Labels, labels_of
+from monitor.secrets import Secret
+
+__all__ = ["TargetKind", "TLSOptions", "Target", "TargetError", "parse_target_url"]
+
+
+class TargetError(ValueError):
+    """A target URL or entry that cannot be used; the message names the problem."""
+
+
+class TargetKind(enum.StrEnum):
+    REDIS = "redis"
+    MEMCACHED = "memcached"
+
+
+@dataclass(frozen=True, slots=True)
+class TLSOptions:
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    server_name: str | None = None
+    insecure_skip_verify: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One server to poll. `instance` is what labels its series (`host:port` or the socket path)."""
+
+    kind: TargetKind
+    host: str | None = None
+    port: int | None = None
+    unix_path: str | None = None
+    db: int = 0
+    tls: TLSOptions | None = None
+    username: str | None = None
+    password: Secret | None = field(default=None, compare=False)
+    interval_s: float = 10.0
+    timeout_s: float = 5.0
+    #: free-form user labels (`env`, `service`, ...) plus, for discovered cluster nodes,
+    #: `cluster`, `shard` and `role`
+    labels: Labels = ()
+    #: a Redis seed whose cluster should be discovered (set for every redis URL by default;
+    #: a standalone server simply discovers nothing)
+    discover: bool = True
+    #: config name, shown in UIs; defaults to the instance
+    name: str = ""
+
+    @property
+    def instance(self) -> str:
+        if self.unix_path is not None:
+            return self.unix_path
+        host = self.host or ""
+        if ":" in host:  # IPv6 literal
+            host = f"[{host}]"
+        return f"{host}:{self.port}"
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.instance
+
+    @property
+    def url(self) -> str:
+        """The target's URL without credentials; safe to show and log."""
+        if self.unix_path is not None:
+            return f"unix://{self.unix_path}"
+        scheme = self.kind.value
+        if self.kind is TargetKind.REDIS and self.tls is not None:
+            scheme = "rediss"
+        suffix = f"/{self.db}" if self.kind is TargetKind.REDIS and self.db else ""
+        return f"{scheme}://{self.instance}{suffix}"
+
+    def series_labels(self) -> Labels:
+        """Labels every series of this target carries: `instance` plus the target's labels."""
+        merged = dict(self.labels)
+        merged["instance"] = self.instance
+        return labels_of(merged)
+
+    def with_labels(self, **extra: str) -> Target:
+        merged = dict(self.labels)
+        merged.update(extra)
+        return replace(self, labels=labels_of(merged))
+
+
+_DEFAULT_PORTS = {"redis": 6379, "rediss": 6379, "memcached": 11211}
+
+
+def parse_target_url(url: str, **overrides: object) -> Target:
+    """Parse `redis://[user:password@]host:port[/db]`, `rediss://…`, `unix:///path`,
+    `memcached://host:port` into a Target. Keyword overrides set other Target fields.
+
+    Errors never echo the password: the message names the URL with credentials removed.
+    """
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError as exc:
+        raise TargetError(f"target URL {_safe(url)!r}: {exc}") from None
+    scheme = parts.scheme.lower()
+    password = Secret(urllib.parse.unquote(parts.password)) if parts.password else None
+    username = urllib.parse.unquote(parts.username) if parts.username else None
+    fields: dict[str, object] = {"username": username or None, "password": password}
+    if scheme == "unix":
+        path = parts.path or parts.netloc
+        if not path:
+            raise TargetError(f"target URL {_safe(url)!r}: unix:// needs a socket path")
+        query = urllib.parse.parse_qs(parts.query)
+        db = query.get("db", ["0"])[0]
+        fields.update(kind=TargetKind.REDIS, unix_path=path, db=_parse_db(db, url))
+    elif scheme in _DEFAULT_PORTS:
+        try:
+            host, port = parts.hostname, parts.port or _DEFAULT_PORTS[scheme]
+        except ValueError as exc:
+            raise TargetError(f"target URL {_safe(url)!r}: {exc}") from None
+        if not host:
+            raise TargetError(f"target URL {_safe(url)!r}: missing host")
+        kind = TargetKind.MEMCACHED if scheme == "memcached" else TargetKind.REDIS
+        fields.update(kind=kind, host=host, port=port)
+        if kind is TargetKind.REDIS:
+            path = parts.path.strip("/")
+            fields["db"] = _parse_db(path or "0", url)
+            if scheme == "rediss":
+                fields["tls"] = TLSOptions()
+        elif parts.path.strip("/"):
+            raise TargetError(f"target URL {_safe(url)!r}: memcached URLs take no path")
+    else:
+        raise TargetError(
+            f"target URL {_safe(url)!r}: unknown scheme {scheme!r} "
+            "(expected redis://, rediss://, unix:// or memcached://)"
+        )
+    fields.update(overrides)
+    return Target(**fields)  # type: ignore[arg-type]
+
+
+def _parse_db(text: str, url: str) -> int:
+    if not text.isdigit():
+        raise TargetError(f"target URL {_safe(url)!r}: database {text!r} is not a number")
+    return int(text)
+
+
+def _safe(url: str) -> str:
+    """The URL with any password replaced, for error messages."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return "<unparseable URL>"
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
