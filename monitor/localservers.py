@@ -1,0 +1,223 @@
+"""Start real Redis/Valkey/memcached processes on free loopback ports.
+
+Used by `cachewatch demo`, the test fixtures and the benchmarks. Every server binds
+127.0.0.1 only, keeps nothing on disk, and lives in its own temporary directory that
+`stop()` removes.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["LocalRedis", "LocalMemcached", "LocalCluster", "free_port", "have_binary"]
+
+
+def have_binary(name: str) -> bool:
+    return shutil.which(name) is not None
+
+
+def free_port() -> int:
+    """A TCP port that is free on 127.0.0.1 now (and, for cluster nodes, port+10000 too)."""
+    for _ in range(200):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port + 10000 > 65535:
+            continue
+        with socket.socket() as bus:
+            try:
+                bus.bind(("127.0.0.1", port + 10000))
+            except OSError:
+                continue
+        return int(port)
+    raise RuntimeError("no free port pair found on 127.0.0.1")
+
+
+def _wait_port(port: int, proc: subprocess.Popen[bytes], timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server on port {port} exited with code {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.02)
+    raise RuntimeError(f"server on port {port} did not start within {timeout_s}s")
+
+
+@dataclass
+class LocalRedis:
+    """A redis-server (or valkey-server) process. `extra` adds config directives."""
+
+    binary: str = "redis-server"
+    extra: list[str] = field(default_factory=list)
+    port: int = 0
+    proc: subprocess.Popen[bytes] | None = None
+    workdir: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}"
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> LocalRedis:
+        self.port = self.port or free_port()
+        self.workdir = Path(tempfile.mkdtemp(prefix="cachewatch-redis-"))
+        args = [
+            self.binary,
+            "--port", str(self.port),
+            "--bind", "127.0.0.1",
+            "--save", "",
+            "--appendonly", "no",
+            "--dir", str(self.workdir),
+            "--daemonize", "no",
+            "--logfile", str(self.workdir / "server.log"),
+            "--latency-monitor-threshold", "1",
+            *self.extra,
+        ]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _wait_port(self.port, self.proc)
+        return self
+
+    def pause(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGCONT)
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)
+            self.proc.kill()
+            self.proc.wait(5)
+
+    def restart(self) -> None:
+        """Kill and start again on the same port (counters reset, data gone)."""
+        self.kill()
+        workdir = self.workdir
+        self.start()
+        if workdir is not None:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    def stop(self) -> None:
+        self.kill()
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
+
+
+@dataclass
+class LocalMemcached:
+    memory_mb: int = 64
+    extra: list[str] = field(default_factory=list)
+    port: int = 0
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"memcached://127.0.0.1:{self.port}"
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> LocalMemcached:
+        self.port = self.port or free_port()
+        args = ["memcached", "-l", "127.0.0.1", "-p", str(self.port), "-U", "0",
+                "-m", str(self.memory_mb), "-u", "nobody", *self.extra]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _wait_port(self.port, self.proc)
+        return self
+
+    def pause(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGCONT)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)
+            self.proc.kill()
+            self.proc.wait(5)
+
+
+@dataclass
+class LocalCluster:
+    """A Redis Cluster of `primaries` shards with `replicas_per_primary` replicas each."""
+
+    primaries: int = 3
+    replicas_per_primary: int = 1
+    binary: str = "redis-server"
+    extra: list[str] = field(default_factory=list)
+    nodes: list[LocalRedis] = field(default_factory=list)
+
+    @property
+    def seed_url(self) -> str:
+        return self.nodes[0].url
+
+    def start(self, timeout_s: float = 30.0) -> LocalCluster:
+        count = self.primaries * (1 + self.replicas_per_primary)
+        try:
+            for _ in range(count):
+                node = LocalRedis(
+                    binary=self.binary,
+                    extra=["--cluster-enabled", "yes", "--cluster-node-timeout", "2000",
+                           "--cluster-config-file", "nodes.conf", *self.extra],
+                )
+                self.nodes.append(node.start())
+            cli = shutil.which("redis-cli") or shutil.which("valkey-cli")
+            if cli is None:
+                raise RuntimeError("redis-cli is needed to create a cluster (apt install redis-tools)")
+            subprocess.run(
+                [cli, "--cluster", "create", *[n.address for n in self.nodes],
+                 "--cluster-replicas", str(self.replicas_per_primary), "--cluster-yes"],
+                check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=timeout_s,
+            )
+            self._wait_ok(cli, timeout_s)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_ok(self, cli: str, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            ok = True
+            for node in self.nodes:
+                out = subprocess.run([cli, "-p", str(node.port), "cluster", "info"],
+                                     capture_output=True, text=True, timeout=5).stdout
+                if "cluster_state:ok" not in out:
+                    ok = False
+                    break
+            if ok:
+                # replicas must have finished their initial sync too
+                info = "".join(
+                    subprocess.run([cli, "-p", str(n.port), "info", "replication"],
+                                   capture_output=True, text=True, timeout=5).stdout
+                    for n in self.nodes
+                )
+                if info.count("master_link_status:up") >= self.primaries * self.replicas_per_primary:
+                    return
+            time.sleep(0.2)
+        raise RuntimeError("cluster did not reach cluster_state:ok in time")
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+        self.nodes.clear()

@@ -1,0 +1,17 @@
+"""Real servers for tests and benchmarks: redis-server, valkey-server, memcached, a Redis Cluster.
+
+The launchers live in `monitor/localservers.py` (the demo uses them too); the pytest fixtures
+in `tests/conftest.py` wrap them.
+"""
+
+from __future__ import annotations
+
+from monitor.localservers import (
+    LocalCluster,
+    LocalMemcached,
+    LocalRedis,
+    free_port,
+    have_binary,
+)
+
+__all__ = ["LocalCluster", "LocalMemcached", "LocalRedis", "free_port", "have_binary"]
