@@ -6,8 +6,15 @@ import re
 
 __all__ = ["parse_duration", "format_duration"]
 
-_UNITS_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0,
-            "y": 31536000.0}
+_UNITS_S = {
+    "ms": 0.001,
+    "s": 1.0,
+    "m": 60.0,
+    "h": 3600.0,
+    "d": 86400.0,
+    "w": 604800.0,
+    "y": 31536000.0,
+}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)")
 
 
@@ -42,7 +49,7 @@ def format_duration(seconds: float) -> str:
     """The shortest Prometheus-style spelling of a duration (`90` -> `1m30s`)."""
     if seconds < 1 and seconds != 0:
         return f"{round(seconds * 1000)}ms"
-    remaining = int(round(seconds))
+    remaining = round(seconds)
     parts = []
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
         if remaining >= size:

@@ -76,14 +76,22 @@ class LocalRedis:
         self.workdir = Path(tempfile.mkdtemp(prefix="cachewatch-redis-"))
         args = [
             self.binary,
-            "--port", str(self.port),
-            "--bind", "127.0.0.1",
-            "--save", "",
-            "--appendonly", "no",
-            "--dir", str(self.workdir),
-            "--daemonize", "no",
-            "--logfile", str(self.workdir / "server.log"),
-            "--latency-monitor-threshold", "1",
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(self.workdir),
+            "--daemonize",
+            "no",
+            "--logfile",
+            str(self.workdir / "server.log"),
+            "--latency-monitor-threshold",
+            "1",
             *self.extra,
         ]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -136,8 +144,20 @@ class LocalMemcached:
 
     def start(self) -> LocalMemcached:
         self.port = self.port or free_port()
-        args = ["memcached", "-l", "127.0.0.1", "-p", str(self.port), "-U", "0",
-                "-m", str(self.memory_mb), "-u", "nobody", *self.extra]
+        args = [
+            "memcached",
+            "-l",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            "0",
+            "-m",
+            str(self.memory_mb),
+            "-u",
+            "nobody",
+            *self.extra,
+        ]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _wait_port(self.port, self.proc)
         return self
@@ -177,17 +197,36 @@ class LocalCluster:
             for _ in range(count):
                 node = LocalRedis(
                     binary=self.binary,
-                    extra=["--cluster-enabled", "yes", "--cluster-node-timeout", "2000",
-                           "--cluster-config-file", "nodes.conf", *self.extra],
+                    extra=[
+                        "--cluster-enabled",
+                        "yes",
+                        "--cluster-node-timeout",
+                        "2000",
+                        "--cluster-config-file",
+                        "nodes.conf",
+                        *self.extra,
+                    ],
                 )
                 self.nodes.append(node.start())
             cli = shutil.which("redis-cli") or shutil.which("valkey-cli")
             if cli is None:
-                raise RuntimeError("redis-cli is needed to create a cluster (apt install redis-tools)")
+                raise RuntimeError(
+                    "redis-cli is needed to create a cluster (apt install redis-tools)"
+                )
             subprocess.run(
-                [cli, "--cluster", "create", *[n.address for n in self.nodes],
-                 "--cluster-replicas", str(self.replicas_per_primary), "--cluster-yes"],
-                check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=timeout_s,
+                [
+                    cli,
+                    "--cluster",
+                    "create",
+                    *[n.address for n in self.nodes],
+                    "--cluster-replicas",
+                    str(self.replicas_per_primary),
+                    "--cluster-yes",
+                ],
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                timeout=timeout_s,
             )
             self._wait_ok(cli, timeout_s)
         except BaseException:
@@ -200,19 +239,30 @@ class LocalCluster:
         while time.monotonic() < deadline:
             ok = True
             for node in self.nodes:
-                out = subprocess.run([cli, "-p", str(node.port), "cluster", "info"],
-                                     capture_output=True, text=True, timeout=5).stdout
+                out = subprocess.run(
+                    [cli, "-p", str(node.port), "cluster", "info"],
+                    capture_output=True,
+                    text=True,
+                    timeout=5,
+                ).stdout
                 if "cluster_state:ok" not in out:
                     ok = False
                     break
             if ok:
                 # replicas must have finished their initial sync too
                 info = "".join(
-                    subprocess.run([cli, "-p", str(n.port), "info", "replication"],
-                                   capture_output=True, text=True, timeout=5).stdout
+                    subprocess.run(
+                        [cli, "-p", str(n.port), "info", "replication"],
+                        capture_output=True,
+                        text=True,
+                        timeout=5,
+                    ).stdout
                     for n in self.nodes
                 )
-                if info.count("master_link_status:up") >= self.primaries * self.replicas_per_primary:
+                if (
+                    info.count("master_link_status:up")
+                    >= self.primaries * self.replicas_per_primary
+                ):
                     return
             time.sleep(0.2)
         raise RuntimeError("cluster did not reach cluster_state:ok in time")

@@ -39,9 +39,7 @@ class StoreStats:
 class SeriesReader(Protocol):
     """What the query engine needs."""
 
-    def select(
-        self, matchers: Sequence[Matcher], start_ms: int, end_ms: int
-    ) -> list[SeriesData]:
+    def select(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> list[SeriesData]:
         """Series matching all matchers (one must constrain `__name__` or another label),
         with their samples in [start_ms, end_ms] inclusive, stale markers included.
         The store picks the finest retention tier that still covers `start_ms`."""
