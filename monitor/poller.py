@@ -1,0 +1,269 @@
+"""Poll one target: connect (with backoff), probe once per connection, run the due
+collectors under one timeout, and hand the batch to the store.
+
+One `TargetPoller` per target. The scheduler never runs two polls of one target at once, so
+the poller owns its connection outright. What a poll produces:
+
+- on success: every collector's samples, `<kind>_up 1`, and the poll's duration;
+- on failure (timeout, connection error): only `<kind>_up 0` and the duration, so the store
+  marks every other series of the target stale, exactly as Prometheus does after a failed
+  scrape; the connection is dropped and re-opened with exponential backoff.
+
+A collector that raises anything else is counted (`cachewatch_collector_errors_total`) and
+logged (once per distinct message), and the rest of the poll goes on. A collector that
+raises `Unsupported` is switched off for the life of the connection with one log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from collectors.base import Capabilities, CollectContext, Collector, Tier, Unsupported
+from monitor.model import Event, MetricType, SampleBatch
+from monitor.secrets import redact
+from monitor.targets import Target, TargetKind
+
+__all__ = ["TargetStatus", "TargetPoller", "PollObserver", "SampleSink", "open_connection"]
+
+log = logging.getLogger("cachewatch.poller")
+
+_BACKOFF_MAX_S = 60.0
+
+
+class SampleSink(Protocol):
+    def append(self, batch: SampleBatch) -> None: ...
+
+    def add_events(self, events: list[Event]) -> None: ...
+
+
+class PollObserver(Protocol):
+    def observe_poll(self, instance: str, duration_s: float, ok: bool) -> None: ...
+
+
+@dataclass
+class TargetStatus:
+    """What the UIs show about a target's polling. Replaced wholesale after each poll, so
+    readers in other threads always see a consistent object."""
+
+    target: Target
+    up: bool | None = None  # None until the first poll finishes
+    last_poll_ms: int = 0
+    last_duration_s: float = 0.0
+    last_error: str | None = None
+    consecutive_failures: int = 0
+    capabilities: Capabilities | None = None
+    #: collector name -> why it is switched off on this target
+    skipped: dict[str, str] = field(default_factory=dict)
+    last_batch: SampleBatch | None = None
+
+
+async def open_connection(target: Target) -> Any:
+    if target.kind is TargetKind.MEMCACHED:
+        from collectors.memcached_conn import MemcachedConnection
+
+        return await MemcachedConnection.open(target)
+    from collectors.redis_conn import RedisConnection
+
+    return await RedisConnection.open(target)
+
+
+async def probe_capabilities(target: Target, conn: Any) -> Capabilities:
+    if target.kind is TargetKind.MEMCACHED:
+        return Capabilities(server="memcached")
+    from collectors.redis_probe import probe
+
+    return await probe(conn)
+
+
+class TargetPoller:
+    def __init__(
+        self,
+        target: Target,
+        collectors: list[Collector],
+        sink: SampleSink | None = None,
+        observer: PollObserver | None = None,
+        slow_interval_s: float = 60.0,
+        options: dict[str, Any] | None = None,
+        connect: Callable[[Target], Any] = open_connection,
+    ) -> None:
+        self.target = target
+        self._collectors = collectors
+        self._sink = sink
+        self._observer = observer
+        self._slow_interval_s = slow_interval_s
+        self._options = options or {}
+        self._connect = connect
+        self._conn: Any = None
+        self._capabilities: Capabilities | None = None
+        self._skipped: dict[str, str] = {}
+        self._slow_due_at = 0.0
+        self._slow_cache: dict[str, SampleBatch] = {}
+        self._reconnect_at = 0.0
+        self._backoff_s = 0.0
+        self._logged_errors: set[str] = set()
+        self._error_counts: dict[str, int] = {}
+        # set when discovery replaced this poller: a poll still in flight must not write
+        # samples under labels whose series were already ended
+        self._retired = False
+        self.status = TargetStatus(target=target)
+        self._up_name = f"{target.kind.value}_up"
+
+    async def poll(self, ts_ms: int | None = None) -> SampleBatch:
+        """Poll once and return the batch (also appended to the sink)."""
+        target = self.target
+        started = time.perf_counter()
+        ts_ms = int(time.time() * 1000) if ts_ms is None else ts_ms
+        batch = SampleBatch(ts_ms=ts_ms, target_labels=target.series_labels())
+        events: list[Event] = []
+        error: str | None = None
+        try:
+            async with asyncio.timeout(target.timeout_s):
+                await self._collect(batch, events)
+        except TimeoutError:
+            error = f"poll timed out after {target.timeout_s:g}s"
+        except (OSError, ConnectionError, EOFError) as exc:
+            error = redact(str(exc), target.password) or type(exc).__name__
+        except Exception as exc:  # a broken reply or a bug: keep polling, say what happened
+            error = redact(f"{type(exc).__name__}: {exc}", target.password)
+        if error is not None:
+            await self._drop_connection(error)
+            batch = SampleBatch(ts_ms=ts_ms, target_labels=target.series_labels())
+            events = []
+        duration = time.perf_counter() - started
+        ok = error is None
+        batch.add(self._up_name, 1.0 if ok else 0.0)
+        batch.add("cachewatch_poll_duration_seconds", duration)
+        if self._sink is not None and not self._retired:
+            self._sink.append(batch)
+            if events:
+                self._sink.add_events(events)
+        if self._observer is not None:
+            self._observer.observe_poll(target.instance, duration, ok)
+        previous = self.status
+        self.status = TargetStatus(
+            target=target,
+            up=ok,
+            last_poll_ms=ts_ms,
+            last_duration_s=duration,
+            last_error=error,
+            consecutive_failures=0 if ok else previous.consecutive_failures + 1,
+            capabilities=self._capabilities,
+            skipped=dict(self._skipped),
+            last_batch=batch,
+        )
+        return batch
+
+    async def _collect(self, batch: SampleBatch, events: list[Event]) -> None:
+        conn = await self._ensure_connection()
+        assert self._capabilities is not None
+        ctx = CollectContext(
+            target=self.target,
+            capabilities=self._capabilities,
+            log=log,
+            events=events,
+            options=self._options,
+        )
+        now = time.monotonic()
+        slow_due = now >= self._slow_due_at
+        if slow_due:
+            self._slow_due_at = now + self._slow_interval_s
+        for collector in self._collectors:
+            name = collector.name
+            if name in self._skipped:
+                continue
+            if collector.tier is Tier.SLOW and not slow_due:
+                cached = self._slow_cache.get(name)
+                if cached is not None:
+                    batch.extend(cached)
+                continue
+            part = SampleBatch(ts_ms=batch.ts_ms, target_labels=batch.target_labels)
+            try:
+                await collector.collect(conn, ctx, part)
+            except Unsupported as exc:
+                reason = redact(str(exc), self.target.password) or "not supported"
+                self._skipped[name] = reason
+                log.warning("%s: collector %s switched off: %s", self.target.url, name, reason)
+                continue
+            except (OSError, ConnectionError, EOFError, TimeoutError):
+                raise
+            except Exception as exc:
+                message = redact(f"{type(exc).__name__}: {exc}", self.target.password)
+                key = f"{name}:{message}"
+                if key not in self._logged_errors:
+                    self._logged_errors.add(key)
+                    log.warning("%s: collector %s failed: %s", self.target.url, name, message)
+                self._error_counts[name] = self._error_counts.get(name, 0) + 1
+                self._slow_cache.pop(name, None)
+                continue
+            if collector.tier is Tier.SLOW:
+                self._slow_cache[name] = part
+            batch.extend(part)
+        for name, count in self._error_counts.items():
+            batch.add("cachewatch_collector_errors_total", float(count), (("collector", name),))
+
+    async def _ensure_connection(self) -> Any:
+        if self._conn is not None:
+            return self._conn
+        now = time.monotonic()
+        if now < self._reconnect_at:
+            raise ConnectionError(
+                f"{self.target.url}: reconnecting in {self._reconnect_at - now:.1f}s "
+                f"(last error: {self.status.last_error})"
+            )
+        conn = await self._connect(self.target)
+        try:
+            self._capabilities = await probe_capabilities(self.target, conn)
+        except BaseException:
+            await conn.close()
+            raise
+        self._conn = conn
+        self._skipped = {}
+        self._slow_due_at = 0.0
+        self._backoff_s = 0.0
+        return conn
+
+    async def _drop_connection(self, error: str) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                await conn.close()
+            except Exception:
+                log.debug("%s: error while closing a broken connection", self.target.url)
+        # Exponential backoff with jitter, capped; the first retry is immediate on the
+        # next poll so a single blip costs one poll, not a minute.
+        if self._backoff_s == 0.0:
+            self._backoff_s = 0.5
+            self._reconnect_at = 0.0
+        else:
+            self._backoff_s = min(self._backoff_s * 2, _BACKOFF_MAX_S)
+            self._reconnect_at = time.monotonic() + self._backoff_s * random.uniform(0.5, 1.0)
+        key = f"down:{error}"
+        if key not in self._logged_errors:
+            self._logged_errors.add(key)
+            log.warning("%s: poll failed: %s", self.target.url, error)
+
+    def retire(self) -> None:
+        self._retired = True
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await conn.close()
+
+
+#: Metadata for the samples the poller itself adds to every batch.
+POLLER_METRICS: dict[str, tuple[MetricType, str]] = {
+    "redis_up": (MetricType.GAUGE, "Information about the Redis instance"),
+    "memcached_up": (MetricType.GAUGE, "Could the memcached server be reached."),
+    "cachewatch_poll_duration_seconds": (MetricType.GAUGE, "Duration of the last poll."),
+    "cachewatch_collector_errors_total": (
+        MetricType.COUNTER,
+        "Collector failures since cachewatch started, by collector.",
+    ),
+}

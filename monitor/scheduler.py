@@ -1,0 +1,147 @@
+"""Drive polling with APScheduler (3.x, asyncio): one job per target, never overlapping.
+
+Each target's job runs every `interval` with `max_instances=1` and `coalesce=True`; the
+poll's own timeout (shorter than the interval, enforced by config) means a hung target
+shows as down within its timeout and never delays anyone else. Targets get a fixed phase
+offset derived from their address (not per-run jitter): they don't poll in lock-step, and
+each target's timestamps stay exactly `interval` apart, which keeps rates smooth and the
+store's timestamp encoding at one bit per sample.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from monitor.fleet import Fleet, FleetChange
+from monitor.poller import TargetPoller
+
+__all__ = ["PollScheduler", "phase_offset_s", "aligned_ts_ms"]
+
+log = logging.getLogger("cachewatch.scheduler")
+logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+def phase_offset_s(instance: str, interval_s: float) -> float:
+    """A stable offset in [0, interval) for this target, spreading targets over the interval."""
+    digest = hashlib.blake2b(instance.encode(), digest_size=8).digest()
+    return (int.from_bytes(digest, "big") % 1_000_000) / 1_000_000 * interval_s
+
+
+def aligned_ts_ms(now_s: float, interval_s: float, offset_s: float) -> int:
+    """The scheduled poll time nearest to now: a sample's timestamp is when it was due."""
+    slots = round((now_s - offset_s) / interval_s)
+    return round((offset_s + slots * interval_s) * 1000)
+
+
+class PollScheduler:
+    def __init__(
+        self,
+        fleet: Fleet,
+        discovery_interval_s: float = 30.0,
+        mark_stale: Callable[[TargetPoller], None] | None = None,
+    ) -> None:
+        self.fleet = fleet
+        self._discovery_interval_s = discovery_interval_s
+        self._mark_stale = mark_stale
+        self._scheduler: AsyncIOScheduler | None = None
+        self._last_discovery_request = 0.0
+
+    async def start(self) -> None:
+        """Start inside the running event loop, with a job for every poller the fleet has."""
+        scheduler = AsyncIOScheduler(job_defaults={"coalesce": True, "max_instances": 1})
+        self._scheduler = scheduler
+        scheduler.start()
+        for poller in list(self.fleet.pollers.values()):
+            self._add_poll_job(poller)
+        self.add_periodic("discovery", self._discovery_interval_s, self.refresh_topology)
+
+    def add_periodic(
+        self, name: str, interval_s: float, func: Callable[[], Awaitable[None]]
+    ) -> None:
+        """Run `func` every `interval_s` (store maintenance, rule groups, hot-key steps)."""
+        assert self._scheduler is not None, "start() first"
+        self._scheduler.add_job(
+            func,
+            IntervalTrigger(seconds=interval_s),
+            id=f"periodic:{name}",
+            replace_existing=True,
+            misfire_grace_time=max(1, int(interval_s)),
+        )
+
+    def _add_poll_job(self, poller: TargetPoller) -> None:
+        assert self._scheduler is not None
+        target = poller.target
+        interval = target.interval_s
+        offset = phase_offset_s(target.instance, interval)
+        now = time.time()
+        first = offset + (int((now - offset) / interval) + 1) * interval
+        trigger = IntervalTrigger(
+            seconds=interval, start_date=dt.datetime.fromtimestamp(first, dt.UTC)
+        )
+        self._scheduler.add_job(
+            self._poll,
+            trigger,
+            args=[target.instance, interval, offset],
+            id=f"poll:{target.instance}",
+            replace_existing=True,
+            misfire_grace_time=max(1, int(interval)),
+            next_run_time=dt.datetime.now(dt.UTC),  # first poll right away
+        )
+
+    async def _poll(self, instance: str, interval_s: float, offset_s: float) -> None:
+        poller = self.fleet.pollers.get(instance)
+        if poller is None:
+            return
+        await poller.poll(aligned_ts_ms(time.time(), interval_s, offset_s))
+        if poller.status.up is False and self.fleet.is_cluster_member(instance):
+            self.request_discovery()
+
+    def request_discovery(self) -> None:
+        """Re-read cluster topologies soon (debounced): a node went down, a failover may follow."""
+        now = time.monotonic()
+        if self._scheduler is None or now - self._last_discovery_request < 2.0:
+            return
+        self._last_discovery_request = now
+        self._scheduler.add_job(
+            self.refresh_topology,
+            DateTrigger(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)),
+            id="discovery:now",
+            replace_existing=True,
+        )
+
+    async def refresh_topology(self) -> None:
+        try:
+            change = await self.fleet.refresh()
+        except Exception:
+            log.exception("topology refresh failed")
+            return
+        await self.apply(change)
+
+    async def apply(self, change: FleetChange) -> None:
+        for poller in change.removed:
+            instance = poller.target.instance
+            if self._scheduler is not None and instance not in self.fleet.pollers:
+                job = self._scheduler.get_job(f"poll:{instance}")
+                if job is not None:
+                    job.remove()
+            poller.retire()
+            if self._mark_stale is not None:
+                self._mark_stale(poller)
+            await poller.close()
+        for poller in change.added:
+            self._add_poll_job(poller)
+
+    async def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+        for poller in list(self.fleet.pollers.values()):
+            await poller.close()
