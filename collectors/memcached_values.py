@@ -7,6 +7,7 @@ rest of the reply is still used. Unknown keys are ignored, so newer servers work
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 
@@ -30,10 +31,12 @@ _FLAGS = {"yes": 1.0, "no": 0.0, "on": 1.0, "off": 0.0, "true": 1.0, "false": 0.
 
 
 def parse_number(text: str) -> float | None:
-    """An integer or decimal as memcached prints them (`rusage_user 0.018988`), else None."""
+    """An integer or decimal as memcached prints them (`rusage_user 0.018988`), else None
+    (also for digit strings too long to be a finite float)."""
     if _NUMBER.fullmatch(text) is None:
         return None
-    return float(text)
+    value = float(text)
+    return value if math.isfinite(value) else None
 
 
 def parse_flag(text: str) -> float | None:
