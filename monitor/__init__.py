@@ -1,1 +1,1 @@
-"""Core engine: config, targets, scheduler, store, query, exporter, CLI. Never imports a UI toolkit."""
+"""Core engine: config, targets, scheduler, store, query, exporter, CLI. No UI imports."""

@@ -1,1 +1,1 @@
-"""One module per `cachewatch` subcommand: each has `add_parser(subparsers)` and `run(args) -> int`."""
+"""One module per `cachewatch` subcommand, each with `add_parser(subparsers)` and `run(args)`."""

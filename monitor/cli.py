@@ -1,0 +1,62 @@
+"""The `cachewatch` command line. Each subcommand lives in `monitor/commands/<name>.py`."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from monitor.commands.common import setup_logging
+
+__all__ = ["main", "build_parser"]
+
+#: subcommand modules, in the order `--help` lists them
+COMMANDS = (
+    "check",
+    "poll",
+    "tui",
+    "serve",
+    "export",
+    "query",
+    "hotkeys",
+    "evictions",
+    "rules",
+    "alerts",
+    "demo",
+    "store",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cachewatch",
+        description="Observability and diagnostics for Redis, Valkey and memcached fleets.",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)"
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"monitor.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"monitor.commands.{name}":
+                raise
+            continue
+        module.add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(args.verbose)
+    try:
+        return int(args.run(args))
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""Options and config resolution shared by every command that polls or reads."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from dataclasses import replace
+
+from monitor.config import Config, ConfigError, config_from_urls, load_config
+from monitor.durations import parse_duration
+from monitor.targets import TargetError
+
+__all__ = ["add_config_options", "resolve_config", "duration_arg", "fail", "shard_arg"]
+
+
+def duration_arg(text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def shard_arg(text: str) -> tuple[int, int]:
+    index, _, count = text.partition("/")
+    if not (index.isdigit() and count.isdigit()) or not 0 <= int(index) < int(count):
+        raise argparse.ArgumentTypeError(f"--shard {text!r}: expected i/n with 0 <= i < n")
+    return int(index), int(count)
+
+
+def add_config_options(parser: argparse.ArgumentParser, urls: bool = True) -> None:
+    parser.add_argument("-c", "--config", metavar="FILE", help="config file (TOML)")
+    if urls:
+        parser.add_argument(
+            "urls",
+            nargs="*",
+            metavar="URL",
+            help="targets: redis://[user:pass@]host:port[/db], rediss://, unix:///path, "
+            "memcached://host:port (a cluster node discovers the whole cluster)",
+        )
+    parser.add_argument(
+        "--interval",
+        type=duration_arg,
+        metavar="D",
+        help="poll interval, e.g. 1s (default from the config, else 10s)",
+    )
+    parser.add_argument(
+        "--store",
+        metavar="PATH",
+        help="where the embedded store lives (default from the config, "
+        "else the user's data directory)",
+    )
+    parser.add_argument(
+        "--shard",
+        type=shard_arg,
+        metavar="I/N",
+        help="poll only the targets whose hash falls in shard I of N",
+    )
+
+
+def resolve_config(args: argparse.Namespace, need_targets: bool = False) -> Config:
+    """Config from -c FILE plus URLs and overrides; raises ConfigError with clear messages."""
+    base = load_config(args.config) if getattr(args, "config", None) else Config()
+    try:
+        config = config_from_urls(
+            list(getattr(args, "urls", None) or []),
+            base,
+            interval_s=getattr(args, "interval", None),
+            store_path=getattr(args, "store", None),
+        )
+    except TargetError as exc:
+        raise ConfigError([str(exc)]) from None
+    shard = getattr(args, "shard", None)
+    if shard is not None:
+        from monitor.sharding import in_shard
+
+        config = replace(
+            config, shard=shard, targets=tuple(t for t in config.targets if in_shard(t, *shard))
+        )
+    if need_targets and not config.targets:
+        raise ConfigError(["no targets: give URLs or a config file with [[targets]]"])
+    return config
+
+
+def fail(message: str, code: int = 2) -> int:
+    print(f"cachewatch: {message}", file=sys.stderr)
+    return code
+
+
+def setup_logging(verbose: int) -> None:
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

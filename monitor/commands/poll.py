@@ -1,0 +1,77 @@
+"""`cachewatch poll [-c FILE] [URL…] [--once] [--format json|table]`.
+
+With `--once`: discover and poll every target once and print the samples (json: one object
+per line, `{"name", "labels", "value", "ts"}` with `ts` in unix seconds). Without: collect
+into the store headless until stopped (Ctrl-C or SIGTERM).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import signal
+import sys
+
+from monitor.commands.common import add_config_options, fail, resolve_config
+from monitor.config import ConfigError
+from monitor.model import SampleBatch
+from monitor.runtime import Runtime, poll_once
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("poll", help="poll targets once, or collect into the store")
+    add_config_options(parser)
+    parser.add_argument("--once", action="store_true", help="poll once and print the samples")
+    parser.add_argument("--format", choices=("json", "table"), default="table")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        config = resolve_config(args, need_targets=True)
+    except ConfigError as exc:
+        return fail(str(exc))
+    if args.once:
+        statuses = asyncio.run(poll_once(config))
+        out = sys.stdout
+        for status in statuses:
+            if status.last_batch is not None:
+                write_batch(status.last_batch, args.format, out)
+            if status.last_error:
+                print(f"cachewatch: {status.target.url}: {status.last_error}", file=sys.stderr)
+        return 0 if all(s.up for s in statuses) else 1
+    runtime = Runtime(config)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, runtime.request_stop)
+        await runtime.run_until_stopped()
+
+    asyncio.run(main())
+    return 0
+
+
+def sample_rows(batch: SampleBatch) -> list[tuple[str, dict[str, str], float]]:
+    base = dict(batch.target_labels)
+    rows = []
+    for name, labels, value in zip(batch.names, batch.labels, batch.values, strict=True):
+        merged = dict(labels)
+        merged.update(base)
+        rows.append((name, merged, value))
+    return rows
+
+
+def write_batch(batch: SampleBatch, fmt: str, out: object) -> None:
+    ts = batch.ts_ms / 1000
+    write = out.write  # type: ignore[attr-defined]
+    if fmt == "json":
+        for name, labels, value in sample_rows(batch):
+            shown: float | str = value if math.isfinite(value) else str(value)
+            write(json.dumps({"name": name, "labels": labels, "value": shown, "ts": ts}) + "\n")
+        return
+    for name, labels, value in sample_rows(batch):
+        label_text = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+        write(f"{name}{{{label_text}}} {value:g}\n")

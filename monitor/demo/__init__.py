@@ -1,0 +1,1 @@
+"""`cachewatch demo`: local servers, a realistic workload, and the UIs watching them."""

@@ -1,0 +1,223 @@
+"""The running engine: store + fleet + scheduler, in an asyncio loop.
+
+`Runtime` is what every long-running command builds (`poll`, `serve`, `export`, `tui`,
+`demo`). Headless commands run it in the main thread's loop; the UIs and the web server run
+it in a background thread (`start_background`) and read the store and the fleet's statuses
+from their own threads — both are safe for that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import Future
+from typing import Any, TypeVar
+
+from collectors.base import Collector
+from collectors.registry import collectors_for, load_collector_classes
+from monitor.config import Config
+from monitor.fleet import Fleet
+from monitor.model import MetricType, SampleBatch, now_ms
+from monitor.poller import POLLER_METRICS, PollObserver, TargetPoller, TargetStatus
+from monitor.scheduler import PollScheduler
+from monitor.targets import Target, parse_target_url
+
+__all__ = ["Runtime", "open_store", "collector_factory", "static_metadata", "poll_once"]
+
+log = logging.getLogger("cachewatch.runtime")
+T = TypeVar("T")
+
+
+def collector_factory(config: Config) -> Callable[[Target], list[Collector]]:
+    classes = load_collector_classes(config.disabled_collectors)
+    if not classes:
+        log.error("no collectors registered: is cachewatch installed (pip install -e .)?")
+
+    def make(target: Target) -> list[Collector]:
+        return [cls() for cls in collectors_for(target.kind, classes)]
+
+    return make
+
+
+def static_metadata(config: Config) -> dict[str, tuple[MetricType, str]]:
+    """Type and help of every metric the registered collectors declare."""
+    meta: dict[str, tuple[MetricType, str]] = dict(POLLER_METRICS)
+    for cls in load_collector_classes(config.disabled_collectors):
+        meta.update(getattr(cls, "metrics", {}))
+    return meta
+
+
+def open_store(config: Config) -> Any:
+    """The embedded store at the configured path (created if missing)."""
+    from monitor.store import EmbeddedStore, StoreConfig
+
+    settings = config.store
+    store_config = StoreConfig.from_settings(settings)
+    settings.path.mkdir(parents=True, exist_ok=True)
+    return EmbeddedStore.open(settings.path, store_config)
+
+
+class Runtime:
+    def __init__(
+        self,
+        config: Config,
+        store: Any = None,
+        observer: PollObserver | None = None,
+        with_store: bool = True,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self._with_store = with_store
+        self.observer = observer
+        self.fleet: Fleet | None = None
+        self.scheduler: PollScheduler | None = None
+        self._make_collectors = collector_factory(config)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping: asyncio.Event | None = None
+        self._on_started: list[Callable[[Runtime], Awaitable[None]]] = []
+
+    # -- lifecycle inside a loop -------------------------------------------------------
+
+    def on_started(self, hook: Callable[[Runtime], Awaitable[None]]) -> None:
+        """Run `hook(runtime)` in the loop once polling has started (alerts, hot keys...)."""
+        self._on_started.append(hook)
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        if self.store is None and self._with_store:
+            self.store = open_store(self.config)
+        if self.store is not None and hasattr(self.store, "register_metadata"):
+            self.store.register_metadata(static_metadata(self.config))
+        self.fleet = Fleet(
+            list(self.config.targets),
+            self._make_collectors,
+            sink=self.store,
+            observer=self.observer,
+            slow_interval_s=self.config.global_.slow_interval_s,
+            options=self.config.collectors,
+        )
+        await self.fleet.start()
+        self.scheduler = PollScheduler(
+            self.fleet,
+            self.config.global_.discovery_interval_s,
+            mark_stale=self._mark_stale,
+        )
+        await self.scheduler.start()
+        if self.store is not None and hasattr(self.store, "maintain"):
+            self.scheduler.add_periodic("store", 1.0, self._maintain_store)
+        for hook in self._on_started:
+            await hook(self)
+
+    def _mark_stale(self, poller: TargetPoller) -> None:
+        if self.store is not None:
+            self.store.mark_stale(poller.target.series_labels(), now_ms())
+
+    async def _maintain_store(self) -> None:
+        # Compaction and block writes are CPU work: keep them off the polling loop.
+        await asyncio.to_thread(self.store.maintain, now_ms())
+
+    async def stop(self) -> None:
+        if self.scheduler is not None:
+            await self.scheduler.stop()
+            self.scheduler = None
+        if self.store is not None and self._with_store:
+            self.store.close()
+
+    async def run_until_stopped(self) -> None:
+        self._stopping = asyncio.Event()
+        await self.start()
+        try:
+            await self._stopping.wait()
+        finally:
+            await self.stop()
+
+    def request_stop(self) -> None:
+        if self._loop is not None and self._stopping is not None:
+            self._loop.call_soon_threadsafe(self._stopping.set)
+
+    # -- background-thread mode (UIs, web server) --------------------------------------
+
+    def start_background(self, timeout_s: float = 30.0) -> None:
+        started = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            async def main() -> None:
+                self._stopping = asyncio.Event()
+                try:
+                    await self.start()
+                except BaseException as exc:
+                    failure.append(exc)
+                    started.set()
+                    return
+                started.set()
+                try:
+                    await self._stopping.wait()
+                finally:
+                    await self.stop()
+
+            asyncio.run(main())
+
+        self._thread = threading.Thread(target=run, name="cachewatch-engine", daemon=True)
+        self._thread.start()
+        if not started.wait(timeout_s):
+            raise TimeoutError(f"engine did not start within {timeout_s:g}s")
+        if failure:
+            raise failure[0]
+
+    def stop_background(self, timeout_s: float = 10.0) -> None:
+        self.request_stop()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            self._thread = None
+
+    def call(self, coro: Coroutine[Any, Any, T], timeout_s: float = 10.0) -> T:
+        """Run a coroutine in the engine's loop from another thread and wait for it."""
+        assert self._loop is not None, "engine not started"
+        future: Future[T] = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        return future.result(timeout_s)
+
+    # -- readers -----------------------------------------------------------------------
+
+    def statuses(self) -> list[TargetStatus]:
+        return self.fleet.statuses() if self.fleet is not None else []
+
+    def latest_batches(self) -> list[SampleBatch]:
+        return [s.last_batch for s in self.statuses() if s.last_batch is not None]
+
+    def probe(self, url: str, timeout_s: float = 10.0) -> SampleBatch:
+        """Poll a target given by URL once, now (the exporter's `/scrape?target=`)."""
+        target = parse_target_url(url, timeout_s=min(timeout_s, 10.0), discover=False)
+
+        async def once() -> SampleBatch:
+            poller = TargetPoller(
+                target, self._make_collectors(target), options=self.config.collectors
+            )
+            try:
+                return await poller.poll()
+            finally:
+                await poller.close()
+
+        if self._loop is not None and self._thread is not None:
+            return self.call(once(), timeout_s + 1)
+        return asyncio.run(once())
+
+
+async def poll_once(config: Config) -> list[TargetStatus]:
+    """Discover and poll every target once, concurrently; no store (`poll --once`)."""
+    fleet = Fleet(
+        list(config.targets),
+        collector_factory(config),
+        options=config.collectors,
+        slow_interval_s=config.global_.slow_interval_s,
+    )
+    await fleet.start()
+    pollers = list(fleet.pollers.values())
+    try:
+        await asyncio.gather(*(p.poll() for p in pollers))
+    finally:
+        await asyncio.gather(*(p.close() for p in pollers), return_exceptions=True)
+    return [p.status for p in pollers]
