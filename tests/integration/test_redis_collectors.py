@@ -9,8 +9,6 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import pytest
-
 from collectors.base import Capabilities, CollectContext, Unsupported
 from collectors.redis_cluster_info import ClusterInfoCollector
 from collectors.redis_config import ConfigCollector
