@@ -54,7 +54,9 @@ def add_conn_stats(pairs: Iterable[tuple[str, str]], out: SampleBatch) -> None:
         states[state] += 1
         if state == "listening":
             continue
-        transport = fields.get("addr", "").partition(":")[0]
+        # a unix-socket client's own addr is "?:<AF 0>"; the listener it came in on says more
+        address = fields.get("listen_addr") or fields.get("addr", "")
+        transport = address.partition(":")[0]
         if _IDENTIFIER.fullmatch(transport) is not None:
             transports[transport] += 1
         idle = parse_number(fields.get("secs_since_last_cmd", ""))

@@ -233,3 +233,13 @@ def test_metadump_lines():
     assert entries[0].fetched
     with pytest.raises(ProtocolError, match="metadump line"):
         parse_metadump_line(b"key=x exp=soon la=1 cas=1 fetch=no cls=1 size=2")
+
+
+def test_unix_socket_clients_count_under_their_listeners_transport():
+    out = batch()
+    add_conn_stats(pairs_of("stats_conns_unix"), out)
+    got = samples(out)
+    assert (
+        got[("cachewatch_memcached_client_connections_by_transport", (("transport", "unix"),))] == 1
+    )
+    assert got[("cachewatch_memcached_connections_by_state", (("state", "parse_cmd"),))] == 1
