@@ -1,0 +1,77 @@
+"""`make_app`: the one WSGI app `serve` and `export` run — exporter, probe, health and the
+Prometheus query API — with room for the web UI mounted at `/`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from monitor.exporter import SelfMetrics
+from monitor.http.metrics import (
+    LatestBatches,
+    MetadataSource,
+    MetricsEndpoint,
+    Probe,
+    ScrapeEndpoint,
+)
+from monitor.http.promapi import PrometheusApi, QueryEngine
+from monitor.http.wsgi import Response, Router, WSGIApp
+from monitor.store.api import SeriesReader
+
+__all__ = ["make_app"]
+
+
+def _text(status: int, body: str) -> Response:
+    return Response(status, body.encode(), "text/plain; charset=utf-8")
+
+
+def make_app(
+    *,
+    latest_batches: LatestBatches,
+    metadata: MetadataSource,
+    self_metrics: SelfMetrics | None = None,
+    probe: Probe | None = None,
+    reader: SeriesReader | None = None,
+    engine: QueryEngine | None = None,
+    ready: Callable[[], bool] = lambda: True,
+    version: str = "0.1.0",
+    root: WSGIApp | None = None,
+) -> Router:
+    """The WSGI app.
+
+    - `latest_batches()`: the last batch of every target, for `/metrics`;
+    - `metadata()`: metric name -> (type, help) of everything collected;
+    - `probe(url, timeout_s)`: poll one target now, for `/scrape` (route absent without it);
+    - `reader` (+ `engine`, default `monitor.query.Engine(reader)`): the query API under
+      `/api/v1/` (absent without a reader, e.g. for `export`);
+    - `ready()`: what `/-/ready` reports (e.g. "the first round of polls finished");
+    - `root`: a WSGI app for every other path (the web UI); also `app.mount_root(...)` later.
+    """
+    router = Router()
+    router.route("/metrics", MetricsEndpoint(latest_batches, metadata, self_metrics))
+    router.route("/-/healthy", lambda _request: _text(200, "cachewatch is Healthy.\n"))
+    router.route(
+        "/-/ready",
+        lambda _request: (
+            _text(200, "cachewatch is Ready.\n")
+            if ready()
+            else _text(503, "cachewatch is not ready.\n")
+        ),
+    )
+    if probe is not None:
+        router.route("/scrape", ScrapeEndpoint(probe, metadata))
+    if reader is not None:
+        if engine is None:
+            from monitor.query import Engine
+
+            engine = Engine(reader)
+        api = PrometheusApi(reader, engine, lambda: dict(metadata()), version)
+        router.route("/api/v1/query", api.query)
+        router.route("/api/v1/query_range", api.query_range)
+        router.route("/api/v1/series", api.series)
+        router.route("/api/v1/labels", api.labels)
+        router.route_param("/api/v1/label/", "/values", api.label_values)
+        router.route("/api/v1/metadata", api.metadata)
+        router.route("/api/v1/status/buildinfo", api.buildinfo)
+    if root is not None:
+        router.mount_root(root)
+    return router

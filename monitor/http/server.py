@@ -1,0 +1,94 @@
+"""Run the WSGI app under waitress in a background thread that can be stopped."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from waitress import wasyncore
+from waitress.server import create_server
+
+from monitor.http.wsgi import WSGIApp
+
+__all__ = ["RunningServer", "ListenError", "parse_listen", "serve_forever"]
+
+log = logging.getLogger("cachewatch.http")
+
+_THREADS = 8
+#: how long the server loop may take to notice `stop()`
+_LOOP_TIMEOUT_S = 0.2
+
+
+class ListenError(ValueError):
+    """A `--listen` address that cannot be used."""
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    """`host:port`, `[v6addr]:port` or `:port`; an empty host means 127.0.0.1, because
+    binding anything wider must be asked for explicitly (e.g. `0.0.0.0:8050`)."""
+    host, sep, port_text = listen.rpartition(":")
+    if not sep:
+        raise ListenError(f"listen address {listen!r}: expected host:port, e.g. 127.0.0.1:8050")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    try:
+        port = int(port_text)
+    except ValueError:
+        raise ListenError(
+            f"listen address {listen!r}: port {port_text!r} is not a number"
+        ) from None
+    if not 0 <= port <= 65535:
+        raise ListenError(f"listen address {listen!r}: port {port} is out of range")
+    return host or "127.0.0.1", port
+
+
+class RunningServer:
+    """A waitress server whose loop runs in a daemon thread until `stop()`."""
+
+    def __init__(self, server: Any) -> None:
+        self._server = server
+        self.host = str(server.effective_host)
+        self.port = int(server.effective_port)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"http-{self.port}", daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def _run(self) -> None:
+        # One poll round at a time, so the sockets are closed by this thread, between
+        # rounds, rather than from under a running poll by the thread calling stop().
+        server_map = self._server._map
+        while not self._stopping.is_set():
+            wasyncore.loop(timeout=_LOOP_TIMEOUT_S, use_poll=True, map=server_map, count=1)
+        self._server.task_dispatcher.shutdown()
+        wasyncore.close_all(server_map)
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop accepting, close every connection and wait for the loop thread to end."""
+        self._stopping.set()
+        self._server.pull_trigger()
+        self._thread.join(timeout_s)
+
+
+def serve_forever(app: WSGIApp, listen: str = "127.0.0.1:8050") -> RunningServer:
+    """Start serving `app` on `listen` in a daemon thread; port 0 picks a free port."""
+    host, port = parse_listen(listen)
+    try:
+        server = create_server(
+            app,
+            host=host,
+            port=port,
+            threads=_THREADS,
+            ident="cachewatch",
+            clear_untrusted_proxy_headers=True,
+        )
+    except OSError as exc:
+        raise ListenError(f"cannot listen on {listen!r}: {exc.strerror or exc}") from None
+    running = RunningServer(server)
+    log.info("serving HTTP on %s", running.url)
+    return running
