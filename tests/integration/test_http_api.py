@@ -237,11 +237,13 @@ def test_range_query_parses_step_as_duration_or_seconds(server: RunningServer) -
         ),
         (
             "/api/v1/query_range?query=up&start=1&end=2&step=0",
-            'invalid parameter "step": zero or negative query resolution step widths are not accepted. Try a positive integer',
+            'invalid parameter "step": zero or negative query resolution step widths are '
+            "not accepted. Try a positive integer",
         ),
         (
             "/api/v1/query_range?query=up&start=0&end=100000&step=1",
-            "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
+            "exceeded maximum resolution of 11,000 points per timeseries. "
+            "Try decreasing the query resolution (?step=XX)",
         ),
         ("/api/v1/query?query=bad(", "1:5: parse error: unclosed left parenthesis"),
         ("/api/v1/series", "no match[] parameter provided"),
@@ -251,7 +253,8 @@ def test_range_query_parses_step_as_duration_or_seconds(server: RunningServer) -
         ),
         (
             '/api/v1/series?match[]={a=""}',
-            'invalid parameter "match[]": vector selector must contain at least one non-empty matcher',
+            'invalid parameter "match[]": vector selector must contain at least one '
+            "non-empty matcher",
         ),
         ("/api/v1/label/1bad/values", 'invalid label name: "1bad"'),
     ],
