@@ -1,0 +1,288 @@
+"""The in-memory head: each target appends rows to an open segment; closed segments are
+compressed at once and wait, with their rollups, for the next block cut.
+
+Per-sample Python work on the common path (a target sends the same series as last time) is
+one list comparison; the values go into the matrix as one numpy row.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import numpy as np
+
+from monitor.model import Labels, SampleBatch
+from monitor.store.config import StoreConfig
+from monitor.store.segment import (
+    ABSENT,
+    ABSENT_BITS,
+    STALE,
+    EncodedSegment,
+    OpenSegment,
+    encode_segment,
+    rollup_rows,
+)
+from monitor.store.series_index import SeriesIndex, SeriesKey
+from monitor.store.wal import layout_record, row_record, series_record, target_record
+
+__all__ = ["Head", "TargetState", "RollupPart"]
+
+log = logging.getLogger(__name__)
+_STALE_BITS = STALE.view(np.uint64)
+
+#: (gids, ts, matrix) of downsampled rows waiting for a block cut
+RollupPart = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+class TargetState:
+    __slots__ = (
+        "closed",
+        "cols",
+        "gid_cache",
+        "labels",
+        "last_labels",
+        "last_names",
+        "last_ts",
+        "present",
+        "segment",
+        "tid",
+    )
+
+    def __init__(self, tid: int, labels: Labels) -> None:
+        self.tid = tid
+        self.labels = labels
+        self.gid_cache: dict[tuple[str, Labels], int] = {}
+        self.last_names: list[str] | None = None
+        self.last_labels: list[Labels] | None = None
+        #: column of each sample of the last batch, or None when it is the identity
+        self.cols: np.ndarray | None = None
+        self.present = np.empty(0, np.int64)
+        self.segment: OpenSegment | None = None
+        self.closed: list[EncodedSegment] = []
+        self.last_ts = -(2**63)
+
+
+class Head:
+    def __init__(
+        self,
+        index: SeriesIndex,
+        config: StoreConfig,
+        wal_add: Callable[[bytes], None],
+        is_counter: Callable[[SeriesKey], bool],
+    ) -> None:
+        self.index = index
+        self.config = config
+        self._wal_add = wal_add
+        self._is_counter = is_counter
+        self.targets: dict[Labels, TargetState] = {}
+        self.by_tid: list[TargetState] = []
+        self.gid_target: dict[int, TargetState] = {}
+        self.closed_by_block: dict[int, list[EncodedSegment]] = {}
+        self.rollups: dict[tuple[str, int], list[RollupPart]] = {}
+        self.wal_gids: set[int] = set()
+        #: samples before this are already in blocks and are rejected
+        self.min_ts = -(2**63)
+        self.rejected = 0
+        self.samples = 0
+
+    # -- writing -------------------------------------------------------------------------
+    def target(self, labels: Labels) -> TargetState:
+        state = self.targets.get(labels)
+        if state is None:
+            state = TargetState(len(self.by_tid), labels)
+            self.targets[labels] = state
+            self.by_tid.append(state)
+            self._wal_add(target_record(state.tid, labels))
+        return state
+
+    def append(self, batch: SampleBatch) -> None:
+        state = self.target(batch.target_labels)
+        ts = batch.ts_ms
+        if ts <= state.last_ts or ts < self.min_ts:
+            self.rejected += len(batch.names)
+            return
+        values = np.array(batch.values, dtype=np.float64)
+        segment = state.segment
+        if segment is not None and ts // self.config.chunk_duration_ms != segment.chunk:
+            self.close_segment(state)
+            segment = None
+        if (
+            segment is not None
+            and batch.names == state.last_names
+            and batch.labels == state.last_labels
+        ):
+            if state.cols is None:
+                row = values
+            else:
+                row = np.full(segment.gids.size, ABSENT)
+                row[state.cols] = values
+        else:
+            row = self._new_layout(state, batch, values)
+        self._write_row(state, ts, row)
+
+    def _new_layout(self, state: TargetState, batch: SampleBatch, values: np.ndarray) -> np.ndarray:
+        gids = np.array(
+            [self._gid(state, n, lb) for n, lb in zip(batch.names, batch.labels, strict=True)],
+            np.int64,
+        )
+        ended = np.setdiff1d(state.present, gids)
+        segment = state.segment
+        if segment is None or any(int(g) not in segment.col_of for g in gids):
+            columns = np.concatenate((gids[np.sort(np.unique(gids, return_index=True)[1])], ended))
+            segment = self.open_segment(state, columns, batch.ts_ms)
+        cols = np.array([segment.col_of[int(g)] for g in gids], np.intp)
+        row = np.full(segment.gids.size, ABSENT)
+        row[cols] = values
+        row[[segment.col_of[int(g)] for g in ended]] = STALE
+        state.last_names = list(batch.names)
+        state.last_labels = list(batch.labels)
+        identity = cols.size == segment.gids.size and np.array_equal(cols, np.arange(cols.size))
+        state.cols = None if identity else cols
+        state.present = np.unique(gids)
+        return row
+
+    def _gid(self, state: TargetState, name: str, labels: Labels) -> int:
+        gid = state.gid_cache.get((name, labels))
+        if gid is None:
+            merged = dict(labels)
+            merged.update(state.labels)
+            merged["__name__"] = name
+            gid = self.index.intern(tuple(sorted(merged.items())))
+            state.gid_cache[(name, labels)] = gid
+            self.gid_target[gid] = state
+        return gid
+
+    def mark_stale(self, labels: Labels, ts_ms: int) -> None:
+        state = self.targets.get(labels)
+        if state is None or state.present.size == 0:
+            return
+        ts_ms = max(ts_ms, state.last_ts + 1, self.min_ts)
+        segment = state.segment
+        if segment is not None and ts_ms // self.config.chunk_duration_ms != segment.chunk:
+            self.close_segment(state)
+            segment = None
+        if segment is None:
+            segment = self.open_segment(state, state.present, ts_ms)
+        row = np.full(segment.gids.size, ABSENT)
+        row[[segment.col_of[int(g)] for g in state.present]] = STALE
+        state.present = np.empty(0, np.int64)
+        state.last_names = state.last_labels = None
+        self._write_row(state, ts_ms, row)
+
+    def open_segment(self, state: TargetState, gids: np.ndarray, ts_ms: int) -> OpenSegment:
+        if state.segment is not None:
+            self.close_segment(state)
+        for gid in gids.tolist():
+            self.gid_target[gid] = state
+            if gid not in self.wal_gids:
+                self.wal_gids.add(gid)
+                self._wal_add(series_record(gid, self.index.keys[gid]))
+        self._wal_add(layout_record(state.tid, gids))
+        state.segment = OpenSegment(gids, ts_ms // self.config.chunk_duration_ms)
+        return state.segment
+
+    def _write_row(self, state: TargetState, ts_ms: int, row: np.ndarray) -> None:
+        assert state.segment is not None
+        state.segment.append(ts_ms, row)
+        state.last_ts = ts_ms
+        self.samples += row.size
+        self._wal_add(row_record(state.tid, ts_ms, row))
+
+    def replay_row(self, state: TargetState, ts_ms: int, row: np.ndarray) -> None:
+        """Apply a logged row (the segment was opened by its layout record)."""
+        assert state.segment is not None
+        state.segment.append(ts_ms, row)
+        state.last_ts = ts_ms
+        self.samples += row.size
+        bits = row.view(np.uint64)
+        state.present = np.sort(state.segment.gids[(bits != ABSENT_BITS) & (bits != _STALE_BITS)])
+
+    def close_segment(self, state: TargetState) -> None:
+        segment = state.segment
+        state.segment = None
+        if segment is None or segment.rows == 0:
+            return
+        ts, matrix = segment.view()
+        encoded = encode_segment(segment.gids, ts.copy(), matrix.copy())
+        block = self.block_start(encoded.min_ts)
+        self.closed_by_block.setdefault(block, []).append(encoded)
+        state.closed.append(encoded)
+        counters = np.array([self._is_counter(self.index.keys[g]) for g in segment.gids.tolist()])
+        for tier in self.config.tiers:
+            rts, rmatrix = rollup_rows(ts, matrix, tier.resolution_ms, counters)
+            self.rollups.setdefault((tier.name, block), []).append((segment.gids, rts, rmatrix))
+
+    def block_start(self, ts_ms: int) -> int:
+        return ts_ms - ts_ms % self.config.block_duration_ms
+
+    # -- block cut -------------------------------------------------------------------------
+    def take_block(self, block: int) -> tuple[list[EncodedSegment], dict[str, list[RollupPart]]]:
+        """Remove and return everything of one block window (closing open segments in it)."""
+        for state in self.by_tid:
+            segment = state.segment
+            if (
+                segment is not None
+                and self.block_start(segment.chunk * self.config.chunk_duration_ms) <= block
+            ):
+                self.close_segment(state)
+        segments = self.closed_by_block.pop(block, [])
+        taken = {id(s) for s in segments}
+        for state in self.by_tid:
+            state.closed = [s for s in state.closed if id(s) not in taken]
+        rollups = {
+            tier.name: self.rollups.pop((tier.name, block), []) for tier in self.config.tiers
+        }
+        self.min_ts = max(self.min_ts, block + self.config.block_duration_ms)
+        return segments, rollups
+
+    def pending_blocks(self) -> list[int]:
+        opened = [
+            self.block_start(s.segment.chunk * self.config.chunk_duration_ms)
+            for s in self.by_tid
+            if s.segment is not None
+        ]
+        return sorted(set(self.closed_by_block) | set(opened))
+
+    def snapshot(self) -> list[bytes]:
+        """WAL records that rebuild the current head from nothing."""
+        records: list[bytes] = []
+        self.wal_gids = set()
+        for state in self.by_tid:
+            records.append(target_record(state.tid, state.labels))
+            parts = [(s.gids, *s.matrix()) for s in state.closed]
+            if state.segment is not None and state.segment.rows:
+                parts.append((state.segment.gids, *state.segment.view()))
+            for gids, ts, matrix in parts:
+                for gid in gids.tolist():
+                    if gid not in self.wal_gids:
+                        self.wal_gids.add(gid)
+                        records.append(series_record(gid, self.index.keys[gid]))
+                records.append(layout_record(state.tid, gids))
+                records.extend(
+                    row_record(state.tid, int(t), r) for t, r in zip(ts, matrix, strict=True)
+                )
+        return records
+
+    # -- reading ---------------------------------------------------------------------------
+    def read(self, gid: int, start_ms: int, end_ms: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        state = self.gid_target.get(gid)
+        if state is None:
+            return []
+        pieces = [
+            s.column(gid)
+            for s in state.closed
+            if gid in s.col_of and s.max_ts >= start_ms and s.min_ts <= end_ms
+        ]
+        segment = state.segment
+        if segment is not None and segment.rows and gid in segment.col_of:
+            pieces.append(segment.column(gid))
+        return pieces
+
+    def oldest_ts(self) -> int | None:
+        starts = [s.min_ts for segs in self.closed_by_block.values() for s in segs]
+        starts += [int(s.segment.ts[0]) for s in self.by_tid if s.segment and s.segment.rows]
+        return min(starts) if starts else None
+
+    def open_bytes(self) -> int:
+        return sum(s.segment.matrix.nbytes for s in self.by_tid if s.segment is not None)

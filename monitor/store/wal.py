@@ -1,0 +1,160 @@
+"""The write-ahead log that protects the head.
+
+Records are buffered in memory and written as one frame per flush:
+`u32 length, u32 crc32, zlib(records)`. A crash loses at most the unflushed buffer. On replay
+a torn or corrupt frame ends the log: the file is truncated there, with one log line.
+
+Each block cut starts a new log file (`wal/<seq>.wal`) holding a snapshot of what the head
+still needs, then deletes the old one, so the log never grows past one block of data.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import struct
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from monitor.model import Labels
+
+__all__ = ["WalRecord", "WalWriter", "replay_wal", "latest_wal"]
+
+log = logging.getLogger(__name__)
+
+_FRAME = struct.Struct("<II")
+_SERIES = struct.Struct("<cII")
+_LAYOUT = struct.Struct("<cII")
+_ROW = struct.Struct("<cIqI")
+
+#: ("series", gid, key) | ("target", tid, labels) | ("layout", tid, gids) | ("row", tid, ts, row)
+WalRecord = tuple[object, ...]
+
+
+def series_record(gid: int, key: tuple[tuple[str, str], ...]) -> bytes:
+    data = json.dumps(key).encode()
+    return _SERIES.pack(b"S", gid, len(data)) + data
+
+
+def target_record(tid: int, labels: Labels) -> bytes:
+    data = json.dumps(labels).encode()
+    return _SERIES.pack(b"T", tid, len(data)) + data
+
+
+def layout_record(tid: int, gids: np.ndarray) -> bytes:
+    return _LAYOUT.pack(b"L", tid, gids.size) + gids.astype("<i8").tobytes()
+
+
+def row_record(tid: int, ts_ms: int, row: np.ndarray) -> bytes:
+    return _ROW.pack(b"R", tid, ts_ms, row.size) + row.astype("<f8").tobytes()
+
+
+class WalWriter:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file = open(path, "ab")  # noqa: SIM115 - lives as long as the store
+        self._buffer: list[bytes] = []
+
+    def add(self, record: bytes) -> None:
+        self._buffer.append(record)
+
+    def flush(self) -> None:
+        if not self._buffer:
+            return
+        payload = zlib.compress(b"".join(self._buffer), 1)
+        self._buffer.clear()
+        self._file.write(_FRAME.pack(len(payload), zlib.crc32(payload)) + payload)
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        self.flush()
+        self._file.close()
+
+
+def wal_path(directory: Path, seq: int) -> Path:
+    return directory / f"{seq:010d}.wal"
+
+
+def latest_wal(directory: Path) -> tuple[int, Path | None]:
+    """The newest complete log (older ones and unfinished snapshots are deleted)."""
+    for leftover in directory.glob("*.tmp"):
+        leftover.unlink()
+    logs = sorted(directory.glob("*.wal"))
+    for old in logs[:-1]:
+        old.unlink()
+    if not logs:
+        return 0, None
+    return int(logs[-1].stem), logs[-1]
+
+
+def write_snapshot(directory: Path, seq: int, records: list[bytes]) -> Path:
+    """Write a new log holding `records`, atomically, and return its path."""
+    final = wal_path(directory, seq)
+    tmp = final.with_suffix(".tmp")
+    with open(tmp, "wb") as out:
+        payload = zlib.compress(b"".join(records), 1)
+        out.write(_FRAME.pack(len(payload), zlib.crc32(payload)) + payload)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp, final)
+    return final
+
+
+def replay_wal(path: Path) -> Iterator[WalRecord]:
+    with open(path, "rb") as wal:
+        data = wal.read()
+    at = 0
+    while at < len(data):
+        problem = _frame_problem(data, at)
+        if problem:
+            log.warning(
+                "WAL %s: %s at byte %d; truncating %d bytes", path, problem, at, len(data) - at
+            )
+            with open(path, "r+b") as wal:
+                wal.truncate(at)
+            return
+        length, _crc = _FRAME.unpack_from(data, at)
+        yield from _records(zlib.decompress(data[at + _FRAME.size : at + _FRAME.size + length]))
+        at += _FRAME.size + length
+
+
+def _frame_problem(data: bytes, at: int) -> str:
+    if at + _FRAME.size > len(data):
+        return "torn frame header"
+    length, crc = _FRAME.unpack_from(data, at)
+    payload = data[at + _FRAME.size : at + _FRAME.size + length]
+    if len(payload) != length:
+        return "torn frame"
+    if zlib.crc32(payload) != crc:
+        return "checksum mismatch"
+    return ""
+
+
+def _records(data: bytes) -> Iterator[WalRecord]:
+    at = 0
+    while at < len(data):
+        kind = data[at : at + 1]
+        if kind in (b"S", b"T"):
+            _k, ident, length = _SERIES.unpack_from(data, at)
+            at += _SERIES.size
+            decoded = json.loads(data[at : at + length])
+            at += length
+            pairs = tuple((str(k), str(v)) for k, v in decoded)
+            yield ("series" if kind == b"S" else "target", ident, pairs)
+        elif kind == b"L":
+            _k, tid, count = _LAYOUT.unpack_from(data, at)
+            at += _LAYOUT.size
+            yield ("layout", tid, np.frombuffer(data, "<i8", count, at).astype(np.int64))
+            at += 8 * count
+        elif kind == b"R":
+            _k, tid, ts, count = _ROW.unpack_from(data, at)
+            at += _ROW.size
+            yield ("row", tid, ts, np.frombuffer(data, "<f8", count, at).astype(np.float64))
+            at += 8 * count
+        else:
+            raise ValueError(f"unknown WAL record type {kind!r} at byte {at}")
