@@ -4,8 +4,8 @@ Only read-only commands are ever sent: `stats [arg]`, `version`, `watch <kinds>`
 `lru_crawler metadump`. Every read has a deadline (the target's timeout), so a paused or
 wedged server turns into a `ConnectionLost` instead of a hung poll.
 
-Errors use the same classes as `collectors/redis_conn.py`, so the scheduler treats both
-kinds of target alike: `CommandError` for an error reply (`ERROR`, `CLIENT_ERROR …`,
+Errors use the classes of `collectors/redis_conn.py`, so the scheduler treats both kinds of
+target alike: `ErrorReply` (a `CommandError`) for an error reply (`ERROR`, `CLIENT_ERROR …`,
 `SERVER_ERROR …`, which is also what a server answers to a `stats` sub-command it lacks),
 `ConnectionLost` for a closed, broken or timed-out connection (after which the connection is
 closed and must be reopened), `ProtocolError` for a reply that is not memcached's format.
@@ -31,6 +31,7 @@ from collectors.redis_conn import CommandError, ConnectionLost
 from monitor.targets import Target, TargetError
 
 __all__ = [
+    "ErrorReply",
     "MemcachedConnection",
     "MetadumpEntry",
     "ProtocolError",
@@ -65,9 +66,21 @@ class ProtocolError(ValueError):
     """A reply that does not follow memcached's text protocol; the message says what and where."""
 
 
-def _error_reply(command: str, line: bytes) -> CommandError:
-    text = line.decode("utf-8", "replace").strip()
-    return CommandError(f"memcached refused {command!r}: {text}")
+class ErrorReply(CommandError):
+    """memcached answered with `ERROR`, `CLIENT_ERROR …` or `SERVER_ERROR …` (in `kind`).
+
+    `ERROR` is also the answer to a command or `stats` group the server does not have.
+    """
+
+    def __init__(self, command: str, line: bytes) -> None:
+        text = line.decode("utf-8", "replace").strip()
+        super().__init__(f"memcached refused {command!r}: {text}")
+        self.command = command
+        self.kind = text.partition(" ")[0]
+
+
+def _error_reply(command: str, line: bytes) -> ErrorReply:
+    return ErrorReply(command, line)
 
 
 def parse_stats_reply(command: str, data: bytes) -> list[tuple[str, str]]:

@@ -14,7 +14,7 @@ from typing import ClassVar
 
 from collectors.base import CollectContext, Tier
 from collectors.memcached_conn import MemcachedConnection
-from collectors.memcached_values import Catalog, emit, group_by_number, parse_number
+from collectors.memcached_values import Catalog, emit, fetch_stats, group_by_number, parse_number
 from monitor.model import MetricType, SampleBatch
 from monitor.targets import TargetKind
 
@@ -81,4 +81,4 @@ class MemcachedConnsCollector:
     async def collect(
         self, conn: MemcachedConnection, ctx: CollectContext, out: SampleBatch
     ) -> None:
-        add_conn_stats(await conn.stats("conns"), out)
+        add_conn_stats(await fetch_stats(conn, "conns"), out)

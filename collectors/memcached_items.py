@@ -13,7 +13,7 @@ from typing import ClassVar
 
 from collectors.base import CollectContext, Tier
 from collectors.memcached_conn import MemcachedConnection
-from collectors.memcached_values import Catalog, emit, group_by_number, parse_number
+from collectors.memcached_values import Catalog, emit, fetch_stats, group_by_number, parse_number
 from monitor.model import MetricType, SampleBatch
 from monitor.targets import TargetKind
 
@@ -185,4 +185,4 @@ class MemcachedItemsCollector:
     async def collect(
         self, conn: MemcachedConnection, ctx: CollectContext, out: SampleBatch
     ) -> None:
-        add_item_stats(await conn.stats("items"), out)
+        add_item_stats(await fetch_stats(conn, "items"), out)

@@ -13,7 +13,7 @@ from typing import ClassVar
 
 from collectors.base import CollectContext, Tier
 from collectors.memcached_conn import MemcachedConnection
-from collectors.memcached_values import Catalog, emit, parse_flag
+from collectors.memcached_values import Catalog, emit, fetch_stats, parse_flag
 from monitor.model import MetricType, SampleBatch
 from monitor.targets import TargetKind
 
@@ -180,4 +180,4 @@ class MemcachedSettingsCollector:
     async def collect(
         self, conn: MemcachedConnection, ctx: CollectContext, out: SampleBatch
     ) -> None:
-        add_settings(await conn.stats("settings"), out)
+        add_settings(await fetch_stats(conn, "settings"), out)

@@ -11,7 +11,14 @@ from typing import ClassVar
 
 from collectors.base import CollectContext, Tier
 from collectors.memcached_conn import MemcachedConnection
-from collectors.memcached_values import Catalog, emit, group_by_number, parse_number, sum_numbers
+from collectors.memcached_values import (
+    Catalog,
+    emit,
+    fetch_stats,
+    group_by_number,
+    parse_number,
+    sum_numbers,
+)
 from monitor.model import MetricType, SampleBatch
 from monitor.targets import TargetKind
 
@@ -113,4 +120,4 @@ class MemcachedSlabsCollector:
     async def collect(
         self, conn: MemcachedConnection, ctx: CollectContext, out: SampleBatch
     ) -> None:
-        add_slab_stats(await conn.stats("slabs"), out)
+        add_slab_stats(await fetch_stats(conn, "slabs"), out)

@@ -1,6 +1,7 @@
 """Helpers shared by the memcached collectors: strict number parsing, per-slab keys, emitting.
 
-Policy for bad fields, the same in every memcached parser: a value that is not a plain
+`fetch_stats` is how collectors ask, so a refused `stats` group turns off only that
+collector. Policy for bad fields, the same in every memcached parser: a value that is not a plain
 number (or a known word like `yes`) is skipped, never guessed at and never raised; the
 rest of the reply is still used. Unknown keys are ignored, so newer servers work too.
 """
@@ -11,6 +12,8 @@ import math
 import re
 from collections.abc import Iterable
 
+from collectors.base import Unsupported
+from collectors.memcached_conn import ErrorReply, MemcachedConnection
 from monitor.model import Labels, MetricType, SampleBatch
 
 __all__ = [
@@ -87,3 +90,15 @@ def emit(out: SampleBatch, catalog: Catalog, name: str, value: float, labels: La
     out.add(name, value, labels)
     if name not in out.metadata:
         out.metadata[name] = catalog[name]
+
+
+async def fetch_stats(conn: MemcachedConnection, arg: str = "") -> list[tuple[str, str]]:
+    """`stats <arg>`, where a server that does not know the group (a proxy, a managed service,
+    an old version: it answers `ERROR` or `CLIENT_ERROR`) switches the collector off with
+    `Unsupported`. `SERVER_ERROR` may be passing (out of memory) and is raised as it is."""
+    try:
+        return await conn.stats(arg)
+    except ErrorReply as exc:
+        if exc.kind == "SERVER_ERROR":
+            raise
+        raise Unsupported(str(exc)) from None

@@ -106,9 +106,8 @@ def test_all_collectors_together_give_distinct_described_series(memcached_server
     assert got[("memcached_limit_bytes", ())] == 64 * 1024 * 1024
     assert got[("memcached_slab_current_items", (("slab", "1"),))] == 1
     assert got[("cachewatch_memcached_connections_by_state", (("state", "listening"),))] >= 1
-    assert ("memcached_version", (("version", "1.6.18"),)) in got or any(
-        name == "memcached_version" for name, _ in got
-    )
+    versions = [dict(labels)["version"] for name, labels in got if name == "memcached_version"]
+    assert len(versions) == 1 and versions[0][0].isdigit()
 
 
 def test_small_memcached_evicts_and_shows_it_per_slab():

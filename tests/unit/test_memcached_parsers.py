@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from pathlib import Path
 
 import pytest
 
+from collectors.base import Capabilities, CollectContext, Unsupported
 from collectors.memcached_conn import (
+    ErrorReply,
     MetadumpEntry,
     ProtocolError,
     parse_metadump_line,
@@ -20,6 +24,7 @@ from collectors.memcached_slabs import MemcachedSlabsCollector, add_slab_stats
 from collectors.memcached_stats import MemcachedStatsCollector, add_general_stats
 from collectors.redis_conn import CommandError
 from monitor.model import Labels, MetricType, SampleBatch
+from monitor.targets import Target, TargetKind
 
 REPLIES = Path(__file__).parent / "replies"
 
@@ -243,3 +248,28 @@ def test_unix_socket_clients_count_under_their_listeners_transport():
         got[("cachewatch_memcached_client_connections_by_transport", (("transport", "unix"),))] == 1
     )
     assert got[("cachewatch_memcached_connections_by_state", (("state", "parse_cmd"),))] == 1
+
+
+class RefusingConnection:
+    """A connection seam whose server answers every `stats` with one fixed error line."""
+
+    def __init__(self, line: bytes) -> None:
+        self.line = line
+
+    async def stats(self, arg: str = "") -> list[tuple[str, str]]:
+        return parse_stats_reply(f"stats {arg}".strip(), self.line + b"\r\n")
+
+
+@pytest.mark.parametrize("collector", [MemcachedSettingsCollector, MemcachedItemsCollector])
+def test_a_refused_stats_group_switches_only_that_collector_off(collector):
+    ctx = CollectContext(
+        Target(kind=TargetKind.MEMCACHED, host="h", port=1),
+        Capabilities(),
+        logging.getLogger("test"),
+    )
+    with pytest.raises(Unsupported, match="ERROR"):
+        asyncio.run(collector().collect(RefusingConnection(b"ERROR"), ctx, batch()))
+    with pytest.raises(ErrorReply, match="SERVER_ERROR out of memory"):
+        asyncio.run(
+            collector().collect(RefusingConnection(b"SERVER_ERROR out of memory"), ctx, batch())
+        )
