@@ -10,13 +10,16 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
-from typing import ClassVar
 
-from collectors.base import CollectContext, Tier
-from collectors.memcached_conn import MemcachedConnection
-from collectors.memcached_values import Catalog, emit, fetch_stats, group_by_number, parse_number
+from collectors.base import Tier
+from collectors.memcached_values import (
+    Catalog,
+    StatsGroupCollector,
+    emit,
+    group_by_number,
+    parse_number,
+)
 from monitor.model import MetricType, SampleBatch
-from monitor.targets import TargetKind
 
 __all__ = ["MemcachedConnsCollector", "add_conn_stats"]
 
@@ -70,15 +73,11 @@ def add_conn_stats(pairs: Iterable[tuple[str, str]], out: SampleBatch) -> None:
         emit(out, CATALOG, _IDLE_MAX, idle_max)
 
 
-class MemcachedConnsCollector:
+class MemcachedConnsCollector(StatsGroupCollector):
     """`stats conns`, on the slow schedule."""
 
-    name: ClassVar[str] = "memcached_conns"
-    kinds: ClassVar[frozenset[TargetKind]] = frozenset({TargetKind.MEMCACHED})
-    tier: ClassVar[Tier] = Tier.SLOW
-    metrics: ClassVar[Catalog] = CATALOG
-
-    async def collect(
-        self, conn: MemcachedConnection, ctx: CollectContext, out: SampleBatch
-    ) -> None:
-        add_conn_stats(await fetch_stats(conn, "conns"), out)
+    name = "memcached_conns"
+    tier = Tier.SLOW
+    metrics = CATALOG
+    group = "conns"
+    parse = staticmethod(add_conn_stats)

@@ -9,13 +9,16 @@ here although the exporter calls them counters, because they go down:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import ClassVar
 
-from collectors.base import CollectContext, Tier
-from collectors.memcached_conn import MemcachedConnection
-from collectors.memcached_values import Catalog, emit, fetch_stats, group_by_number, parse_number
+from collectors.base import Tier
+from collectors.memcached_values import (
+    Catalog,
+    SlabRoutes,
+    StatsGroupCollector,
+    emit_slab_fields,
+    group_by_number,
+)
 from monitor.model import MetricType, SampleBatch
-from monitor.targets import TargetKind
 
 __all__ = ["MemcachedItemsCollector", "add_item_stats"]
 
@@ -149,6 +152,11 @@ _HIT_FIELDS = {
     "hits_to_temp": "temporary",
 }
 
+_ROUTES: SlabRoutes = {
+    **{field: (metric, ()) for field, (metric, _, _) in _FIELDS.items()},
+    **{field: (_LRU_HITS, (("lru", lru),)) for field, lru in _HIT_FIELDS.items()},
+}
+
 CATALOG: Catalog = {
     _LRU_HITS: (C, "Number of get_hits to the LRU."),
     **{name: (kind, help_text) for name, kind, help_text in _FIELDS.values()},
@@ -159,30 +167,14 @@ def add_item_stats(pairs: Iterable[tuple[str, str]], out: SampleBatch) -> None:
     """Turn `stats items` pairs into per-slab samples; non-numeric values are skipped."""
     slabs, _ = group_by_number(pairs)
     for slab, fields in slabs.items():
-        slab_label = (("slab", slab),)
-        for field, text in fields.items():
-            metric = _FIELDS.get(field)
-            lru = _HIT_FIELDS.get(field)
-            if metric is None and lru is None:
-                continue
-            value = parse_number(text)
-            if value is None:
-                continue
-            if metric is not None:
-                emit(out, CATALOG, metric[0], value, slab_label)
-            elif lru is not None:
-                emit(out, CATALOG, _LRU_HITS, value, (("lru", lru), ("slab", slab)))
+        emit_slab_fields(out, CATALOG, _ROUTES, slab, fields)
 
 
-class MemcachedItemsCollector:
+class MemcachedItemsCollector(StatsGroupCollector):
     """`stats items`, every poll."""
 
-    name: ClassVar[str] = "memcached_items"
-    kinds: ClassVar[frozenset[TargetKind]] = frozenset({TargetKind.MEMCACHED})
-    tier: ClassVar[Tier] = Tier.FAST
-    metrics: ClassVar[Catalog] = CATALOG
-
-    async def collect(
-        self, conn: MemcachedConnection, ctx: CollectContext, out: SampleBatch
-    ) -> None:
-        add_item_stats(await fetch_stats(conn, "items"), out)
+    name = "memcached_items"
+    tier = Tier.FAST
+    metrics = CATALOG
+    group = "items"
+    parse = staticmethod(add_item_stats)

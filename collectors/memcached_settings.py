@@ -9,13 +9,10 @@ settings worth seeing go into one info series, `cachewatch_memcached_settings_in
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import ClassVar
 
-from collectors.base import CollectContext, Tier
-from collectors.memcached_conn import MemcachedConnection
-from collectors.memcached_values import Catalog, emit, fetch_stats, parse_flag
+from collectors.base import Tier
+from collectors.memcached_values import Catalog, StatsGroupCollector, emit, parse_flag
 from monitor.model import MetricType, SampleBatch
-from monitor.targets import TargetKind
 
 __all__ = ["MemcachedSettingsCollector", "add_settings"]
 
@@ -169,15 +166,11 @@ def add_settings(pairs: Iterable[tuple[str, str]], out: SampleBatch) -> None:
         emit(out, CATALOG, _INFO, 1.0, info)
 
 
-class MemcachedSettingsCollector:
+class MemcachedSettingsCollector(StatsGroupCollector):
     """`stats settings`, on the slow schedule."""
 
-    name: ClassVar[str] = "memcached_settings"
-    kinds: ClassVar[frozenset[TargetKind]] = frozenset({TargetKind.MEMCACHED})
-    tier: ClassVar[Tier] = Tier.SLOW
-    metrics: ClassVar[Catalog] = CATALOG
-
-    async def collect(
-        self, conn: MemcachedConnection, ctx: CollectContext, out: SampleBatch
-    ) -> None:
-        add_settings(await fetch_stats(conn, "settings"), out)
+    name = "memcached_settings"
+    tier = Tier.SLOW
+    metrics = CATALOG
+    group = "settings"
+    parse = staticmethod(add_settings)

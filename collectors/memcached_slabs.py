@@ -7,20 +7,19 @@ Names, labels and types follow prometheus/memcached_exporter's slab collector
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import ClassVar
 
-from collectors.base import CollectContext, Tier
-from collectors.memcached_conn import MemcachedConnection
+from collectors.base import Tier
 from collectors.memcached_values import (
     Catalog,
+    SlabRoutes,
+    StatsGroupCollector,
     emit,
-    fetch_stats,
+    emit_slab_fields,
     group_by_number,
     parse_number,
     sum_numbers,
 )
 from monitor.model import MetricType, SampleBatch
-from monitor.targets import TargetKind
 
 __all__ = ["MemcachedSlabsCollector", "add_slab_stats"]
 
@@ -69,6 +68,14 @@ _COMMAND_FIELDS["cas_badval"] = ("cas", "badval")
 _COMMANDS = "memcached_slab_commands_total"
 _ACTIVE_SLABS = "cachewatch_memcached_active_slabs"
 
+_ROUTES: SlabRoutes = {
+    **{field: (metric, ()) for field, (metric, _, _) in _FIELDS.items()},
+    **{
+        field: (_COMMANDS, (("command", command), ("status", status)))
+        for field, (command, status) in _COMMAND_FIELDS.items()
+    },
+}
+
 CATALOG: Catalog = {
     _COMMANDS: (
         C,
@@ -85,20 +92,7 @@ def add_slab_stats(pairs: Iterable[tuple[str, str]], out: SampleBatch) -> None:
     computes it) is left out when one of those is missing or bad."""
     slabs, totals = group_by_number(pairs)
     for slab, fields in slabs.items():
-        slab_label = (("slab", slab),)
-        for field, text in fields.items():
-            metric = _FIELDS.get(field)
-            command = _COMMAND_FIELDS.get(field)
-            if metric is None and command is None:
-                continue
-            value = parse_number(text)
-            if value is None:
-                continue
-            if metric is not None:
-                emit(out, CATALOG, metric[0], value, slab_label)
-            elif command is not None:
-                labels = (("command", command[0]), ("slab", slab), ("status", command[1]))
-                emit(out, CATALOG, _COMMANDS, value, labels)
+        emit_slab_fields(out, CATALOG, _ROUTES, slab, fields)
         cmd_set = parse_number(fields.get("cmd_set", ""))
         cas = sum_numbers(fields, ("cas_hits", "cas_badval"))
         if cmd_set is not None and cas is not None:
@@ -109,15 +103,11 @@ def add_slab_stats(pairs: Iterable[tuple[str, str]], out: SampleBatch) -> None:
         emit(out, CATALOG, _ACTIVE_SLABS, active)
 
 
-class MemcachedSlabsCollector:
+class MemcachedSlabsCollector(StatsGroupCollector):
     """`stats slabs`, every poll."""
 
-    name: ClassVar[str] = "memcached_slabs"
-    kinds: ClassVar[frozenset[TargetKind]] = frozenset({TargetKind.MEMCACHED})
-    tier: ClassVar[Tier] = Tier.FAST
-    metrics: ClassVar[Catalog] = CATALOG
-
-    async def collect(
-        self, conn: MemcachedConnection, ctx: CollectContext, out: SampleBatch
-    ) -> None:
-        add_slab_stats(await fetch_stats(conn, "slabs"), out)
+    name = "memcached_slabs"
+    tier = Tier.FAST
+    metrics = CATALOG
+    group = "slabs"
+    parse = staticmethod(add_slab_stats)

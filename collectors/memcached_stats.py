@@ -9,13 +9,16 @@ the exporter lacks are named `cachewatch_memcached_…` in the same style.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import ClassVar
 
-from collectors.base import CollectContext, Tier
-from collectors.memcached_conn import MemcachedConnection
-from collectors.memcached_values import Catalog, emit, fetch_stats, parse_number, sum_numbers
+from collectors.base import Tier
+from collectors.memcached_values import (
+    Catalog,
+    StatsGroupCollector,
+    emit,
+    parse_number,
+    sum_numbers,
+)
 from monitor.model import Labels, MetricType, SampleBatch
-from monitor.targets import TargetKind
 
 __all__ = ["MemcachedStatsCollector", "add_general_stats"]
 
@@ -398,15 +401,11 @@ def add_general_stats(pairs: Iterable[tuple[str, str]], out: SampleBatch) -> Non
         emit(out, CATALOG, _COMMANDS, cmd_set - cas, _SET_HIT)
 
 
-class MemcachedStatsCollector:
+class MemcachedStatsCollector(StatsGroupCollector):
     """`stats`, every poll."""
 
-    name: ClassVar[str] = "memcached_stats"
-    kinds: ClassVar[frozenset[TargetKind]] = frozenset({TargetKind.MEMCACHED})
-    tier: ClassVar[Tier] = Tier.FAST
-    metrics: ClassVar[Catalog] = CATALOG
-
-    async def collect(
-        self, conn: MemcachedConnection, ctx: CollectContext, out: SampleBatch
-    ) -> None:
-        add_general_stats(await fetch_stats(conn), out)
+    name = "memcached_stats"
+    tier = Tier.FAST
+    metrics = CATALOG
+    group = ""
+    parse = staticmethod(add_general_stats)

@@ -11,18 +11,23 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
+from typing import ClassVar
 
-from collectors.base import Unsupported
+from collectors.base import CollectContext, Tier, Unsupported
 from collectors.memcached_conn import ErrorReply, MemcachedConnection
 from monitor.model import Labels, MetricType, SampleBatch
+from monitor.targets import TargetKind
 
 __all__ = [
+    "StatsGroupCollector",
     "Catalog",
     "parse_number",
     "parse_flag",
     "sum_numbers",
     "split_numbered_key",
     "emit",
+    "emit_slab_fields",
+    "SlabRoutes",
     "group_by_number",
 ]
 
@@ -85,6 +90,25 @@ def group_by_number(
     return slabs, totals
 
 
+#: per-slab field -> (metric, labels besides `slab`)
+SlabRoutes = dict[str, tuple[str, Labels]]
+
+
+def emit_slab_fields(
+    out: SampleBatch, catalog: Catalog, routes: SlabRoutes, slab: str, fields: dict[str, str]
+) -> None:
+    """Emit every numeric field of one slab class that `routes` names, labelled with the slab;
+    other fields, and values that are not numbers, are skipped."""
+    for field, text in fields.items():
+        route = routes.get(field)
+        if route is None:
+            continue
+        value = parse_number(text)
+        if value is not None:
+            metric, extra = route
+            emit(out, catalog, metric, value, tuple(sorted((*extra, ("slab", slab)))))
+
+
 def emit(out: SampleBatch, catalog: Catalog, name: str, value: float, labels: Labels = ()) -> None:
     """Add one sample and, the first time a batch sees the name, its type and help."""
     out.add(name, value, labels)
@@ -102,3 +126,21 @@ async def fetch_stats(conn: MemcachedConnection, arg: str = "") -> list[tuple[st
         if exc.kind == "SERVER_ERROR":
             raise
         raise Unsupported(str(exc)) from None
+
+
+class StatsGroupCollector:
+    """Base of the memcached collectors: one `stats <group>` round trip, turned into samples
+    by the pure function `parse`, so parsing is tested without a server."""
+
+    name: ClassVar[str]
+    kinds: ClassVar[frozenset[TargetKind]] = frozenset({TargetKind.MEMCACHED})
+    tier: ClassVar[Tier]
+    metrics: ClassVar[Catalog]
+    #: the `stats` argument ("" for plain `stats`)
+    group: ClassVar[str]
+    parse: ClassVar[staticmethod[[Iterable[tuple[str, str]], SampleBatch], None]]
+
+    async def collect(
+        self, conn: MemcachedConnection, ctx: CollectContext, out: SampleBatch
+    ) -> None:
+        type(self).parse(await fetch_stats(conn, self.group), out)
