@@ -62,6 +62,18 @@ _ERROR_PREFIXES = (b"ERROR", b"CLIENT_ERROR", b"SERVER_ERROR")
 _LINE_LIMIT = 64 * 1024
 
 
+#: largest `stats` reply we accept (`stats conns` of a server with 100k connections is ~20 MB)
+_REPLY_LIMIT = 64 * 1024 * 1024
+
+
+def _reply_complete(data: bytearray) -> bool:
+    """True once `data` ends with a whole `END` or error line."""
+    if not data.endswith(b"\r\n"):
+        return False
+    last = data[data.rfind(b"\n", 0, len(data) - 1) + 1 :]
+    return last == b"END\r\n" or last.startswith(_ERROR_PREFIXES)
+
+
 class ProtocolError(ValueError):
     """A reply that does not follow memcached's text protocol; the message says what and where."""
 
@@ -207,14 +219,24 @@ class MemcachedConnection:
         command = f"stats {arg}".strip()
         self._check_idle(command)
         self._writer.write(command.encode() + b"\r\n")
-        chunks: list[bytes] = []
+        # Whole chunks, not line by line: a `stats items` reply has thousands of lines, and
+        # nothing follows the reply because only one command is ever in flight.
+        data = bytearray()
         async with self._deadline(command):
-            while True:
-                line = await self._read_line(command)
-                chunks.append(line)
-                if line == b"END\r\n" or line.startswith(_ERROR_PREFIXES):
-                    break
-        return parse_stats_reply(command, b"".join(chunks))
+            while not _reply_complete(data):
+                chunk = await self._reader.read(65536)
+                if not chunk:
+                    self._writer.close()
+                    raise ConnectionLost(
+                        f"{self.target.url}: connection closed by server during {command!r}"
+                    )
+                data += chunk
+                if len(data) > _REPLY_LIMIT:
+                    self._writer.close()
+                    raise ProtocolError(
+                        f"{self.target.url}: {command!r} reply longer than {_REPLY_LIMIT} bytes"
+                    )
+        return parse_stats_reply(command, bytes(data))
 
     async def version(self) -> str:
         """The server's version string (`1.6.18`)."""

@@ -8,6 +8,7 @@ rest of the reply is still used. Unknown keys are ignored, so newer servers work
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable
@@ -106,7 +107,12 @@ def emit_slab_fields(
         value = parse_number(text)
         if value is not None:
             metric, extra = route
-            emit(out, catalog, metric, value, tuple(sorted((*extra, ("slab", slab)))))
+            emit(out, catalog, metric, value, _with_slab(extra, slab))
+
+
+@functools.lru_cache(maxsize=4096)  # bounded: a garbled reply may carry any slab number
+def _with_slab(extra: Labels, slab: str) -> Labels:
+    return tuple(sorted((*extra, ("slab", slab))))
 
 
 def emit(out: SampleBatch, catalog: Catalog, name: str, value: float, labels: Labels = ()) -> None:
