@@ -1,0 +1,391 @@
+"""`HotKeyDetector`: one target's hot and big keys, by the cheapest method it supports.
+
+The ladder, tried in order (each method's cost is in docs/HOTKEYS.md):
+
+1. `server` - the server's own HOTKEYS tracking (Redis 8.6, Valkey 9.2), found through
+   `COMMAND INFO HOTKEYS`;
+2. `lfu` - SCAN + OBJECT FREQ sampling when `maxmemory-policy` is `*-lfu`, within a command
+   budget per second (on cluster nodes with CLUSTER SLOT-STATS, hot slots first);
+3. `monitor` - duty-cycled MONITOR bursts, only when `monitor=True`;
+4. `watch` - memcached's `watch fetchers mutations` bursts.
+
+A method that turns out refused at runtime (ACL, renamed command, policy changed) is
+dropped with a note saying why, and the next one down takes over.
+The scheduler calls `step()` once per poll (ideally every second: the LFU budget accrues per
+second but at most one second's worth is spent in one step) and reads `report()`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from collectors.hotkeys.bigkeys import parse_keysizes
+from collectors.hotkeys.cluster import hot_slots
+from collectors.hotkeys.keyspecs import CommandTable, KeySpecError
+from collectors.hotkeys.lfu import LfuConfig, LfuRefused, LfuSampler, TokenBucket
+from collectors.hotkeys.memcached_watch import read_recent, run_watch_burst
+from collectors.hotkeys.monitor_burst import MonitorRefused, run_monitor_burst
+from collectors.hotkeys.report import (
+    HotKeyEntry,
+    HotKeyReport,
+    KeySizeHistogram,
+    Method,
+    RecentKey,
+    display_key,
+)
+from collectors.hotkeys.server_tracking import (
+    ServerTrackingError,
+    has_hotkeys_command,
+    parse_redis_hotkeys,
+    parse_valkey_hotkeys,
+)
+from collectors.hotkeys.topk import SpaceSaving
+from collectors.redis_conn import CommandError, RedisConnection, ReplyError
+from monitor.targets import Target, TargetKind
+
+__all__ = ["HotKeyOptions", "HotKeyDetector"]
+
+
+@dataclass(frozen=True, slots=True)
+class HotKeyOptions:
+    top: int = 10
+    #: the span a report covers; LFU scores halve every window/4, bursts older than it drop
+    window_s: float = 10.0
+    #: SCAN/OBJECT FREQ/TYPE/MEMORY USAGE commands per second for LFU sampling
+    command_budget_per_s: float = 2000.0
+    #: keys whose counters are re-read every step (the LFU top-K's working set)
+    candidates: int = 64
+    big_keys: bool = True
+    #: TYPE + MEMORY USAGE on every n-th scanned key
+    bigkey_sample_every: int = 4
+    bigkeys_per_type: int = 10
+    #: MONITOR is opt-in: it costs the server dearly while it runs
+    monitor: bool = False
+    burst_s: float = 0.1
+    burst_every_s: float = 10.0
+    #: counters per Space-Saving summary (its error bound is events / capacity)
+    summary_capacity: int = 1000
+    #: memcached `lru_crawler metadump` view of recency (opt-in, rate-limited)
+    metadump: bool = False
+    metadump_every_s: float = 300.0
+    metadump_max_items: int = 1000
+    #: start a Redis 8.6 HOTKEYS session when none is running (it is exclusive per server)
+    server_start: bool = False
+    #: look at CLUSTER SLOT-STATS' hottest slots first (Valkey 8.0+/Redis 8.2+)
+    hot_slots: int = 8
+    #: force one method instead of walking the ladder
+    method: Method | None = None
+
+
+@dataclass(slots=True)
+class _Burst:
+    ended: float  # monotonic
+    duration_s: float
+    summary: SpaceSaving[Any]
+
+
+class HotKeyDetector:
+    def __init__(self, target: Target, options: HotKeyOptions | None = None) -> None:
+        self.target = target
+        self.options = options or HotKeyOptions()
+        self.method: Method | None = None
+        self.notes: list[str] = []
+        self._started_wall = time.time()
+        self._started = time.monotonic()
+        self._conn: RedisConnection | None = None
+        self._ladder: list[Method] = []
+        self._lfu: LfuSampler | None = None
+        self._bucket: TokenBucket | None = None
+        self._table: CommandTable | None = None
+        self._bursts: deque[_Burst] = deque()
+        self._last_burst = float("-inf")
+        self._server_entries: list[HotKeyEntry] = []
+        self._server_flavour = ""
+        self._keysizes: list[KeySizeHistogram] = []
+        self._last_keysizes = float("-inf")
+        self._recent: list[RecentKey] = []
+        self._last_metadump = float("-inf")
+        self._last_hot_slots = float("-inf")
+        self._cluster = False
+
+    @property
+    def instance(self) -> str:
+        return self.target.instance
+
+    async def step(self) -> None:
+        """One poll's worth of work within the command budget; raises on connection loss
+        (the next step reconnects)."""
+        if self.method is None:
+            await self._choose()
+        try:
+            while self.method not in (None, Method.NONE):
+                try:
+                    await self._step_method()
+                    return
+                except (LfuRefused, MonitorRefused, ServerTrackingError, CommandError) as exc:
+                    self._fall_back(str(exc))
+        except BaseException:
+            await self.close()
+            raise
+
+    def report(self) -> HotKeyReport:
+        now_wall, now = time.time(), time.monotonic()
+        window_s = min(self.options.window_s, now - self._started)
+        hot: list[HotKeyEntry] = []
+        big = []
+        if self.method is Method.SERVER:
+            hot = self._server_entries[: self.options.top]
+        elif self.method is Method.LFU and self._lfu is not None:
+            hot = self._lfu.hot(self.options.top, now)
+        elif self.method in (Method.MONITOR, Method.WATCH):
+            hot, window_s = self._burst_entries(now)
+        if self._lfu is not None:
+            big = self._lfu.big.entries(self.instance)
+        return HotKeyReport(
+            target=self.instance,
+            window_start_ms=int((now_wall - window_s) * 1000),
+            window_end_ms=int(now_wall * 1000),
+            methods=(self.method or Method.NONE,),
+            hot=tuple(hot),
+            big=tuple(big),
+            keysizes=tuple(self._keysizes),
+            recent=tuple(self._recent),
+            notes=tuple(self.notes),
+        )
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            await conn.close()
+
+    # -- choosing a method -------------------------------------------------------------
+
+    async def _choose(self) -> None:
+        if self.target.kind is TargetKind.MEMCACHED:
+            self._ladder = [Method.WATCH]
+        else:
+            self._ladder = await self._redis_ladder()
+        forced = self.options.method
+        if forced is not None:
+            if forced in self._ladder:
+                self._ladder = [forced]
+            else:
+                self.notes.append(f"method {forced.value} is not available here")
+                self._ladder = []
+        self.method = self._ladder.pop(0) if self._ladder else Method.NONE
+        if self.method is Method.NONE and not self.notes:
+            self.notes.append(
+                "no hot-key method available: no HOTKEYS command, maxmemory-policy is not "
+                "*-lfu, and MONITOR bursts are not enabled (monitor=True / --monitor)"
+            )
+
+    async def _redis_ladder(self) -> list[Method]:
+        conn = await self._connection()
+        info, config, command_info = await conn.pipeline(
+            [
+                ("INFO",),  # server, memory, replication and cluster in one reply
+                ("CONFIG", "GET", "lfu-*"),
+                ("COMMAND", "INFO", "HOTKEYS"),
+            ]
+        )
+        fields = _info_fields(info)
+        self._server_flavour = "valkey" if "valkey_version" in fields else "redis"
+        self._cluster = fields.get("cluster_enabled") == "1"
+        ladder = []
+        if has_hotkeys_command(command_info):
+            ladder.append(Method.SERVER)
+        policy = fields.get("maxmemory_policy", "")
+        if policy.endswith("lfu"):
+            settings = _config_pairs(config)
+            lfu = LfuConfig(
+                log_factor=int(settings.get("lfu-log-factor", 10)),
+                decay_minutes=int(settings.get("lfu-decay-time", 1)),
+            )
+            self._lfu = LfuSampler(
+                self.instance,
+                lfu,
+                candidates=max(self.options.candidates, self.options.top),
+                window_s=self.options.window_s,
+                bigkey_sample_every=self.options.bigkey_sample_every
+                if self.options.big_keys
+                else 0,
+                bigkeys_per_type=self.options.bigkeys_per_type,
+            )
+            rate = self.options.command_budget_per_s
+            self._bucket = TokenBucket(rate, rate, time.monotonic())
+            ladder.append(Method.LFU)
+        else:
+            self.notes.append(
+                f"LFU sampling skipped: maxmemory-policy is {policy or 'unknown'!r}, not *-lfu"
+            )
+        if self.options.monitor or self.options.method is Method.MONITOR:
+            ladder.append(Method.MONITOR)
+        return ladder
+
+    def _fall_back(self, reason: str) -> None:
+        self.notes.append(f"{self.method.value if self.method else '?'} dropped: {reason}")
+        self.method = self._ladder.pop(0) if self._ladder else Method.NONE
+
+    # -- one step per method -------------------------------------------------------------
+
+    async def _step_method(self) -> None:
+        now = time.monotonic()
+        if self.method is Method.SERVER:
+            await self._step_server()
+        elif self.method is Method.LFU:
+            await self._step_lfu(now)
+        elif self.method is Method.MONITOR:
+            if now - self._last_burst >= self.options.burst_every_s:
+                self._last_burst = now
+                await self._monitor_burst()
+        elif self.method is Method.WATCH:
+            if now - self._last_burst >= self.options.burst_every_s:
+                self._last_burst = now
+                summary: SpaceSaving[str] = SpaceSaving(self.options.summary_capacity)
+                burst = await run_watch_burst(self.target, self.options.burst_s, summary)
+                self._remember_burst(burst.duration_s, summary)
+            if self.options.metadump and now - self._last_metadump >= self.options.metadump_every_s:
+                self._last_metadump = now
+                self._recent = await read_recent(self.target, self.options.metadump_max_items)
+        if self.options.big_keys and self.target.kind is TargetKind.REDIS:
+            await self._refresh_keysizes(now)
+
+    async def _step_server(self) -> None:
+        conn = await self._connection()
+        reply = (await conn.pipeline([("HOTKEYS", "GET")]))[0]
+        if isinstance(reply, ReplyError):
+            raise ServerTrackingError(f"HOTKEYS GET refused: {reply}")
+        if self._server_flavour == "valkey":
+            entries = parse_valkey_hotkeys(reply, self.instance, self.options.window_s)
+        else:
+            if reply is None:
+                if not self.options.server_start:
+                    raise ServerTrackingError(
+                        "no HOTKEYS session is running and starting one was not allowed "
+                        "(server_start=True)"
+                    )
+                await conn.execute(
+                    "HOTKEYS", "START", "METRICS", 2, "CPU", "NET",
+                    "COUNT", self.options.top, "DURATION", max(1, int(self.options.window_s)),
+                )  # fmt: skip
+            entries = parse_redis_hotkeys(reply, self.instance)
+        self._server_entries = entries
+
+    async def _step_lfu(self, now: float) -> None:
+        assert self._lfu is not None and self._bucket is not None
+        conn = await self._connection()
+        if (
+            self._cluster
+            and self.options.hot_slots
+            and now - self._last_hot_slots >= self.options.window_s
+        ):
+            self._last_hot_slots = now
+            await self._queue_hot_slot_keys(conn)
+        budget = self._bucket.take_all(now)
+        spent = await self._lfu.step(conn, budget)
+        self._bucket.refund(budget - spent)
+
+    async def _queue_hot_slot_keys(self, conn: RedisConnection) -> None:
+        assert self._lfu is not None
+        slots = await hot_slots(conn, self.options.hot_slots)
+        if not slots:
+            return
+        per_slot = max(1, self.options.candidates // len(slots))
+        replies = await conn.pipeline(
+            [("CLUSTER", "GETKEYSINSLOT", slot, per_slot) for slot in slots]
+        )
+        for reply in replies:
+            if isinstance(reply, list):
+                self._lfu.priority.extend(k for k in reply if isinstance(k, bytes))
+
+    async def _monitor_burst(self) -> None:
+        if self._table is None:
+            self._table = await self._command_table()
+        summary: SpaceSaving[bytes] = SpaceSaving(self.options.summary_capacity)
+        result = await run_monitor_burst(self.target, self.options.burst_s, self._table, summary)
+        self._remember_burst(result.duration_s, summary)
+
+    async def _command_table(self) -> CommandTable:
+        conn = await self._connection()
+        reply = (await conn.pipeline([("COMMAND", "INFO")]))[0]
+        if isinstance(reply, list) and not reply:  # servers before 7.0 want names
+            reply = (await conn.pipeline([("COMMAND",)]))[0]
+        if isinstance(reply, ReplyError):
+            self.notes.append(f"COMMAND refused ({reply}); using the built-in key positions")
+            return CommandTable.builtin()
+        try:
+            return CommandTable.from_command_info(reply)
+        except KeySpecError as exc:
+            self.notes.append(f"{exc}; using the built-in key positions")
+            return CommandTable.builtin()
+
+    def _remember_burst(self, duration_s: float, summary: SpaceSaving[Any]) -> None:
+        self._bursts.append(_Burst(time.monotonic(), duration_s, summary))
+
+    def _burst_entries(self, now: float) -> tuple[list[HotKeyEntry], float]:
+        while self._bursts and self._bursts[0].ended < now - self.options.window_s:
+            self._bursts.popleft()
+        if not self._bursts:
+            return [], 0.0
+        merged = self._bursts[0].summary
+        for burst in list(self._bursts)[1:]:
+            merged = merged.merge(burst.summary)
+        seconds = sum(b.duration_s for b in self._bursts)
+        if seconds <= 0:
+            return [], 0.0
+        window_s = now - (self._bursts[0].ended - self._bursts[0].duration_s)
+        method = self.method or Method.MONITOR
+        entries = [
+            HotKeyEntry(
+                key=display_key(item.key),
+                ops_per_sec=item.count / seconds,
+                error=item.error / seconds,
+                method=method,
+                instance=self.instance,
+                window_s=window_s,
+                reads_per_sec=item.reads / seconds,
+                writes_per_sec=item.writes / seconds,
+                share=item.count / merged.total if merged.total else None,
+            )
+            for item in merged.top(self.options.top)
+        ]
+        return entries, window_s
+
+    async def _refresh_keysizes(self, now: float) -> None:
+        if now - self._last_keysizes < 60.0:
+            return
+        self._last_keysizes = now
+        conn = await self._connection()
+        reply = (await conn.pipeline([("INFO", "keysizes")]))[0]
+        if isinstance(reply, bytes):
+            self._keysizes = parse_keysizes(reply, self.instance)
+
+    async def _connection(self) -> RedisConnection:
+        if self._conn is None:
+            conn = await RedisConnection.open(self.target)
+            if dict(self.target.labels).get("role") == "replica":
+                # Key-bearing reads (OBJECT FREQ, TYPE, MEMORY USAGE) on a replica would be
+                # redirected to the primary without READONLY.
+                await conn.pipeline([("READONLY",)])
+            self._conn = conn
+        return self._conn
+
+
+def _info_fields(reply: Any) -> dict[str, str]:
+    if not isinstance(reply, bytes):
+        return {}
+    fields = {}
+    for line in reply.decode("utf-8", "replace").splitlines():
+        key, sep, value = line.partition(":")
+        if sep and not key.startswith("#"):
+            fields[key] = value.strip()
+    return fields
+
+
+def _config_pairs(reply: Any) -> dict[str, str]:
+    if not isinstance(reply, list):
+        return {}
+    return {display_key(reply[i]): display_key(reply[i + 1]) for i in range(0, len(reply) - 1, 2)}

@@ -1,0 +1,63 @@
+"""A hot-key report as samples, for the store and `/metrics`.
+
+Cardinality stays bounded: only the report's top entries become series, labelled by `rank`
+(1..top) and `method`. Key names become a `key` label only when the operator opts in, and
+can be masked first (a regex and its replacement, e.g. `session:\\w+` -> `session:*`), since
+key names often carry user ids or tokens.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from collectors.hotkeys.report import HotKeyReport
+from monitor.model import MetricType, SampleBatch, labels_of
+
+__all__ = ["KeyExportPolicy", "report_samples", "HOTKEY_OPS", "HOTKEY_ERROR", "BIGKEY_BYTES"]
+
+HOTKEY_OPS = "cachewatch_hotkey_ops_per_second"
+HOTKEY_ERROR = "cachewatch_hotkey_ops_per_second_error"
+BIGKEY_BYTES = "cachewatch_bigkey_bytes"
+
+
+@dataclass(frozen=True, slots=True)
+class KeyExportPolicy:
+    export_key_names: bool = False
+    #: (pattern, replacement) pairs applied in order with `re.sub`
+    masks: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        for pattern, _ in self.masks:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"hot-key mask {pattern!r} is not a valid regex: {exc}") from None
+
+    def shown(self, key: str) -> str:
+        for pattern, replacement in self.masks:
+            key = re.sub(pattern, replacement, key)
+        return key
+
+
+def report_samples(
+    report: HotKeyReport, out: SampleBatch, policy: KeyExportPolicy, top: int = 10
+) -> None:
+    """Add the report's top `top` hot keys (and biggest keys) to `out`."""
+    out.describe(HOTKEY_OPS, MetricType.GAUGE, "Estimated operations per second of a hot key")
+    out.describe(HOTKEY_ERROR, MetricType.GAUGE, "Error bound (+/-) of the hot-key estimate")
+    for rank, entry in enumerate(report.hot[:top], 1):
+        if entry.ops_per_sec is None:
+            continue
+        labels = {"rank": str(rank), "method": entry.method.value}
+        if policy.export_key_names:
+            labels["key"] = policy.shown(entry.key)
+        out.add(HOTKEY_OPS, entry.ops_per_sec, labels_of(labels))
+        if entry.error is not None:
+            out.add(HOTKEY_ERROR, entry.error, labels_of(labels))
+    out.describe(BIGKEY_BYTES, MetricType.GAUGE, "Sampled MEMORY USAGE of the biggest keys")
+    for rank, big in enumerate(report.big[:top], 1):
+        labels = {"rank": str(rank), "type": big.type}
+        if policy.export_key_names:
+            labels["key"] = policy.shown(big.key)
+        out.add(BIGKEY_BYTES, float(big.bytes), labels_of(labels))

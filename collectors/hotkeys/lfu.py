@@ -1,0 +1,223 @@
+"""LFU sampling: SCAN slices + OBJECT FREQ, folded into a decaying top-K.
+
+Under an `*-lfu` maxmemory policy every key carries a logarithmic access counter (0-255).
+Redis bumps it from c to c+1 with probability 1 / ((c - 5) * lfu-log-factor + 1), so a
+counter stands for an expected number of accesses (`accesses_for_counter`), and the
+difference between two readings of the same key over time is an access rate.
+
+Each step spends a command budget: first it re-reads the counters of the current
+candidates (so their rates stay fresh and keys that cooled down lose their place), then it
+continues the SCAN cursor and reads the counters of the keys it returns; every
+`bigkey_sample_every`-th key also gets `TYPE` and `MEMORY USAGE ... SAMPLES 5`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from collectors.hotkeys.bigkeys import BiggestPerType
+from collectors.hotkeys.report import HotKeyEntry, Method, display_key
+from collectors.hotkeys.topk import DecayingTopK
+from collectors.redis_conn import RedisConnection, ReplyError
+
+__all__ = [
+    "LFU_INIT_VAL",
+    "LfuConfig",
+    "LfuRefused",
+    "LfuSampler",
+    "TokenBucket",
+    "accesses_for_counter",
+    "accesses_per_increment",
+]
+
+#: the counter a new key starts at (Redis's LFU_INIT_VAL)
+LFU_INIT_VAL = 5
+
+
+class LfuRefused(Exception):
+    """OBJECT FREQ was refused (no LFU policy, or the command is renamed/denied)."""
+
+
+def accesses_per_increment(counter: int, log_factor: int) -> float:
+    """Expected accesses that move the counter from `counter` to `counter + 1`."""
+    return max(0, counter - LFU_INIT_VAL) * log_factor + 1
+
+
+def accesses_for_counter(counter: int, log_factor: int) -> float:
+    """Expected accesses that took a new key (at LFU_INIT_VAL) to `counter`."""
+    steps = counter - LFU_INIT_VAL
+    if steps <= 0:
+        return 0.0
+    return steps + log_factor * steps * (steps - 1) / 2
+
+
+@dataclass(frozen=True, slots=True)
+class LfuConfig:
+    log_factor: int = 10
+    decay_minutes: int = 1
+
+
+class TokenBucket:
+    """`rate` tokens a second, at most `burst` saved up."""
+
+    def __init__(self, rate: float, burst: float, now: float) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens = burst
+        self._at = now
+
+    def take_all(self, now: float) -> int:
+        self.tokens = min(self.burst, self.tokens + self.rate * (now - self._at))
+        self._at = now
+        granted = max(0, int(self.tokens))
+        self.tokens -= granted
+        return granted
+
+    def refund(self, unused: int) -> None:
+        self.tokens = min(self.burst, self.tokens + unused)
+
+
+class LfuSampler:
+    def __init__(
+        self,
+        instance: str,
+        config: LfuConfig,
+        *,
+        candidates: int,
+        window_s: float,
+        bigkey_sample_every: int,
+        bigkeys_per_type: int,
+    ) -> None:
+        self.instance = instance
+        self.config = config
+        self.window_s = window_s
+        self.bigkey_sample_every = bigkey_sample_every
+        self.big = BiggestPerType(bigkeys_per_type)
+        self.scans_completed = 0
+        self._candidates: DecayingTopK[bytes] = DecayingTopK(candidates, window_s / 4)
+        self._history: dict[bytes, deque[tuple[float, int]]] = {}
+        self._cursor = b"0"
+        self._scanned = 0
+        #: keys to examine before continuing the SCAN (e.g. from hot cluster slots)
+        self.priority: deque[bytes] = deque()
+
+    async def step(self, conn: RedisConnection, budget: int, slice_size: int = 200) -> int:
+        """Spend at most about `budget` commands, in pipelined slices of `slice_size`;
+        returns the commands sent."""
+        spent = 0
+        keys = self._candidates.keys()[: max(0, budget // 2)]
+        for start in range(0, len(keys), slice_size):
+            chunk = keys[start : start + slice_size]
+            replies = await conn.pipeline([("OBJECT", "FREQ", k) for k in chunk])
+            spent += len(chunk)
+            self._observe_all(chunk, replies, time.monotonic())
+        while budget - spent > 2:
+            per_key = 1 + 2 / self.bigkey_sample_every
+            wanted = max(1, min(slice_size, int((budget - spent - 1) / per_key)))
+            batch, scan_commands = await self._next_keys(conn, wanted)
+            spent += scan_commands
+            if not batch:
+                if self._cursor == b"0":
+                    break
+                continue
+            spent += await self._sample(conn, batch)
+            await asyncio.sleep(0)
+        return spent
+
+    async def _next_keys(self, conn: RedisConnection, wanted: int) -> tuple[list[bytes], int]:
+        if self.priority:
+            count = min(wanted, len(self.priority))
+            return [self.priority.popleft() for _ in range(count)], 0
+        reply = await conn.execute("SCAN", self._cursor, "COUNT", wanted)
+        if not (isinstance(reply, list) and len(reply) == 2 and isinstance(reply[1], list)):
+            raise ValueError(f"{self.instance}: SCAN reply is not [cursor, keys]: {reply!r:.80}")
+        self._cursor = reply[0]
+        if self._cursor == b"0":
+            self.scans_completed += 1
+        return [k for k in reply[1] if isinstance(k, bytes)], 1
+
+    async def _sample(self, conn: RedisConnection, keys: list[bytes]) -> int:
+        commands: list[tuple[Any, ...]] = []
+        sized: list[bytes] = []
+        for key in keys:
+            commands.append(("OBJECT", "FREQ", key))
+            self._scanned += 1
+            if self.bigkey_sample_every and self._scanned % self.bigkey_sample_every == 0:
+                sized.append(key)
+        for key in sized:
+            commands.append(("TYPE", key))
+            commands.append(("MEMORY", "USAGE", key, "SAMPLES", 5))
+        replies = await conn.pipeline(commands)
+        self._observe_all(keys, replies[: len(keys)], time.monotonic())
+        size_replies = replies[len(keys) :]
+        for index, key in enumerate(sized):
+            kind, size = size_replies[2 * index], size_replies[2 * index + 1]
+            if isinstance(kind, bytes) and isinstance(size, int) and kind != b"none":
+                self.big.offer(key, kind.decode("latin-1"), size)
+        return len(commands)
+
+    def _observe_all(self, keys: list[bytes], replies: list[Any], now: float) -> None:
+        for key, reply in zip(keys, replies, strict=True):
+            if isinstance(reply, int):
+                self.observe(key, reply, now)
+                continue
+            if isinstance(reply, ReplyError):
+                message = str(reply)
+                if "no such key" in message.lower():
+                    self._forget(key)
+                    continue
+                raise LfuRefused(f"{self.instance}: OBJECT FREQ refused: {message}")
+            self._forget(key)
+
+    def observe(self, key: bytes, counter: int, now: float) -> None:
+        """Fold one counter reading in: the first reading counts the key's lifetime accesses,
+        later ones the accesses since the previous reading."""
+        accesses = accesses_for_counter(counter, self.config.log_factor)
+        history = self._history.get(key)
+        if history:
+            previous = accesses_for_counter(history[-1][1], self.config.log_factor)
+            amount = max(0.0, accesses - previous)
+        else:
+            amount = accesses
+        if not self._candidates.offer(key, amount, now):
+            return
+        if history is None:
+            history = self._history[key] = deque()
+        history.append((now, counter))
+        while len(history) > 2 and history[1][0] <= now - self.window_s:
+            history.popleft()
+        if len(self._history) > 2 * self._candidates.capacity:
+            self._history = {k: h for k, h in self._history.items() if k in self._candidates}
+
+    def _forget(self, key: bytes) -> None:
+        self._candidates.discard([key])
+        self._history.pop(key, None)
+        self.big.forget(key)
+
+    def hot(self, top: int, now: float) -> list[HotKeyEntry]:
+        entries = []
+        for key, _ in self._candidates.top(top, now):
+            rate, error = self._rate(self._history.get(key))
+            entries.append(
+                HotKeyEntry(display_key(key), rate, error, Method.LFU, self.instance, self.window_s)
+            )
+        return entries
+
+    def _rate(self, history: deque[tuple[float, int]] | None) -> tuple[float | None, float | None]:
+        if not history:
+            return None, None
+        factor = self.config.log_factor
+        (t0, c0), (t1, c1) = history[0], history[-1]
+        if t1 - t0 > 0:
+            elapsed = t1 - t0
+            gained = max(0.0, accesses_for_counter(c1, factor) - accesses_for_counter(c0, factor))
+            slack = accesses_per_increment(c0, factor) + accesses_per_increment(c1, factor)
+            return gained / elapsed, slack / elapsed
+        if self.config.decay_minutes <= 0:
+            return None, None
+        # One reading only: in equilibrium the counter gains one step per decay period.
+        steady = accesses_per_increment(c1, factor) / (60 * self.config.decay_minutes)
+        return steady, steady

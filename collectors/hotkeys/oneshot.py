@@ -1,0 +1,56 @@
+"""A one-shot detection over a target or a whole cluster, for `cachewatch hotkeys`."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from collectors.hotkeys.cluster import discover_nodes
+from collectors.hotkeys.detector import HotKeyDetector, HotKeyOptions
+from collectors.hotkeys.report import HotKeyReport, merge_reports
+from monitor.targets import Target, TargetKind
+
+__all__ = ["detect_hot_keys"]
+
+
+async def detect_hot_keys(
+    target: Target,
+    duration_s: float,
+    options: HotKeyOptions,
+    *,
+    include_replicas: bool = False,
+    poll_s: float = 1.0,
+) -> HotKeyReport:
+    """Run a detector on the target (on every primary, and replicas if asked, of a cluster
+    seed) for `duration_s`, stepping every `poll_s`, and merge the reports."""
+    if target.kind is TargetKind.REDIS and target.discover:
+        nodes = await discover_nodes(target)
+    else:
+        nodes = [target]
+    if not include_replicas:
+        nodes = [n for n in nodes if dict(n.labels).get("role", "primary") == "primary"]
+    detectors = [HotKeyDetector(node, options) for node in nodes]
+    try:
+        await asyncio.gather(*(_drive(d, duration_s, poll_s) for d in detectors))
+        reports = [d.report() for d in detectors]
+    finally:
+        await asyncio.gather(*(d.close() for d in detectors))
+    if len(reports) == 1:
+        return reports[0]
+    return merge_reports(target.display_name, reports, options.top)
+
+
+async def _drive(detector: HotKeyDetector, duration_s: float, poll_s: float) -> None:
+    end = time.monotonic() + duration_s
+    while True:
+        started = time.monotonic()
+        try:
+            await detector.step()
+        except (OSError, ConnectionError, ValueError) as exc:
+            # One unreachable or misbehaving node must not cost the other nodes' results.
+            detector.notes.append(f"stopped: {exc}")
+            return
+        left = end - time.monotonic()
+        if left <= 0:
+            return
+        await asyncio.sleep(min(left, max(0.0, poll_s - (time.monotonic() - started))))
