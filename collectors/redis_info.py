@@ -236,9 +236,17 @@ def parse_info(data: Any, out: SampleBatch) -> InfoSummary:
             continue
         plan = plans.get(key)
         if plan is not None:
-            number = _number(value)
-            if number is not None:
-                add(plan.metric, number if plan.scale == 1 else number * plan.scale)
+            # the hot path (most lines): appends inlined, float() tried first
+            try:
+                number = float(value)
+            except ValueError:
+                status = _STATUS_VALUES.get(value)
+                if status is None:
+                    continue
+                number = status
+            names.append(plan.metric)
+            labels_list.append(())
+            values.append(number if plan.scale == 1 else number * plan.scale)
             continue
         if key in IGNORED_FIELDS or key in _TEXT_FIELDS or key in identity:
             continue

@@ -43,8 +43,9 @@ def _decode(value: Any) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else ""
 
 
-def parse_slowlog(reply: Any) -> list[SlowlogEntry]:
-    """`SLOWLOG GET` → entries, newest first as the server sends them."""
+def parse_slowlog(reply: Any, after_id: int | None = None) -> list[SlowlogEntry]:
+    """`SLOWLOG GET` → entries (newest first, as the server sends them) with an id above
+    `after_id`; older ones are skipped before their arguments are decoded."""
     if not isinstance(reply, list):
         raise ReplyFormatError(f"SLOWLOG GET: expected an array, got {type(reply).__name__}")
     entries: list[SlowlogEntry] = []
@@ -53,6 +54,8 @@ def parse_slowlog(reply: Any) -> list[SlowlogEntry]:
             continue
         entry_id, ts, duration, args = item[0], item[1], item[2], item[3]
         if not (isinstance(entry_id, int) and isinstance(ts, int) and isinstance(duration, int)):
+            continue
+        if after_id is not None and entry_id <= after_id:
             continue
         if not isinstance(args, list):
             continue
@@ -111,33 +114,31 @@ class SlowlogCollector:
         check_reply(reply, ctx, "SLOWLOG GET")
         if not isinstance(length, int):
             raise ReplyFormatError(f"SLOWLOG LEN: expected an integer, got {length!r:.40}")
-        entries = parse_slowlog(reply)
-        newest = entries[0] if entries else None
+        if not isinstance(reply, list):
+            raise ReplyFormatError(f"SLOWLOG GET: expected an array, got {reply!r:.40}")
+        # The newest entry feeds the gauges; only entries past the watermark are decoded.
+        newest_list = parse_slowlog(reply[:1])
+        newest = newest_list[0] if newest_list else None
         out.add("redis_slowlog_length", float(length))
         out.add("redis_slowlog_last_id", float(newest.id) if newest else 0.0)
         out.add(
             "redis_last_slow_execution_duration_seconds",
             newest.duration_us / 1e6 if newest else 0.0,
         )
-        self._emit_new(entries, ctx, out)
-
-    def _emit_new(self, entries: list[SlowlogEntry], ctx: CollectContext, out: SampleBatch) -> None:
-        if not entries:
+        if newest is None:
             return
-        newest_id = max(e.id for e in entries)
         watermark = self.watermark
-        if watermark is not None and newest_id < watermark:
+        if watermark is not None and newest.id < watermark:
             watermark = None  # ids went backwards: the server restarted
         keep_args = bool(ctx.options.get("slowlog_args", False))
         arg_max_len = int(ctx.options.get("slowlog_arg_max_len", DEFAULT_ARG_MAX_LEN))
-        for entry in reversed(entries):  # oldest first, so events are in time order
-            if watermark is None or entry.id > watermark:
-                ctx.events.append(
-                    Event(
-                        ts_ms=entry.ts * 1000,
-                        kind="slowlog",
-                        target_labels=out.target_labels,
-                        data=slowlog_event_data(entry, keep_args, arg_max_len),
-                    )
+        for entry in reversed(parse_slowlog(reply, watermark)):  # oldest first
+            ctx.events.append(
+                Event(
+                    ts_ms=entry.ts * 1000,
+                    kind="slowlog",
+                    target_labels=out.target_labels,
+                    data=slowlog_event_data(entry, keep_args, arg_max_len),
                 )
-        self.watermark = newest_id
+            )
+        self.watermark = newest.id
