@@ -72,7 +72,12 @@ class RedisConnection:
                         target.host, target.port, ssl=ssl_ctx, server_hostname=server_hostname
                     )
                 conn = cls(reader, writer, target)
-                await conn._handshake()
+                try:
+                    await conn._handshake()
+                except BaseException:
+                    # also on cancellation (the poll's timeout): never leak the socket
+                    writer.close()
+                    raise
                 return conn
         except TimeoutError:
             raise ConnectionLost(f"{target.url}: connect timed out after {timeout_s:g}s") from None

@@ -397,7 +397,7 @@ def _parse_target(check: _Checker, entry: Any, where: str, global_: GlobalConfig
     except TargetError as exc:
         check.error(where + "url", str(exc))
         return None
-    if target.password is not None and password is None and "password" in url:
+    if target.password is not None and password is None:
         check.error(where + "url", "put passwords in password_env or password_file, not the URL")
     if tls is not None:
         from dataclasses import replace

@@ -71,6 +71,13 @@ def _slot_ranges(pairs: list[tuple[int, int]]) -> str:
 
 def parse_cluster_shards(reply: Any) -> ClusterTopology:
     """Parse a `CLUSTER SHARDS` reply (RESP2 flat maps). Raises ValueError on a bad shape."""
+    try:
+        return _parse_cluster_shards(reply)
+    except (TypeError, AttributeError, KeyError) as exc:
+        raise ValueError(f"CLUSTER SHARDS: unexpected reply shape: {exc}") from None
+
+
+def _parse_cluster_shards(reply: Any) -> ClusterTopology:
     if not isinstance(reply, list):
         raise ValueError(f"CLUSTER SHARDS: expected a list, got {type(reply).__name__}")
     nodes: list[ClusterNode] = []

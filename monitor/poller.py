@@ -33,7 +33,11 @@ __all__ = ["TargetStatus", "TargetPoller", "PollObserver", "SampleSink", "open_c
 
 log = logging.getLogger("cachewatch.poller")
 
-_BACKOFF_MAX_S = 60.0
+_BACKOFF_MAX_S = 30.0
+
+
+class _BackingOff(Exception):
+    """The target failed recently; this poll skips the reconnect attempt."""
 
 
 class SampleSink(Protocol):
@@ -122,17 +126,22 @@ class TargetPoller:
         batch = SampleBatch(ts_ms=ts_ms, target_labels=target.series_labels())
         events: list[Event] = []
         error: str | None = None
+        backing_off = False
         try:
             async with asyncio.timeout(target.timeout_s):
                 await self._collect(batch, events)
+        except _BackingOff:
+            backing_off = True
+            error = self.status.last_error or "reconnecting"
         except TimeoutError:
             error = f"poll timed out after {target.timeout_s:g}s"
         except (OSError, ConnectionError, EOFError) as exc:
             error = redact(str(exc), target.password) or type(exc).__name__
         except Exception as exc:  # a broken reply or a bug: keep polling, say what happened
             error = redact(f"{type(exc).__name__}: {exc}", target.password)
-        if error is not None:
+        if error is not None and not backing_off:
             await self._drop_connection(error)
+        if error is not None:
             batch = SampleBatch(ts_ms=ts_ms, target_labels=target.series_labels())
             events = []
         duration = time.perf_counter() - started
@@ -212,10 +221,7 @@ class TargetPoller:
             return self._conn
         now = time.monotonic()
         if now < self._reconnect_at:
-            raise ConnectionError(
-                f"{self.target.url}: reconnecting in {self._reconnect_at - now:.1f}s "
-                f"(last error: {self.status.last_error})"
-            )
+            raise _BackingOff()
         conn = await self._connect(self.target)
         try:
             self._capabilities = await probe_capabilities(self.target, conn)
@@ -241,7 +247,9 @@ class TargetPoller:
             self._backoff_s = 0.5
             self._reconnect_at = 0.0
         else:
-            self._backoff_s = min(self._backoff_s * 2, _BACKOFF_MAX_S)
+            # capped so that a target that comes back is seen within a few intervals
+            cap = max(self.target.interval_s, min(_BACKOFF_MAX_S, 4 * self.target.interval_s))
+            self._backoff_s = min(self._backoff_s * 2, cap)
             self._reconnect_at = time.monotonic() + self._backoff_s * random.uniform(0.5, 1.0)
         key = f"down:{error}"
         if key not in self._logged_errors:

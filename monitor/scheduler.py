@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 
@@ -36,8 +37,12 @@ def phase_offset_s(instance: str, interval_s: float) -> float:
 
 
 def aligned_ts_ms(now_s: float, interval_s: float, offset_s: float) -> int:
-    """The scheduled poll time nearest to now: a sample's timestamp is when it was due."""
-    slots = round((now_s - offset_s) / interval_s)
+    """The scheduled time of the poll running now: a sample's timestamp is when it was due.
+
+    Polls start at or after their slot (never before), so this is the latest slot not after
+    now; the 5 ms tolerance absorbs clock jitter between the scheduler and this call.
+    """
+    slots = math.floor((now_s - offset_s + 0.005) / interval_s)
     return round((offset_s + slots * interval_s) * 1000)
 
 
