@@ -21,7 +21,7 @@ POLL_DURATION_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0
 _METADATA: dict[str, tuple[MetricType, str]] = {
     "cachewatch_polls_total": (MetricType.COUNTER, "Polls of a target, successful or not."),
     "cachewatch_poll_errors_total": (MetricType.COUNTER, "Polls of a target that failed."),
-    "cachewatch_poll_duration_seconds": (
+    "cachewatch_poll_seconds": (
         MetricType.HISTOGRAM,
         "Wall-clock duration of one poll of one target.",
     ),
@@ -86,12 +86,12 @@ class SelfMetrics:
             for bound, count in zip(POLL_DURATION_BUCKETS_S, self._bucket_counts, strict=True):
                 cumulative += count
                 le = (("le", format_value(bound)),)
-                batch.add("cachewatch_poll_duration_seconds_bucket", cumulative, le)
+                batch.add("cachewatch_poll_seconds_bucket", cumulative, le)
             batch.add(
-                "cachewatch_poll_duration_seconds_bucket", self._duration_count, (("le", "+Inf"),)
+                "cachewatch_poll_seconds_bucket", self._duration_count, (("le", "+Inf"),)
             )
-            batch.add("cachewatch_poll_duration_seconds_sum", self._duration_sum)
-            batch.add("cachewatch_poll_duration_seconds_count", self._duration_count)
+            batch.add("cachewatch_poll_seconds_sum", self._duration_sum)
+            batch.add("cachewatch_poll_seconds_count", self._duration_count)
             batch.add("cachewatch_store_size_bytes", self._store_bytes)
             batch.add("cachewatch_store_series", self._store_series)
             batch.add("cachewatch_targets", self._targets)

@@ -177,7 +177,7 @@ def test_self_metrics_render_counters_and_a_cumulative_histogram() -> None:
     assert errors == {"a:1": 1}
     buckets = {
         s.labels["le"]: s.value
-        for s in families["cachewatch_poll_duration_seconds"].samples
+        for s in families["cachewatch_poll_seconds"].samples
         if s.name.endswith("_bucket")
     }
     assert buckets["0.001"] == 0
