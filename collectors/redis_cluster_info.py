@@ -81,7 +81,8 @@ class ClusterInfoCollector:
     async def collect(self, conn: Any, ctx: CollectContext, out: SampleBatch) -> None:
         caps = ctx.capabilities
         if not caps.cluster_enabled:
-            raise Unsupported("CLUSTER INFO: cluster mode is off")
+            return  # a standalone server: nothing to report, and nothing wrong
+
         if not caps.allows("cluster info"):
             raise Unsupported("CLUSTER INFO: command missing or refused")
         parse_cluster_info(await run_command(conn, ctx, "CLUSTER", "INFO"), out)
