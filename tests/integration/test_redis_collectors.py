@@ -160,7 +160,6 @@ def test_acl_denied_latency_and_slowlog_only_skip_those(redis_server: LocalRedis
             "redis_latency_latest",
             "redis_latency_histogram",
             "redis_slowlog",
-            "redis_cluster_info",
         }
         for reason in poller.unsupported.values():
             assert "\n" not in reason
