@@ -1,0 +1,492 @@
+"""PromQL evaluated over a `SeriesReader`.
+
+`promql_parser` turns the text into an AST; `_Evaluation` walks it once for all steps of the
+query, so a range query reads each selector's series once over the whole range and the
+per-step work is numpy over (series x steps) arrays. Semantics follow Prometheus 2.x (the
+version Debian ships, which the differential tests run against): closed range windows, 5 m
+lookback, stale markers, extrapolated rates, metric-name dropping, vector matching errors.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import promql_parser as pp
+
+from monitor.model import Labels, Matcher, labels_of
+from monitor.query.aggregations import AGGREGATIONS, Grouping, aggregate
+from monitor.query.binops import ARITHMETIC, COMPARISONS, SET_OPERATORS, Matching, binary
+from monitor.query.errors import (
+    BadDataError,
+    NotSupportedError,
+    QueryTimeoutError,
+    TooManySamplesError,
+)
+from monitor.query.functions import (
+    MATH_FUNCTIONS,
+    absent,
+    histogram_quantile,
+    label_join,
+    label_replace,
+    map_values,
+    scalar_of,
+    sort_rows,
+)
+from monitor.query.range_functions import (
+    RANGE_FUNCTIONS,
+    eval_range_function,
+    range_argument_index,
+)
+from monitor.query.result import QueryResult
+from monitor.query.values import RangeVectors, StepVectors, drop_name, is_stale, merge_same_labels
+from monitor.store.api import SeriesReader
+
+__all__ = ["Engine"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+_MAX_STEPS = 11_000
+_MATCH_OPS = {"Equal": "=", "NotEqual": "!=", "Re": "=~", "NotRe": "!~"}
+_CARDINALITY = {
+    "OneToOne": "one-to-one",
+    "ManyToOne": "many-to-one",
+    "OneToMany": "one-to-many",
+    "ManyToMany": "many-to-many",
+}
+SAME_LABELSET = "vector cannot contain metrics with the same labelset"
+
+Value = StepVectors | RangeVectors | np.ndarray | str
+
+
+def _ms(delta: timedelta | None) -> int:
+    return 0 if delta is None else delta // _MS
+
+
+def parse(expr: str) -> Any:
+    """The AST of `expr`; BadDataError says what is wrong with it."""
+    try:
+        return pp.parse(expr)
+    except ValueError as exc:
+        raise BadDataError(f"parse error: {exc}") from None
+    except BaseException as exc:  # the Rust parser panics on some input instead of failing
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            raise
+        raise BadDataError(f"parse error: {exc}") from None
+
+
+def _unwrap(node: Any) -> Any:
+    while isinstance(node, pp.ParenExpr):
+        node = node.expr
+    return node
+
+
+def _static_type(node: Any) -> str:
+    node = _unwrap(node)
+    if isinstance(node, pp.MatrixSelector | pp.SubqueryExpr):
+        return "range vector"
+    if isinstance(node, pp.StringLiteral):
+        return "string"
+    return "instant"
+
+
+class Engine:
+    """Evaluates PromQL expressions over `reader`.
+
+    `timeout_s` bounds one query's evaluation; `max_samples` bounds the samples it may read
+    plus the points it may hold, so one query can't take the process down."""
+
+    def __init__(
+        self,
+        reader: SeriesReader,
+        lookback_ms: int = 300_000,
+        *,
+        timeout_s: float = 120.0,
+        max_samples: int = 50_000_000,
+        subquery_step_ms: int = 60_000,
+    ) -> None:
+        self.reader = reader
+        self.lookback_ms = lookback_ms
+        self.timeout_s = timeout_s
+        self.max_samples = max_samples
+        self.subquery_step_ms = subquery_step_ms
+
+    def instant(self, expr: str, at_ms: int) -> QueryResult:
+        node = parse(expr)
+        value = self._evaluate(node, np.array([at_ms], dtype=np.int64), at_ms, at_ms)
+        if isinstance(value, str):
+            return QueryResult("string", at_ms=at_ms, string=value)
+        if isinstance(value, np.ndarray):
+            return QueryResult("scalar", at_ms=at_ms, scalar=float(value[0]))
+        if isinstance(value, RangeVectors):
+            return QueryResult("matrix", at_ms=at_ms, series=_range_samples(value))
+        return QueryResult(
+            "vector",
+            at_ms=at_ms,
+            samples=[
+                (dict(labels), float(value.values[i, 0]))
+                for i, labels in enumerate(value.labels)
+                if value.present[i, 0]
+            ],
+        )
+
+    def range(self, expr: str, start_ms: int, end_ms: int, step_ms: int) -> QueryResult:
+        if step_ms <= 0:
+            raise BadDataError(
+                "zero or negative query resolution step widths are not accepted. "
+                "Try a positive integer"
+            )
+        if end_ms < start_ms:
+            raise BadDataError("end timestamp must not be before start time")
+        if (end_ms - start_ms) // step_ms >= _MAX_STEPS:
+            raise BadDataError(
+                "exceeded maximum resolution of 11,000 points per timeseries. "
+                "Try decreasing the query resolution (?step=XX)"
+            )
+        node = parse(expr)
+        kind = _static_type(node)
+        if kind != "instant":
+            raise BadDataError(
+                f'invalid expression type "{kind}" for range query, '
+                "must be Scalar or instant Vector"
+            )
+        steps = np.arange(start_ms, end_ms + 1, step_ms, dtype=np.int64)
+        value = self._evaluate(node, steps, start_ms, end_ms)
+        if isinstance(value, np.ndarray):
+            return QueryResult("matrix", series=[({}, steps, value)])
+        assert isinstance(value, StepVectors)
+        order = sorted(range(len(value.labels)), key=lambda i: value.labels[i])
+        return QueryResult(
+            "matrix",
+            series=[
+                (
+                    dict(value.labels[i]),
+                    steps[value.present[i]],
+                    value.values[i][value.present[i]],
+                )
+                for i in order
+                if value.present[i].any()
+            ],
+        )
+
+    def _evaluate(self, node: Any, steps: np.ndarray, start_ms: int, end_ms: int) -> Value:
+        evaluation = _Evaluation(
+            self, steps, start_ms, end_ms, time.monotonic() + self.timeout_s, [0]
+        )
+        with np.errstate(all="ignore"):
+            return evaluation.eval(node)
+
+
+def _range_samples(rv: RangeVectors) -> list[tuple[dict[str, str], np.ndarray, np.ndarray]]:
+    out = []
+    for i, labels in enumerate(rv.labels):
+        lo, hi = rv.bounds(i)
+        if hi[0] > lo[0]:
+            out.append((dict(labels), rv.ts[i][lo[0] : hi[0]], rv.values[i][lo[0] : hi[0]]))
+    out.sort(key=lambda s: labels_of(s[0]))
+    return out
+
+
+def _matchers(selector: Any) -> list[Matcher]:
+    if selector.matchers.or_matchers:
+        raise NotSupportedError("'or' between label matchers")
+    out = [
+        Matcher(m.name, _MATCH_OPS[str(m.op).rsplit(".", 1)[-1]], m.value)
+        for m in selector.matchers.matchers
+    ]
+    if selector.name is not None and not any(m.name == "__name__" for m in out):
+        out.insert(0, Matcher("__name__", "=", selector.name))
+    return out
+
+
+def _absent_labels(node: Any) -> Labels:
+    """What `absent(x{a="b"})` reports: the labels fixed by `=` matchers, except any label
+    that has several matchers."""
+    node = _unwrap(node)
+    if isinstance(node, pp.MatrixSelector):
+        node = node.vector_selector
+    if not isinstance(node, pp.VectorSelector):
+        return ()
+    fixed: dict[str, str] = {}
+    ambiguous: set[str] = set()
+    for matcher in _matchers(node):
+        if matcher.name == "__name__":
+            continue
+        if matcher.op == "=" and matcher.name not in fixed:
+            fixed[matcher.name] = matcher.value
+        else:
+            ambiguous.add(matcher.name)
+    return labels_of({k: v for k, v in fixed.items() if k not in ambiguous and v})
+
+
+class _Evaluation:
+    """One query's walk over the AST at the steps `steps` (ms)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        steps: np.ndarray,
+        start_ms: int,
+        end_ms: int,
+        deadline: float,
+        budget: list[int],
+    ) -> None:
+        self.engine = engine
+        self.steps = steps
+        self.start_ms = start_ms
+        self.end_ms = end_ms
+        self.deadline = deadline
+        self.budget = budget  # samples and points held so far, shared with subqueries
+
+    def _account(self, count: int) -> None:
+        self.budget[0] += count
+        if self.budget[0] > self.engine.max_samples:
+            raise TooManySamplesError(self.engine.max_samples)
+
+    def eval(self, node: Any) -> Value:
+        if time.monotonic() > self.deadline:
+            raise QueryTimeoutError("query timed out in expression evaluation")
+        handler = _HANDLERS.get(type(node))
+        if handler is None:
+            raise NotSupportedError(f"expression {type(node).__name__}")
+        value = handler(self, node)
+        if isinstance(value, StepVectors):
+            self._account(value.values.size)
+        return value
+
+    def instant_vector(self, node: Any, where: str) -> StepVectors:
+        value = self.eval(node)
+        if not isinstance(value, StepVectors):
+            raise BadDataError(f"{where}: expected an instant vector")
+        return value
+
+    def scalar(self, node: Any, where: str) -> np.ndarray:
+        value = self.eval(node)
+        if not isinstance(value, np.ndarray):
+            raise BadDataError(f"{where}: expected a scalar")
+        return value
+
+    def string(self, node: Any, where: str) -> str:
+        value = self.eval(node)
+        if not isinstance(value, str):
+            raise BadDataError(f"{where}: expected a string")
+        return value
+
+    def _times(self, at: Any) -> np.ndarray:
+        """Evaluation time per step: the step, or the fixed time of an `@` modifier."""
+        if at is None:
+            return self.steps
+        kind = str(at.type).rsplit(".", 1)[-1]
+        if kind == "Start":
+            fixed = self.start_ms
+        elif kind == "End":
+            fixed = self.end_ms
+        else:
+            try:
+                fixed = (at.at - _EPOCH) // _MS
+            except BaseException as exc:  # the parser panics on times before 1970
+                if isinstance(exc, KeyboardInterrupt | SystemExit):
+                    raise
+                raise NotSupportedError("@ modifier before 1970") from None
+        return np.full(len(self.steps), fixed, dtype=np.int64)
+
+    def _select(self, selector: Any, start_ms: int, end_ms: int) -> list:
+        try:
+            found = self.engine.reader.select(_matchers(selector), start_ms, end_ms)
+        except ValueError as exc:
+            raise BadDataError(f"selector {selector}: {exc}") from None
+        self._account(sum(len(s.ts) for s in found))
+        # Sorted like Prometheus's storage returns series, so instant results come in the
+        # same order.
+        return sorted(found, key=lambda s: labels_of(s.labels))
+
+    def vector_selector(self, node: Any) -> StepVectors:
+        lookback = self.engine.lookback_ms
+        t = self._times(node.at) - _ms(node.offset)
+        labels, values, present, sample_ts = [], [], [], []
+        for series in self._select(node, int(t.min()) - lookback, int(t.max())):
+            idx = np.searchsorted(series.ts, t, side="right") - 1
+            clipped = np.maximum(idx, 0)
+            ts, vals = series.ts[clipped], series.values[clipped]
+            ok = (idx >= 0) & (ts >= t - lookback) & ~is_stale(vals)
+            if ok.any():
+                labels.append(labels_of(series.labels))
+                values.append(vals)
+                present.append(ok)
+                sample_ts.append(ts)
+        n, steps = len(labels), len(self.steps)
+        return StepVectors(
+            labels,
+            np.array(values, dtype=np.float64).reshape(n, steps),
+            np.array(present, dtype=bool).reshape(n, steps),
+            np.array(sample_ts, dtype=np.int64).reshape(n, steps),
+        )
+
+    def _eval_ts(self, at: Any) -> np.ndarray:
+        # With `@`, Prometheus evaluates the (step-invariant) call once at the query start.
+        return self.steps if at is None else np.full(len(self.steps), self.start_ms)
+
+    def matrix_selector(self, node: Any) -> RangeVectors:
+        selector = node.vector_selector
+        range_ms = _ms(node.range)
+        end = self._times(selector.at) - _ms(selector.offset)
+        labels, ts, values = [], [], []
+        for series in self._select(selector, int(end.min()) - range_ms, int(end.max())):
+            keep = ~is_stale(series.values)
+            labels.append(labels_of(series.labels))
+            ts.append(series.ts[keep])
+            values.append(series.values[keep])
+        return RangeVectors(labels, ts, values, end, range_ms, self._eval_ts(selector.at))
+
+    def subquery(self, node: Any) -> RangeVectors:
+        range_ms = _ms(node.range)
+        step_ms = _ms(node.step) or self.engine.subquery_step_ms
+        end = self._times(node.at) - _ms(node.offset)
+        first = int(end.min()) - range_ms
+        inner_start = -(-first // step_ms) * step_ms  # first multiple of the step >= first
+        inner_steps = np.arange(inner_start, int(end.max()) + 1, step_ms, dtype=np.int64)
+        self._account(len(inner_steps))
+        inner = _Evaluation(
+            self.engine, inner_steps, self.start_ms, self.end_ms, self.deadline, self.budget
+        ).instant_vector(node.expr, "subquery")
+        return RangeVectors(
+            inner.labels,
+            [inner_steps[p] for p in inner.present],
+            [v[p] for v, p in zip(inner.values, inner.present, strict=True)],
+            end,
+            range_ms,
+            self._eval_ts(node.at),
+        )
+
+    def unary(self, node: Any) -> Value:
+        value = self.eval(node.expr)
+        if isinstance(value, np.ndarray):
+            return -value
+        if not isinstance(value, StepVectors):
+            raise BadDataError("unary minus needs a scalar or an instant vector")
+        negated = StepVectors(
+            [drop_name(lbl) for lbl in value.labels], -value.values, value.present
+        )
+        return merge_same_labels(negated, SAME_LABELSET)
+
+    def binary(self, node: Any) -> Value:
+        op = str(node.op).strip()
+        if op not in ARITHMETIC and op not in COMPARISONS and op not in SET_OPERATORS:
+            raise NotSupportedError(f"binary operator {op}")
+        lhs, rhs = self.eval(node.lhs), self.eval(node.rhs)
+        if not isinstance(lhs, StepVectors | np.ndarray) or not isinstance(
+            rhs, StepVectors | np.ndarray
+        ):
+            raise BadDataError(f"operator {op} needs scalars or instant vectors on both sides")
+        return binary(op, lhs, rhs, _matching(node.modifier, op))
+
+    def aggregate(self, node: Any) -> StepVectors:
+        op = str(node.op).strip()
+        if op not in AGGREGATIONS:
+            raise NotSupportedError(f"aggregation {op}")
+        vec = self.instant_vector(node.expr, op)
+        modifier = node.modifier
+        if modifier is None:
+            grouping = Grouping((), without=False)
+        else:
+            without = str(modifier.type).endswith("Without")
+            grouping = Grouping(modifier.labels, without=without)
+        param: np.ndarray | str | None = None
+        if op == "count_values":
+            param = self.string(node.param, op)
+        elif op in ("topk", "bottomk", "quantile"):
+            param = self.scalar(node.param, op)
+        return aggregate(op, vec, grouping, param)
+
+    def call(self, node: Any) -> Value:
+        name = node.func.name
+        args = list(node.args)
+        if name in RANGE_FUNCTIONS:
+            index = range_argument_index(name)
+            rv = self.eval(args[index])
+            if not isinstance(rv, RangeVectors):
+                raise BadDataError(f"{name}(): expected a range vector")
+            scalar = self.scalar(args[1 - index], name) if len(args) > 1 else None
+            labels = _absent_labels(args[index]) if name == "absent_over_time" else ()
+            return eval_range_function(name, rv, scalar, labels)
+        if name in MATH_FUNCTIONS:
+            vec = self.instant_vector(args[0], f"{name}()")
+            scalars = [self.scalar(a, f"{name}()") for a in args[1:]]
+            return map_values(name, vec, scalars)
+        handler = _CALLS.get(name)
+        if handler is None:
+            raise NotSupportedError(f"function {name}()")
+        return handler(self, args)
+
+    def timestamp(self, args: list) -> StepVectors:
+        vec = self.instant_vector(args[0], "timestamp()")
+        if isinstance(_unwrap(args[0]), pp.VectorSelector) and vec.sample_ts is not None:
+            seconds = vec.sample_ts / 1000.0
+        else:
+            seconds = np.broadcast_to(self.steps / 1000.0, vec.values.shape)
+        out = StepVectors([drop_name(lbl) for lbl in vec.labels], seconds, vec.present)
+        return merge_same_labels(out, SAME_LABELSET)
+
+    def vector(self, args: list) -> StepVectors:
+        value = self.scalar(args[0], "vector()")
+        return StepVectors([()], value[None, :].copy(), np.ones((1, len(value)), dtype=bool))
+
+
+def _matching(modifier: Any, op: str) -> Matching:
+    if modifier is None:
+        return Matching(card="many-to-many" if op in SET_OPERATORS else "one-to-one")
+    fill = modifier.fill_values
+    if fill is not None and (fill.lhs is not None or fill.rhs is not None):
+        raise NotSupportedError("fill modifiers in vector matching")
+    matching = modifier.matching
+    return Matching(
+        card=_CARDINALITY[str(modifier.card).rsplit(".", 1)[-1]],
+        on=matching is not None and str(matching.type).endswith("Include"),
+        labels=frozenset(matching.labels if matching is not None else ()),
+        include=tuple(modifier.group_labels or ()),
+        return_bool=bool(modifier.return_bool),
+    )
+
+
+_HANDLERS: dict[type, Any] = {
+    pp.ParenExpr: lambda ev, node: ev.eval(node.expr),
+    pp.NumberLiteral: lambda ev, node: np.full(len(ev.steps), float(node.val)),
+    pp.StringLiteral: lambda ev, node: str(node.val),
+    pp.UnaryExpr: _Evaluation.unary,
+    pp.VectorSelector: _Evaluation.vector_selector,
+    pp.MatrixSelector: _Evaluation.matrix_selector,
+    pp.SubqueryExpr: _Evaluation.subquery,
+    pp.BinaryExpr: _Evaluation.binary,
+    pp.AggregateExpr: _Evaluation.aggregate,
+    pp.Call: _Evaluation.call,
+}
+
+_CALLS: dict[str, Any] = {
+    "time": lambda ev, args: ev.steps / 1000.0,
+    "vector": _Evaluation.vector,
+    "scalar": lambda ev, args: scalar_of(ev.instant_vector(args[0], "scalar()")),
+    "timestamp": _Evaluation.timestamp,
+    "sort": lambda ev, args: sort_rows(ev.instant_vector(args[0], "sort()"), descending=False),
+    "sort_desc": lambda ev, args: sort_rows(
+        ev.instant_vector(args[0], "sort_desc()"), descending=True
+    ),
+    "absent": lambda ev, args: absent(
+        ev.instant_vector(args[0], "absent()"), _absent_labels(args[0]), len(ev.steps)
+    ),
+    "histogram_quantile": lambda ev, args: histogram_quantile(
+        ev.scalar(args[0], "histogram_quantile()"),
+        ev.instant_vector(args[1], "histogram_quantile()"),
+    ),
+    "label_replace": lambda ev, args: label_replace(
+        ev.instant_vector(args[0], "label_replace()"),
+        *(ev.string(a, "label_replace()") for a in args[1:5]),
+    ),
+    "label_join": lambda ev, args: label_join(
+        ev.instant_vector(args[0], "label_join()"),
+        ev.string(args[1], "label_join()"),
+        ev.string(args[2], "label_join()"),
+        [ev.string(a, "label_join()") for a in args[3:]],
+    ),
+}
