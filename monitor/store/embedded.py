@@ -106,7 +106,7 @@ class EmbeddedStore:
             elif kind == "layout":
                 head.close_segment(targets[ident])
                 layouts[ident] = np.array(
-                    [gid_map[g] for g in record[2].tolist()],  # type: ignore[union-attr]
+                    [gid_map[g] for g in record[2].tolist()],  # type: ignore[attr-defined]
                     np.int64,
                 )
             else:
@@ -194,7 +194,7 @@ class EmbeddedStore:
             if done:
                 self._rotate_wal()
                 self._compact()
-            self._retain(now)
+                self._retain(now)
 
     def _cut(self, block: int) -> None:
         segments, rollups = self._head.take_block(block)

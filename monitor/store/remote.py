@@ -129,7 +129,8 @@ class PrometheusReader:
         self, name: str, matchers: Sequence[Matcher], start_ms: int, end_ms: int
     ) -> list[str]:
         path = f"/api/v1/label/{urllib.parse.quote(name, safe='')}/values"
-        data = self._get(path, self._match_params(matchers, start_ms, end_ms))
+        # GET: unlike the other endpoints, Prometheus refuses POST here
+        data = self._get(path, self._match_params(matchers, start_ms, end_ms), post=False)
         return self._strings(path, data)
 
     # -- HTTP -----------------------------------------------------------------------------
@@ -150,17 +151,19 @@ class PrometheusReader:
     def _malformed(self, path: str, why: str) -> RemoteStoreError:
         return RemoteStoreError(f"Prometheus at {self._shown}{path} sent an unusable answer: {why}")
 
-    def _get(self, path: str, params: list[tuple[str, str]]) -> Any:
-        """POST the parameters as a form (selectors can be long) and unwrap `data`."""
-        body = urllib.parse.urlencode(params).encode()
-        headers = {
-            **self._headers,
-            "Content-Type": "application/x-www-form-urlencoded",
-            "Accept": "application/json",
-        }
+    def _get(self, path: str, params: list[tuple[str, str]], post: bool = True) -> Any:
+        """Send the parameters (as a form when `post`, since selectors can be long) and
+        unwrap `data`."""
+        encoded = urllib.parse.urlencode(params)
+        headers = {**self._headers, "Accept": "application/json"}
         if self._token is not None:
             headers["Authorization"] = f"Bearer {self._token.reveal()}"
-        request = urllib.request.Request(self._base + path, data=body, headers=headers)
+        if post:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            url, body = self._base + path, encoded.encode()
+        else:
+            url, body = f"{self._base}{path}?{encoded}", None
+        request = urllib.request.Request(url, data=body, headers=headers)
         where = f"Prometheus at {self._shown}{path}"
         try:
             with urllib.request.urlopen(request, timeout=self._timeout_s) as response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 from pathlib import Path
 
@@ -113,7 +114,7 @@ def test_rollup_keeps_last_of_bucket_and_counter_resets(tmp_path: Path) -> None:
     assert np.all(np.diff(ops.ts) > 0)
     increases = np.diff(ops.values)
     total = np.where(increases >= 0, increases, ops.values[1:]).sum() + ops.values[0]
-    raw_increase = sum(max(b - a, 0) if b >= a else b for a, b in zip(counter, counter[1:]))
+    raw_increase = sum(max(b - a, 0) if b >= a else b for a, b in itertools.pairwise(counter))
     assert total == raw_increase + counter[0]
 
 
