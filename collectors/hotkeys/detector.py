@@ -176,10 +176,10 @@ class HotKeyDetector:
                 self.notes.append(f"method {forced.value} is not available here")
                 self._ladder = []
         self.method = self._ladder.pop(0) if self._ladder else Method.NONE
-        if self.method is Method.NONE and not self.notes:
+        if self.method is Method.NONE and forced is None:
             self.notes.append(
-                "no hot-key method available: no HOTKEYS command, maxmemory-policy is not "
-                "*-lfu, and MONITOR bursts are not enabled (monitor=True / --monitor)"
+                "no hot-key method available: no HOTKEYS command, no *-lfu maxmemory-policy, "
+                "and MONITOR bursts are not enabled (monitor=True / --monitor)"
             )
 
     async def _redis_ladder(self) -> list[Method]:

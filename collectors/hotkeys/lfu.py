@@ -115,7 +115,7 @@ class LfuSampler:
             spent += len(chunk)
             self._observe_all(chunk, replies, time.monotonic())
         while budget - spent > 2:
-            per_key = 1 + 2 / self.bigkey_sample_every
+            per_key = 1 + (2 / self.bigkey_sample_every if self.bigkey_sample_every else 0)
             wanted = max(1, min(slice_size, int((budget - spent - 1) / per_key)))
             batch, scan_commands = await self._next_keys(conn, wanted)
             spent += scan_commands
@@ -198,12 +198,14 @@ class LfuSampler:
         self.big.forget(key)
 
     def hot(self, top: int, now: float) -> list[HotKeyEntry]:
+        """The top keys by decayed score, listed by estimated rate."""
         entries = []
         for key, _ in self._candidates.top(top, now):
             rate, error = self._rate(self._history.get(key))
             entries.append(
                 HotKeyEntry(display_key(key), rate, error, Method.LFU, self.instance, self.window_s)
             )
+        entries.sort(key=lambda e: -1.0 if e.ops_per_sec is None else e.ops_per_sec, reverse=True)
         return entries
 
     def _rate(self, history: deque[tuple[float, int]] | None) -> tuple[float | None, float | None]:
