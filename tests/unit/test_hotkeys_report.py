@@ -79,7 +79,8 @@ def test_lfu_rates_come_from_counter_differences() -> None:
     (entry,) = sampler.hot(5, now=5.0)
     gained = accesses_for_counter(60, 10) - accesses_for_counter(40, 10)
     assert entry.ops_per_sec == pytest.approx(gained / 5)
-    assert entry.error is not None and 0 < entry.error < entry.ops_per_sec
+    assert entry.error is not None and entry.ops_per_sec is not None
+    assert 0 < entry.error < entry.ops_per_sec
     assert entry.method is Method.LFU and entry.key == "k"
 
 
