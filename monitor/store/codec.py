@@ -99,7 +99,7 @@ def decode_ints(data: bytes, count: int) -> np.ndarray:
         raise CodecError("truncated integer header")
     _kind, mode, first, first_delta = _INT_HEAD.unpack_from(data)
     if count <= 2:
-        return np.array([first, first + first_delta][:count], dtype=np.int64)
+        return np.cumsum(np.array([first, first_delta], dtype=np.int64))[:count]
     body = _unzigzag(_unpack_unsigned(data[_INT_HEAD.size :], count - 2))
     if mode == _MODE_DOD:
         deltas = np.cumsum(np.concatenate(([first_delta], body)), dtype=np.int64)
