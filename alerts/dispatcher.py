@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from alerts.outbox import Outbox
-from alerts.payloads import NotifiedAlert, Notification
+from alerts.payloads import Notification, NotifiedAlert
 from alerts.silences import SilenceStore, matches
 from alerts.state import AlertSnapshot, AlertState, atomic_write_json
 from monitor.model import Labels, Matcher
@@ -62,17 +62,26 @@ class _Group:
     seen_ms: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {"route": self.route_index, "labels": [list(p) for p in self.labels],
-                "first_seen_ms": self.first_seen_ms, "last_sent_ms": self.last_sent_ms,
-                "last_firing": sorted(self.last_firing),
-                "alerts": [a.to_json() for a in self.alerts.values()]}
+        return {
+            "route": self.route_index,
+            "labels": [list(p) for p in self.labels],
+            "first_seen_ms": self.first_seen_ms,
+            "last_sent_ms": self.last_sent_ms,
+            "last_firing": sorted(self.last_firing),
+            "alerts": [a.to_json() for a in self.alerts.values()],
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> _Group:
         alerts = [NotifiedAlert.from_json(a) for a in data["alerts"]]
-        return cls(int(data["route"]), tuple((str(k), str(v)) for k, v in data["labels"]),
-                   int(data["first_seen_ms"]), {a.fingerprint: a for a in alerts},
-                   data.get("last_sent_ms"), frozenset(data.get("last_firing", ())))
+        return cls(
+            int(data["route"]),
+            tuple((str(k), str(v)) for k, v in data["labels"]),
+            int(data["first_seen_ms"]),
+            {a.fingerprint: a for a in alerts},
+            data.get("last_sent_ms"),
+            frozenset(data.get("last_firing", ())),
+        )
 
 
 class Dispatcher:
@@ -106,7 +115,9 @@ class Dispatcher:
                 continue
             notified = NotifiedAlert(
                 "firing" if alert.state is AlertState.FIRING else "resolved",
-                alert.labels, alert.annotations, alert.fired_at_ms or alert.active_at_ms,
+                alert.labels,
+                alert.annotations,
+                alert.fired_at_ms or alert.active_at_ms,
                 0 if alert.state is AlertState.FIRING else (alert.resolved_at_ms or now_ms),
                 alert.fingerprint,
             )
@@ -115,17 +126,21 @@ class Dispatcher:
                     continue
                 group_labels = route.group_labels(alert.labels)
                 key = f"{index}:{json.dumps(group_labels)}"
-                group = self._groups.get(key)
-                if group is None:
+                found = self._groups.get(key)
+                if found is None:
                     if notified.status == "resolved":
                         # nothing was ever sent for it in this group: nothing to resolve
                         if not route.continue_matching:
                             break
                         continue
-                    group = self._groups[key] = _Group(index, group_labels, now_ms)
+                    found = self._groups[key] = _Group(index, group_labels, now_ms)
+                group = found
                 previous = group.alerts.get(notified.fingerprint)
-                if not (previous is not None and previous.status == "resolved"
-                        and notified.status == "resolved"):
+                if not (
+                    previous is not None
+                    and previous.status == "resolved"
+                    and notified.status == "resolved"
+                ):
                     group.alerts[notified.fingerprint] = notified
                 group.seen_ms[notified.fingerprint] = now_ms
                 if not route.continue_matching:
@@ -143,15 +158,17 @@ class Dispatcher:
                 continue
             self._expire_unseen(group, now_ms)
             firing = frozenset(fp for fp, a in group.alerts.items() if a.status == "firing")
-            resolved_unsent = any(a.status == "resolved" and fp in group.last_firing
-                                  for fp, a in group.alerts.items())
+            resolved_unsent = any(
+                a.status == "resolved" and fp in group.last_firing for fp, a in group.alerts.items()
+            )
             if group.last_sent_ms is None:
                 due = now_ms - group.first_seen_ms >= route.group_wait_ms and bool(firing)
             else:
                 since = now_ms - group.last_sent_ms
-                due = ((firing != group.last_firing or resolved_unsent)
-                       and since >= route.group_interval_ms) or (
-                    bool(firing) and since >= route.repeat_interval_ms)
+                due = (
+                    (firing != group.last_firing or resolved_unsent)
+                    and since >= route.group_interval_ms
+                ) or (bool(firing) and since >= route.repeat_interval_ms)
             if due:
                 self._send(key, group, route, now_ms)
                 group.last_sent_ms = now_ms
@@ -159,8 +176,9 @@ class Dispatcher:
                 group.alerts = {fp: a for fp, a in group.alerts.items() if a.status == "firing"}
                 group.seen_ms = {fp: t for fp, t in group.seen_ms.items() if fp in group.alerts}
                 changed = True
-            if not any(a.status == "firing" or fp in group.last_firing
-                       for fp, a in group.alerts.items()):
+            if not any(
+                a.status == "firing" or fp in group.last_firing for fp, a in group.alerts.items()
+            ):
                 del self._groups[key]
                 changed = True
         if changed:
@@ -172,18 +190,23 @@ class Dispatcher:
         for fp, alert in list(group.alerts.items()):
             seen = group.seen_ms.get(fp, now_ms)
             if alert.status == "firing" and now_ms - seen > self.resolve_timeout_ms:
-                group.alerts[fp] = NotifiedAlert("resolved", alert.labels, alert.annotations,
-                                                 alert.starts_at_ms, now_ms, fp)
+                group.alerts[fp] = NotifiedAlert(
+                    "resolved", alert.labels, alert.annotations, alert.starts_at_ms, now_ms, fp
+                )
 
     def _send(self, key: str, group: _Group, route: Route, now_ms: int) -> None:
         receiver = self.outbox.receiver(route.receiver)
-        alerts = tuple(a for a in group.alerts.values()
-                       if a.status == "firing" or (receiver.send_resolved
-                                                   and a.fingerprint in group.last_firing))
+        alerts = tuple(
+            a
+            for a in group.alerts.values()
+            if a.status == "firing"
+            or (receiver.send_resolved and a.fingerprint in group.last_firing)
+        )
         if not alerts:
             return
-        self.outbox.enqueue(Notification(route.receiver, key, group.labels, alerts, now_ms,
-                                         self.external_url))
+        self.outbox.enqueue(
+            Notification(route.receiver, key, group.labels, alerts, now_ms, self.external_url)
+        )
 
     def _load(self) -> dict[str, _Group]:
         if self.state_path is None:
@@ -194,15 +217,17 @@ class Dispatcher:
         except FileNotFoundError:
             return {}
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            log.error("notification state %s is unreadable, starting empty: %s",
-                      self.state_path, exc)
+            log.error(
+                "notification state %s is unreadable, starting empty: %s", self.state_path, exc
+            )
             return {}
 
     def _save(self) -> None:
         if self.state_path is None:
             return
         try:
-            atomic_write_json(self.state_path,
-                              {"groups": {k: g.to_json() for k, g in self._groups.items()}})
+            atomic_write_json(
+                self.state_path, {"groups": {k: g.to_json() for k, g in self._groups.items()}}
+            )
         except OSError as exc:
             log.error("saving notification state to %s failed: %s", self.state_path, exc)

@@ -95,8 +95,9 @@ class RuleEngine:
             if saved is None or last is None or now - last > outage_tolerance_ms:
                 continue
             names = {r.name for r in group.rules if isinstance(r, AlertingRule)}
-            self._alerts[group.key] = {rule: alerts for rule, alerts in saved.items()
-                                       if rule in names}
+            self._alerts[group.key] = {
+                rule: alerts for rule, alerts in saved.items() if rule in names
+            }
             self._last_eval[group.key] = last
             self._next_eval[group.key] = last + group.interval_ms
 
@@ -157,7 +158,8 @@ class RuleEngine:
                 if isinstance(rule, AlertingRule):
                     output.extend(_alert_series(group_alerts.get(rule.name, {}).values()))
             self._health[(group.key, rule.name)] = RuleHealth(
-                group.name, rule.name, ts, time.perf_counter() - started, error)
+                group.name, rule.name, ts, time.perf_counter() - started, error
+            )
         self._last_eval[group.key] = ts
         if self.sink is not None:
             try:
@@ -184,8 +186,9 @@ class RuleEngine:
             labels.update(rule.labels)
             key = labels_of(labels)
             if key in out:
-                raise QueryError("vector contains metrics with the same labelset after "
-                                 "applying rule labels")
+                raise QueryError(
+                    "vector contains metrics with the same labelset after applying rule labels"
+                )
             out[key] = value
         return [(rule.record, labels, value) for labels, value in out.items()]
 
@@ -202,10 +205,12 @@ class RuleEngine:
             key = labels_of(labels)
             fp = fingerprint(key)
             if fp in seen:
-                raise QueryError("vector contains metrics with the same labelset after "
-                                 "applying alert labels")
-            annotations = tuple((name, template.expand(data))
-                                for name, template in rule.annotations)
+                raise QueryError(
+                    "vector contains metrics with the same labelset after applying alert labels"
+                )
+            annotations = tuple(
+                (name, template.expand(data)) for name, template in rule.annotations
+            )
             seen[fp] = ActiveAlert(key, annotations, AlertState.PENDING, value, ts)
         for fp, fresh in seen.items():
             current = active.get(fp)
@@ -269,7 +274,8 @@ def _alert_series(alerts: Iterable[ActiveAlert]) -> list[tuple[str, Labels, floa
     for alert in alerts:
         if alert.state is AlertState.INACTIVE:
             continue
-        out.append(("ALERTS", labels_of({**dict(alert.labels), "alertstate": alert.state.value}),
-                    1.0))
+        out.append(
+            ("ALERTS", labels_of({**dict(alert.labels), "alertstate": alert.state.value}), 1.0)
+        )
         out.append(("ALERTS_FOR_STATE", alert.labels, math.floor(alert.active_at_ms / 1000)))
     return out

@@ -1,6 +1,6 @@
 """Number formatting that matches Go's, so annotations read the same as in Prometheus.
 
-Prometheus renders `{{ $value }}` with Go's `%v` (shortest 'g' with exponent past 1e21 and
+Prometheus renders `{{ $value }}` with Go's `%v` (shortest `g`: an exponent from 1e6 up and
 below 1e-4) and its humanize functions with `%.4g`; Python's spellings differ in the details
 (`1e+06` vs `1000000.0`, `NaN` vs `nan`), and alert text that changes between the two
 tools confuses people comparing them.
@@ -44,7 +44,7 @@ def go_float(value: float) -> str:
     decimal_point = len(digits) + exponent
     exp = decimal_point - 1
     prefix = "-" if sign else ""
-    if exp < -4 or exp >= 21:
+    if exp < -4 or exp >= 6:
         mantissa = text[0] + ("." + text[1:] if len(text) > 1 else "")
         return f"{prefix}{mantissa}e{'-' if exp < 0 else '+'}{abs(exp):02d}"
     if decimal_point <= 0:
@@ -171,7 +171,9 @@ def _plain(arg: object) -> str:
     return str(arg)
 
 
-def _format_one(arg: object, flags: str, width: str | None, precision: str | None, verb: str) -> str:
+def _format_one(
+    arg: object, flags: str, width: str | None, precision: str | None, verb: str
+) -> str:
     width_part = width if width and width != "*" else ""
     spec_flags = flags.replace("#", "")
     if verb in "sv":

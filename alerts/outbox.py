@@ -44,8 +44,9 @@ class _Worker:
         self.delivered = 0
         self.dropped = 0
         self.last_error: str | None = None
-        self.thread = threading.Thread(target=self.loop, name=f"alerts-outbox-{receiver.name}",
-                                       daemon=True)
+        self.thread = threading.Thread(
+            target=self.loop, name=f"alerts-outbox-{receiver.name}", daemon=True
+        )
 
     def queued(self) -> list[Path]:
         return sorted(self.directory.glob("*.json"))
@@ -76,8 +77,12 @@ class _Worker:
             self.dropped += 1
             return True
         if now_ms() - notification.created_ms > self.outbox.max_age_ms:
-            log.error("dropping a notification to %s that could not be delivered for %ds: %s",
-                      self.receiver.name, self.outbox.max_age_ms // 1000, self.last_error)
+            log.error(
+                "dropping a notification to %s that could not be delivered for %ds: %s",
+                self.receiver.name,
+                self.outbox.max_age_ms // 1000,
+                self.last_error,
+            )
             path.unlink(missing_ok=True)
             self.dropped += 1
             return True
@@ -85,13 +90,13 @@ class _Worker:
             self.receiver.deliver(notification)
         except DeliveryError as exc:
             if self.last_error is None:
-                log.warning("receiver %s: delivery failed, will retry: %s", self.receiver.name,
-                            exc)
+                log.warning("receiver %s: delivery failed, will retry: %s", self.receiver.name, exc)
             self.last_error = str(exc)
             if exc.retryable:
                 return False
-            log.error("receiver %s rejected a notification, dropping it: %s",
-                      self.receiver.name, exc)
+            log.error(
+                "receiver %s rejected a notification, dropping it: %s", self.receiver.name, exc
+            )
             path.unlink(missing_ok=True)
             self.dropped += 1
             return True
@@ -109,9 +114,15 @@ class _Worker:
 
 
 class Outbox:
-    def __init__(self, directory: Path, receivers: list[Receiver], *,
-                 max_age_ms: int = 86_400_000, initial_backoff_s: float = 0.5,
-                 max_backoff_s: float = 60.0) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        receivers: list[Receiver],
+        *,
+        max_age_ms: int = 86_400_000,
+        initial_backoff_s: float = 0.5,
+        max_backoff_s: float = 60.0,
+    ) -> None:
         self.directory = directory
         self.max_age_ms = max_age_ms
         self.initial_backoff_s = initial_backoff_s
@@ -156,8 +167,10 @@ class Outbox:
         return all(w.idle.wait(timeout_s) and not w.queued() for w in self._workers.values())
 
     def status(self) -> list[ReceiverStatus]:
-        return [ReceiverStatus(name, len(w.queued()), w.delivered, w.dropped, w.last_error)
-                for name, w in self._workers.items()]
+        return [
+            ReceiverStatus(name, len(w.queued()), w.delivered, w.dropped, w.last_error)
+            for name, w in self._workers.items()
+        ]
 
 
 def _safe_name(name: str) -> str:

@@ -12,8 +12,14 @@ from typing import Any
 
 from monitor.model import Labels
 
-__all__ = ["NotifiedAlert", "Notification", "webhook_body", "slack_body", "alertmanager_body",
-           "rfc3339"]
+__all__ = [
+    "NotifiedAlert",
+    "Notification",
+    "webhook_body",
+    "slack_body",
+    "alertmanager_body",
+    "rfc3339",
+]
 
 
 def rfc3339(ms: int) -> str:
@@ -31,16 +37,25 @@ class NotifiedAlert:
     fingerprint: str
 
     def to_json(self) -> dict[str, Any]:
-        return {"status": self.status, "labels": [list(p) for p in self.labels],
-                "annotations": [list(p) for p in self.annotations],
-                "starts_at_ms": self.starts_at_ms, "ends_at_ms": self.ends_at_ms,
-                "fingerprint": self.fingerprint}
+        return {
+            "status": self.status,
+            "labels": [list(p) for p in self.labels],
+            "annotations": [list(p) for p in self.annotations],
+            "starts_at_ms": self.starts_at_ms,
+            "ends_at_ms": self.ends_at_ms,
+            "fingerprint": self.fingerprint,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> NotifiedAlert:
-        return cls(str(data["status"]), tuple((str(k), str(v)) for k, v in data["labels"]),
-                   tuple((str(k), str(v)) for k, v in data["annotations"]),
-                   int(data["starts_at_ms"]), int(data["ends_at_ms"]), str(data["fingerprint"]))
+        return cls(
+            str(data["status"]),
+            tuple((str(k), str(v)) for k, v in data["labels"]),
+            tuple((str(k), str(v)) for k, v in data["annotations"]),
+            int(data["starts_at_ms"]),
+            int(data["ends_at_ms"]),
+            str(data["fingerprint"]),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,17 +72,25 @@ class Notification:
         return "firing" if any(a.status == "firing" for a in self.alerts) else "resolved"
 
     def to_json(self) -> dict[str, Any]:
-        return {"receiver": self.receiver, "group_key": self.group_key,
-                "group_labels": [list(p) for p in self.group_labels],
-                "alerts": [a.to_json() for a in self.alerts], "created_ms": self.created_ms,
-                "external_url": self.external_url}
+        return {
+            "receiver": self.receiver,
+            "group_key": self.group_key,
+            "group_labels": [list(p) for p in self.group_labels],
+            "alerts": [a.to_json() for a in self.alerts],
+            "created_ms": self.created_ms,
+            "external_url": self.external_url,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Notification:
-        return cls(str(data["receiver"]), str(data["group_key"]),
-                   tuple((str(k), str(v)) for k, v in data["group_labels"]),
-                   tuple(NotifiedAlert.from_json(a) for a in data["alerts"]),
-                   int(data["created_ms"]), str(data.get("external_url", "")))
+        return cls(
+            str(data["receiver"]),
+            str(data["group_key"]),
+            tuple((str(k), str(v)) for k, v in data["group_labels"]),
+            tuple(NotifiedAlert.from_json(a) for a in data["alerts"]),
+            int(data["created_ms"]),
+            str(data.get("external_url", "")),
+        )
 
 
 def _common(maps: list[dict[str, str]]) -> dict[str, str]:
@@ -96,8 +119,7 @@ def webhook_body(notification: Notification) -> dict[str, Any]:
                 "labels": dict(alert.labels),
                 "annotations": dict(alert.annotations),
                 "startsAt": rfc3339(alert.starts_at_ms),
-                "endsAt": rfc3339(alert.ends_at_ms) if alert.ends_at_ms else
-                "0001-01-01T00:00:00Z",
+                "endsAt": rfc3339(alert.ends_at_ms) if alert.ends_at_ms else "0001-01-01T00:00:00Z",
                 "generatorURL": notification.external_url,
                 "fingerprint": alert.fingerprint,
             }
@@ -110,7 +132,7 @@ def slack_body(notification: Notification, channel: str = "") -> dict[str, Any]:
     firing = [a for a in notification.alerts if a.status == "firing"]
     resolved = [a for a in notification.alerts if a.status == "resolved"]
     group = ", ".join(f"{k}={v}" for k, v in notification.group_labels) or "all alerts"
-    title = (f"[FIRING:{len(firing)}] {group}" if firing else f"[RESOLVED] {group}")
+    title = f"[FIRING:{len(firing)}] {group}" if firing else f"[RESOLVED] {group}"
     lines = []
     for alert in firing + resolved:
         annotations = dict(alert.annotations)
@@ -126,8 +148,9 @@ def slack_body(notification: Notification, channel: str = "") -> dict[str, Any]:
     return body
 
 
-def alertmanager_body(notification: Notification, now_ms: int,
-                      resolve_timeout_ms: int) -> list[dict[str, Any]]:
+def alertmanager_body(
+    notification: Notification, now_ms: int, resolve_timeout_ms: int
+) -> list[dict[str, Any]]:
     """`POST /api/v2/alerts`: a firing alert ends `resolve_timeout_ms` from now unless it is
     sent again, so an engine that dies does not leave alerts firing forever."""
     return [

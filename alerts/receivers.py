@@ -18,8 +18,14 @@ from alerts.payloads import Notification, alertmanager_body, slack_body, webhook
 from monitor.model import now_ms
 from monitor.secrets import Secret, redact
 
-__all__ = ["Receiver", "DeliveryError", "LogReceiver", "WebhookReceiver", "SlackReceiver",
-           "AlertmanagerReceiver"]
+__all__ = [
+    "Receiver",
+    "DeliveryError",
+    "LogReceiver",
+    "WebhookReceiver",
+    "SlackReceiver",
+    "AlertmanagerReceiver",
+]
 
 log = logging.getLogger("cachewatch.alerts.notify")
 
@@ -48,13 +54,18 @@ class LogReceiver:
         for alert in notification.alerts:
             labels = dict(alert.labels)
             summary = dict(alert.annotations).get("summary", "")
-            log.warning("alert %s %s %s %s", alert.status.upper(), labels.get("alertname", ""),
-                        ",".join(f"{k}={v}" for k, v in alert.labels if k != "alertname"),
-                        summary)
+            log.warning(
+                "alert %s %s %s %s",
+                alert.status.upper(),
+                labels.get("alertname", ""),
+                ",".join(f"{k}={v}" for k, v in alert.labels if k != "alertname"),
+                summary,
+            )
 
 
-def post_json(url: Secret, body: Any, timeout_s: float,
-              headers: Mapping[str, str] | None = None) -> None:
+def post_json(
+    url: Secret, body: Any, timeout_s: float, headers: Mapping[str, str] | None = None
+) -> None:
     data = json.dumps(body, ensure_ascii=False, allow_nan=False).encode("utf-8")
     request = urllib.request.Request(url.reveal(), data=data, method="POST")
     request.add_header("Content-Type", "application/json")
@@ -77,8 +88,14 @@ class WebhookReceiver:
     """POSTs Alertmanager's webhook JSON to a URL (kept as a Secret: such URLs often
     carry a token)."""
 
-    def __init__(self, name: str, url: Secret, timeout_s: float = 10.0,
-                 send_resolved: bool = True, headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        url: Secret,
+        timeout_s: float = 10.0,
+        send_resolved: bool = True,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         self.name = name
         self.url = url
         self.timeout_s = timeout_s
@@ -90,8 +107,14 @@ class WebhookReceiver:
 
 
 class SlackReceiver:
-    def __init__(self, name: str, url: Secret, channel: str = "", timeout_s: float = 10.0,
-                 send_resolved: bool = True) -> None:
+    def __init__(
+        self,
+        name: str,
+        url: Secret,
+        channel: str = "",
+        timeout_s: float = 10.0,
+        send_resolved: bool = True,
+    ) -> None:
         self.name = name
         self.url = url
         self.channel = channel
@@ -106,8 +129,13 @@ class AlertmanagerReceiver:
     """Alertmanager's v2 API. Every URL is tried (an Alertmanager cluster deduplicates);
     delivery succeeds if one of them took the alerts."""
 
-    def __init__(self, name: str, urls: list[Secret], timeout_s: float = 10.0,
-                 resolve_timeout_ms: int = 5 * 60_000) -> None:
+    def __init__(
+        self,
+        name: str,
+        urls: list[Secret],
+        timeout_s: float = 10.0,
+        resolve_timeout_ms: int = 5 * 60_000,
+    ) -> None:
         self.name = name
         self.urls = urls
         self.timeout_s = timeout_s

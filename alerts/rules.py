@@ -113,8 +113,9 @@ class _Walker:
 
     def pos(self, node: yaml.Node, offset_line: int = 0, column: int | None = None) -> SourcePos:
         mark = node.start_mark
-        return SourcePos(self.file, mark.line + 1 + offset_line,
-                         (mark.column if column is None else column) + 1)
+        return SourcePos(
+            self.file, mark.line + 1 + offset_line, (mark.column if column is None else column) + 1
+        )
 
     def error(self, node: yaml.Node, message: str) -> None:
         self.problems.append(RuleProblem(self.pos(node), message))
@@ -163,8 +164,9 @@ class _Walker:
         try:
             return compile_template(text)
         except TemplateError as exc:
-            self.problems.append(RuleProblem(self.offset_pos(node, exc.offset),
-                                             f"{what}: template: {exc.message}"))
+            self.problems.append(
+                RuleProblem(self.offset_pos(node, exc.offset), f"{what}: template: {exc.message}")
+            )
             return None
 
     def expr(self, node: yaml.Node) -> str | None:
@@ -236,8 +238,9 @@ def parse_rule_file(
     return groups, walker.problems
 
 
-def _group(walker: _Walker, node: yaml.Node, default_interval_ms: int,
-           seen: set[str]) -> RuleGroup | None:
+def _group(
+    walker: _Walker, node: yaml.Node, default_interval_ms: int, seen: set[str]
+) -> RuleGroup | None:
     fields = walker.mapping(node, "group")
     for name, (key, _) in fields.items():
         if name in _UNSUPPORTED_GROUP_KEYS:
@@ -247,11 +250,12 @@ def _group(walker: _Walker, node: yaml.Node, default_interval_ms: int,
     if "name" not in fields:
         walker.error(node, "group has no name")
         return None
-    name = walker.string(fields["name"][1], "group name")
-    if not name:
-        if name == "":
+    group_name = walker.string(fields["name"][1], "group name")
+    if not group_name:
+        if group_name == "":
             walker.error(fields["name"][1], "group name must not be empty")
         return None
+    name = group_name
     if name in seen:
         walker.error(fields["name"][1], f"group name {name!r} is repeated in the same file")
     seen.add(name)
@@ -262,8 +266,9 @@ def _group(walker: _Walker, node: yaml.Node, default_interval_ms: int,
             walker.error(fields["interval"][1], "interval must be greater than zero")
     rules: list[Rule] = []
     rules_node = fields.get("rules", (None, None))[1]
-    if rules_node is not None and not (isinstance(rules_node, yaml.ScalarNode)
-                                       and rules_node.tag == "tag:yaml.org,2002:null"):
+    if rules_node is not None and not (
+        isinstance(rules_node, yaml.ScalarNode) and rules_node.tag == "tag:yaml.org,2002:null"
+    ):
         if not isinstance(rules_node, yaml.SequenceNode):
             walker.error(rules_node, "rules must be a list")
         else:
@@ -328,8 +333,9 @@ def _rule(walker: _Walker, node: yaml.Node) -> Rule | None:
     return AlertingRule(title, expr, for_ms, keep_ms, labels, annotations, pos)
 
 
-def _templates(walker: _Walker, entries: list[tuple[str, yaml.Node, str]],
-               what: str) -> tuple[tuple[str, Template], ...]:
+def _templates(
+    walker: _Walker, entries: list[tuple[str, yaml.Node, str]], what: str
+) -> tuple[tuple[str, Template], ...]:
     out = []
     for name, node, text in entries:
         template = walker.template(node, text, f"{what} {name!r}")
@@ -375,8 +381,9 @@ def load_rule_files(
     return groups
 
 
-def _parse_path(path: Path, default_interval_ms: int,
-                validate: ExprValidator) -> tuple[list[RuleGroup], list[RuleProblem]]:
+def _parse_path(
+    path: Path, default_interval_ms: int, validate: ExprValidator
+) -> tuple[list[RuleGroup], list[RuleProblem]]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

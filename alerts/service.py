@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +50,13 @@ from alerts.state import AlertSnapshot
 from monitor.durations import parse_duration
 from monitor.secrets import Secret
 
-__all__ = ["AlertSettings", "AlertSettingsError", "parse_alert_settings", "AlertingService",
-           "default_state_dir"]
+__all__ = [
+    "AlertSettings",
+    "AlertSettingsError",
+    "parse_alert_settings",
+    "AlertingService",
+    "default_state_dir",
+]
 
 
 class AlertSettingsError(ValueError):
@@ -76,8 +81,9 @@ def default_state_dir() -> Path:
     return Path(platformdirs.user_data_dir("cachewatch")) / "alerts"
 
 
-def _ms(table: Mapping[str, Any], key: str, default_ms: int, where: str,
-        problems: list[str]) -> int:
+def _ms(
+    table: Mapping[str, Any], key: str, default_ms: int, where: str, problems: list[str]
+) -> int:
     if key not in table:
         return default_ms
     try:
@@ -106,10 +112,28 @@ def _secret_url(entry: Mapping[str, Any], where: str, problems: list[str]) -> Se
     return None
 
 
-_RECEIVER_KEYS = {"name", "type", "url", "url_env", "url_file", "urls", "timeout",
-                  "send_resolved", "channel", "headers", "resolve_timeout"}
-_ROUTE_KEYS = {"receiver", "matchers", "group_by", "group_wait", "group_interval",
-               "repeat_interval", "continue"}
+_RECEIVER_KEYS = {
+    "name",
+    "type",
+    "url",
+    "url_env",
+    "url_file",
+    "urls",
+    "timeout",
+    "send_resolved",
+    "channel",
+    "headers",
+    "resolve_timeout",
+}
+_ROUTE_KEYS = {
+    "receiver",
+    "matchers",
+    "group_by",
+    "group_wait",
+    "group_interval",
+    "repeat_interval",
+    "continue",
+}
 
 
 def _receiver(entry: Any, where: str, problems: list[str]) -> Receiver | None:
@@ -138,8 +162,7 @@ def _receiver(entry: Any, where: str, problems: list[str]) -> Receiver | None:
         if url is None:
             return None
         if kind == "slack":
-            return SlackReceiver(name, url, str(entry.get("channel", "")), timeout_s,
-                                 send_resolved)
+            return SlackReceiver(name, url, str(entry.get("channel", "")), timeout_s, send_resolved)
         headers = entry.get("headers", {})
         return WebhookReceiver(name, url, timeout_s, send_resolved, dict(headers))
     problems.append(f"{where}type: {kind!r} is not one of log, webhook, slack, alertmanager")
@@ -149,20 +172,30 @@ def _receiver(entry: Any, where: str, problems: list[str]) -> Receiver | None:
 def parse_alert_settings(table: Mapping[str, Any], base_dir: Path) -> AlertSettings:
     problems: list[str] = []
     files = table.get("rule_files")
-    rule_files = tuple(str(p) for p in files) if isinstance(files, list) else tuple(
-        str(p) for p in default_rule_files())
+    rule_files = (
+        tuple(str(p) for p in files)
+        if isinstance(files, list)
+        else tuple(str(p) for p in default_rule_files())
+    )
     interval_ms = _ms(table, "evaluation_interval", 15_000, "alerts.", problems)
     external = table.get("external_labels", {})
     if not isinstance(external, Mapping):
         problems.append("alerts.external_labels: must be a table of strings")
         external = {}
-    receivers = [r for i, e in enumerate(table.get("receivers", []))
-                 if (r := _receiver(e, f"alerts.receivers[{i}].", problems)) is not None]
+    receivers = [
+        r
+        for i, e in enumerate(table.get("receivers", []))
+        if (r := _receiver(e, f"alerts.receivers[{i}].", problems)) is not None
+    ]
     names = [r.name for r in receivers]
     if not receivers:
         receivers = [LogReceiver()]
         names = ["log"]
-    defaults = Route(receiver=names[0])
+    base = Route(receiver=names[0])
+    timing = {
+        f"{key}_ms": _ms(table, key, getattr(base, f"{key}_ms"), "alerts.", problems)
+        for key in ("group_wait", "group_interval", "repeat_interval")
+    }
     routes: list[Route] = []
     for index, entry in enumerate(table.get("routes", [])):
         where = f"alerts.routes[{index}]."
@@ -181,35 +214,29 @@ def parse_alert_settings(table: Mapping[str, Any], base_dir: Path) -> AlertSetti
         except SilenceError as exc:
             problems.append(f"{where}matchers: {exc}")
             continue
-        routes.append(Route(
+        route_timing = {
+            name: _ms(entry, name.removesuffix("_ms"), default, where, problems)
+            for name, default in timing.items()
+        }
+        route = Route(
             receiver=receiver,
             matchers=matchers,
-            group_by=tuple(entry.get("group_by", defaults.group_by)),
-            group_wait_ms=_ms(entry, "group_wait", _ms(table, "group_wait",
-                              defaults.group_wait_ms, "alerts.", problems), where, problems),
-            group_interval_ms=_ms(entry, "group_interval", _ms(table, "group_interval",
-                                  defaults.group_interval_ms, "alerts.", problems), where,
-                                  problems),
-            repeat_interval_ms=_ms(entry, "repeat_interval", _ms(table, "repeat_interval",
-                                   defaults.repeat_interval_ms, "alerts.", problems), where,
-                                   problems),
+            group_by=tuple(entry.get("group_by", base.group_by)),
             continue_matching=bool(entry.get("continue", False)),
-        ))
+        )
+        routes.append(replace(route, **route_timing))
     if not routes:
-        routes = [Route(receiver=name, continue_matching=True,
-                        group_wait_ms=_ms(table, "group_wait", defaults.group_wait_ms,
-                                          "alerts.", problems),
-                        group_interval_ms=_ms(table, "group_interval",
-                                              defaults.group_interval_ms, "alerts.", problems),
-                        repeat_interval_ms=_ms(table, "repeat_interval",
-                                               defaults.repeat_interval_ms, "alerts.",
-                                               problems))
-                  for name in names]
+        routes = [replace(Route(name, continue_matching=True), **timing) for name in names]
     if problems:
         raise AlertSettingsError(problems)
-    return AlertSettings(rule_files, base_dir, interval_ms,
-                         tuple((str(k), str(v)) for k, v in external.items()),
-                         tuple(receivers), tuple(routes))
+    return AlertSettings(
+        rule_files,
+        base_dir,
+        interval_ms,
+        tuple((str(k), str(v)) for k, v in external.items()),
+        tuple(receivers),
+        tuple(routes),
+    )
 
 
 class AlertingService:
@@ -230,20 +257,41 @@ class AlertingService:
         state_dir.mkdir(parents=True, exist_ok=True)
         self.silences = SilenceStore(state_dir)
         self.outbox = Outbox(state_dir / "outbox", list(receivers))
-        self.dispatcher = Dispatcher(routes, self.outbox, self.silences,
-                                     state_dir / "notifications.json", external_url)
-        self.engine = RuleEngine(groups, querier, StoreSink(store) if store else None,
-                                 self.dispatcher, state_dir / "alerts.json",
-                                 external_labels=external_labels, external_url=external_url)
+        self.dispatcher = Dispatcher(
+            routes, self.outbox, self.silences, state_dir / "notifications.json", external_url
+        )
+        self.engine = RuleEngine(
+            groups,
+            querier,
+            StoreSink(store) if store else None,
+            self.dispatcher,
+            state_dir / "alerts.json",
+            external_labels=external_labels,
+            external_url=external_url,
+        )
 
     @classmethod
-    def from_settings(cls, settings: AlertSettings, querier: InstantQuerier,
-                      store: AppendOnlyStore | None, state_dir: Path,
-                      external_url: str = "") -> AlertingService:
-        groups = load_rule_files(settings.rule_files, settings.base_dir,
-                                 settings.evaluation_interval_ms)
-        return cls(groups, querier, store, state_dir, settings.receivers, settings.routes,
-                   dict(settings.external_labels), external_url)
+    def from_settings(
+        cls,
+        settings: AlertSettings,
+        querier: InstantQuerier,
+        store: AppendOnlyStore | None,
+        state_dir: Path,
+        external_url: str = "",
+    ) -> AlertingService:
+        groups = load_rule_files(
+            settings.rule_files, settings.base_dir, settings.evaluation_interval_ms
+        )
+        return cls(
+            groups,
+            querier,
+            store,
+            state_dir,
+            settings.receivers,
+            settings.routes,
+            dict(settings.external_labels),
+            external_url,
+        )
 
     def start(self) -> None:
         self.outbox.start()

@@ -24,7 +24,7 @@ __all__ = ["Silence", "SilenceStore", "parse_matcher", "matches", "SilenceError"
 
 log = logging.getLogger("cachewatch.alerts")
 
-_MATCHER = re.compile(r'^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*(.*?)\s*$')
+_MATCHER = re.compile(r"^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*(.*?)\s*$")
 
 
 class SilenceError(ValueError):
@@ -35,8 +35,9 @@ def parse_matcher(text: str) -> Matcher:
     """`name=value`, `name!=value`, `name=~regex`, `name!~regex`; the value may be quoted."""
     match = _MATCHER.match(text)
     if match is None:
-        raise SilenceError(f"bad matcher {text!r} (expected e.g. alertname=RedisDown, "
-                           'instance=~"10\\.0\\..*")')
+        raise SilenceError(
+            f'bad matcher {text!r} (expected e.g. alertname=RedisDown, instance=~"10\\.0\\..*")'
+        )
     name, op, value = match.groups()
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
         value = value[1:-1]
@@ -112,20 +113,29 @@ class SilenceStore:
         self._cache: list[Silence] = []
         self._cache_mtime: int | None = None
 
-    def add(self, matchers: Sequence[Matcher], duration_ms: int, comment: str,
-            created_by: str = "", starts_at_ms: int | None = None) -> Silence:
+    def add(
+        self,
+        matchers: Sequence[Matcher],
+        duration_ms: int,
+        comment: str,
+        created_by: str = "",
+        starts_at_ms: int | None = None,
+    ) -> Silence:
         if not matchers:
             raise SilenceError("a silence needs at least one matcher")
         if all(matches(m, {}) for m in matchers):
-            raise SilenceError("matchers would silence every alert (each matches an empty "
-                               "label set); add one that names an alert or label value")
+            raise SilenceError(
+                "matchers would silence every alert (each matches an empty "
+                "label set); add one that names an alert or label value"
+            )
         if duration_ms <= 0:
             raise SilenceError("a silence needs a positive duration")
         if not comment.strip():
             raise SilenceError("a silence needs a comment saying why")
         start = now_ms() if starts_at_ms is None else starts_at_ms
-        silence = Silence(secrets.token_hex(8), tuple(matchers), start, start + duration_ms,
-                          created_by, comment)
+        silence = Silence(
+            secrets.token_hex(8), tuple(matchers), start, start + duration_ms, created_by, comment
+        )
         with self._locked() as current:
             current.append(silence)
         return silence
@@ -136,15 +146,22 @@ class SilenceStore:
         with self._locked() as current:
             found = [i for i, s in enumerate(current) if s.id.startswith(silence_id)]
             if len(found) != 1:
-                raise SilenceError(f"no single silence with id {silence_id!r}"
-                                   f" ({len(found)} match)")
+                raise SilenceError(f"no single silence with id {silence_id!r} ({len(found)} match)")
             old = current[found[0]]
-            ended = Silence(old.id, old.matchers, old.starts_at_ms, min(old.ends_at_ms, now),
-                            old.created_by, old.comment)
+            ended = Silence(
+                old.id,
+                old.matchers,
+                old.starts_at_ms,
+                min(old.ends_at_ms, now),
+                old.created_by,
+                old.comment,
+            )
             current[found[0]] = ended
         return ended
 
-    def list(self, include_expired: bool = False, at_ms: int | None = None) -> list[Silence]:
+    def list_silences(
+        self, include_expired: bool = False, at_ms: int | None = None
+    ) -> list[Silence]:
         at = now_ms() if at_ms is None else at_ms
         return [s for s in self._load_cached() if include_expired or s.ends_at_ms > at]
 

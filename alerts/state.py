@@ -83,9 +83,18 @@ class ActiveAlert:
     last_eval_ms: int = 0
 
     def snapshot(self, rule: str, group: str) -> AlertSnapshot:
-        return AlertSnapshot(rule, group, self.labels, self.annotations, self.state, self.value,
-                             self.active_at_ms, self.fired_at_ms, self.resolved_at_ms,
-                             self.last_eval_ms)
+        return AlertSnapshot(
+            rule,
+            group,
+            self.labels,
+            self.annotations,
+            self.state,
+            self.value,
+            self.active_at_ms,
+            self.fired_at_ms,
+            self.resolved_at_ms,
+            self.last_eval_ms,
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -93,7 +102,8 @@ class ActiveAlert:
             "annotations": [list(pair) for pair in self.annotations],
             "state": self.state.value,
             # NaN and infinities are not JSON; the value is informational, keep it readable
-            "value": self.value if self.value == self.value and abs(self.value) != float("inf")
+            "value": self.value
+            if self.value == self.value and abs(self.value) != float("inf")
             else repr(self.value),
             "active_at_ms": self.active_at_ms,
             "fired_at_ms": self.fired_at_ms,
@@ -154,8 +164,11 @@ class StateFile:
             "version": self.VERSION,
             "last_eval_ms": last_eval_ms,
             "alerts": {
-                group: {rule: {fp: a.to_json() for fp, a in alerts.items()}
-                        for rule, alerts in rules.items() if alerts}
+                group: {
+                    rule: {fp: a.to_json() for fp, a in alerts.items()}
+                    for rule, alerts in rules.items()
+                    if alerts
+                }
                 for group, rules in table.items()
             },
         }

@@ -144,13 +144,52 @@ FUNCTIONS: dict[str, Callable[..., object]] = {
     "reReplaceAll": _re_replace_all,
 }
 
-_UNSUPPORTED_KEYWORDS = {"if", "else", "end", "range", "with", "define", "template", "block",
-                         "break", "continue"}
-_UNSUPPORTED_FUNCTIONS = {"query", "first", "label", "value", "sortByLabel", "args",
-                          "tmpl", "pathPrefix", "externalURL", "graphLink", "tableLink",
-                          "parseDuration", "match", "strvalue", "toTime", "len", "and",
-                          "or", "not", "eq", "ne", "lt", "le", "gt", "ge", "call", "html",
-                          "js", "print", "println", "urlquery", "slice"}
+_UNSUPPORTED_KEYWORDS = {
+    "if",
+    "else",
+    "end",
+    "range",
+    "with",
+    "define",
+    "template",
+    "block",
+    "break",
+    "continue",
+}
+_UNSUPPORTED_FUNCTIONS = {
+    "query",
+    "first",
+    "label",
+    "value",
+    "sortByLabel",
+    "args",
+    "tmpl",
+    "pathPrefix",
+    "externalURL",
+    "graphLink",
+    "tableLink",
+    "parseDuration",
+    "match",
+    "strvalue",
+    "toTime",
+    "len",
+    "and",
+    "or",
+    "not",
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "call",
+    "html",
+    "js",
+    "print",
+    "println",
+    "urlquery",
+    "slice",
+}
 
 
 def _stringify(value: object) -> str:
@@ -240,7 +279,9 @@ class _Parser:
             raise TemplateError("missing value for command", offset)
         head = terms[0]
         if len(terms) > 1 and head[0] != "fn":
-            raise TemplateError(f"can't give argument to non-function {self.text(head)}", terms[1][2])
+            raise TemplateError(
+                f"can't give argument to non-function {self.text(head)}", terms[1][2]
+            )
         return terms
 
     def text(self, term: _Term) -> str:
@@ -251,7 +292,7 @@ class _Parser:
         self.index += 1
         if kind in ("var", "field"):
             path = text.split(".") if kind == "var" else ["." + p for p in text[1:].split(".")]
-            root = path[0] if kind == "var" else path[0]
+            root = path[0]
             if root not in _ROOTS:
                 if kind == "var" and root == "$":
                     raise TemplateError("unsupported variable '$'", offset)
