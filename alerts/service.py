@@ -192,7 +192,7 @@ def parse_alert_settings(table: Mapping[str, Any], base_dir: Path) -> AlertSetti
         receivers = [LogReceiver()]
         names = ["log"]
     base = Route(receiver=names[0])
-    timing = {
+    timing: dict[str, Any] = {
         f"{key}_ms": _ms(table, key, getattr(base, f"{key}_ms"), "alerts.", problems)
         for key in ("group_wait", "group_interval", "repeat_interval")
     }
@@ -214,7 +214,7 @@ def parse_alert_settings(table: Mapping[str, Any], base_dir: Path) -> AlertSetti
         except SilenceError as exc:
             problems.append(f"{where}matchers: {exc}")
             continue
-        route_timing = {
+        route_timing: dict[str, Any] = {
             name: _ms(entry, name.removesuffix("_ms"), default, where, problems)
             for name, default in timing.items()
         }
