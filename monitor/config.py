@@ -21,6 +21,7 @@ import platformdirs
 from monitor.durations import parse_duration
 from monitor.model import Labels, labels_of
 from monitor.secrets import Secret
+from monitor.sharding import Shard
 from monitor.targets import Target, TargetError, TLSOptions, parse_target_url
 
 __all__ = [
@@ -78,7 +79,7 @@ class Config:
     exporter: dict[str, Any] = field(default_factory=dict)
     alerts: dict[str, Any] = field(default_factory=dict)
     hotkeys: dict[str, Any] = field(default_factory=dict)
-    shard: tuple[int, int] | None = None
+    shard: Shard | None = None
 
     @property
     def disabled_collectors(self) -> frozenset[str]:

@@ -18,6 +18,7 @@ from collectors.base import Collector
 from monitor.discovery import ClusterTopology, diff_topologies, node_targets, read_topology
 from monitor.model import Event, now_ms
 from monitor.poller import PollObserver, SampleSink, TargetPoller, TargetStatus, open_connection
+from monitor.sharding import ALL, Shard
 from monitor.targets import Target, TargetKind
 
 __all__ = ["Fleet", "FleetChange"]
@@ -49,8 +50,11 @@ class Fleet:
         slow_interval_s: float = 60.0,
         options: dict[str, Any] | None = None,
         connect: Callable[[Target], Any] = open_connection,
+        shard: Shard | None = None,
     ) -> None:
         self._seeds = list(targets)
+        # Every instance discovers whole clusters; the shard decides which nodes it polls.
+        self._shard = shard or ALL
         self._make_collectors = make_collectors
         self._sink = sink
         self._observer = observer
@@ -94,7 +98,7 @@ class Fleet:
                     change_part = self._apply(cluster, topology)
                     change.added += change_part.added
                     continue
-            if seed.instance not in self.pollers:
+            if seed.instance not in self.pollers and self._shard.owns(seed.instance):
                 poller = self._new_poller(seed)
                 self.pollers[seed.instance] = poller
                 change.added.append(poller)
@@ -157,7 +161,11 @@ class Fleet:
                     )
                 )
         cluster.topology = topology
-        wanted = {t.instance: t for t in node_targets(cluster.seed, topology)}
+        wanted = {
+            t.instance: t
+            for t in node_targets(cluster.seed, topology)
+            if self._shard.owns(t.instance)
+        }
         for instance in sorted(cluster.members - wanted.keys()):
             poller = self.pollers.pop(instance, None)
             if poller is not None:

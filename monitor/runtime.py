@@ -51,10 +51,25 @@ def static_metadata(config: Config) -> dict[str, tuple[MetricType, str]]:
 
 def open_store(config: Config) -> Any:
     """The embedded store at the configured path (created if missing)."""
+    from dataclasses import replace
+
     from monitor.store import EmbeddedStore, StoreConfig
 
     settings = config.store
-    store_config = StoreConfig.from_settings(settings)
+    defaults = StoreConfig()
+    retention = {"10s": settings.rollup_10s_retention_s, "1m": settings.rollup_1m_retention_s}
+    store_config = replace(
+        defaults,
+        flush_interval_ms=round(settings.flush_interval_s * 1000),
+        raw_retention_ms=round(settings.raw_retention_s * 1000),
+        tiers=tuple(
+            replace(
+                tier, retention_ms=round(retention.get(tier.name, tier.retention_ms / 1000) * 1000)
+            )
+            for tier in defaults.tiers
+        ),
+        max_bytes=settings.max_bytes or defaults.max_bytes,
+    )
     settings.path.mkdir(parents=True, exist_ok=True)
     return EmbeddedStore.open(settings.path, store_config)
 
@@ -98,6 +113,7 @@ class Runtime:
             observer=self.observer,
             slow_interval_s=self.config.global_.slow_interval_s,
             options=self.config.collectors,
+            shard=self.config.shard,
         )
         await self.fleet.start()
         self.scheduler = PollScheduler(

@@ -9,6 +9,7 @@ from dataclasses import replace
 
 from monitor.config import Config, ConfigError, config_from_urls, load_config
 from monitor.durations import parse_duration
+from monitor.sharding import Shard, ShardError, parse_shard
 from monitor.targets import TargetError
 
 __all__ = ["add_config_options", "resolve_config", "duration_arg", "fail", "shard_arg"]
@@ -21,11 +22,11 @@ def duration_arg(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def shard_arg(text: str) -> tuple[int, int]:
-    index, _, count = text.partition("/")
-    if not (index.isdigit() and count.isdigit()) or not 0 <= int(index) < int(count):
-        raise argparse.ArgumentTypeError(f"--shard {text!r}: expected i/n with 0 <= i < n")
-    return int(index), int(count)
+def shard_arg(text: str) -> Shard:
+    try:
+        return parse_shard(text)
+    except ShardError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_config_options(parser: argparse.ArgumentParser, urls: bool = True) -> None:
