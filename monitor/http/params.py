@@ -109,13 +109,17 @@ def parse_duration_ms(text: str, name: str) -> int:
     return round(seconds * 1000)
 
 
-#: promql_parser's MatchOp values are not hashable; their int values are stable
-_OPS = {
-    int(promql_parser.MatchOp.Equal): "=",
-    int(promql_parser.MatchOp.NotEqual): "!=",
-    int(promql_parser.MatchOp.Re): "=~",
-    int(promql_parser.MatchOp.NotRe): "!~",
-}
+#: promql_parser's MatchOp values are not hashable, so this is a list, not a dict
+_OPS = [
+    (promql_parser.MatchOp.Equal, "="),
+    (promql_parser.MatchOp.NotEqual, "!="),
+    (promql_parser.MatchOp.Re, "=~"),
+    (promql_parser.MatchOp.NotRe, "!~"),
+]
+
+
+def _op_text(op: object) -> str:
+    return next(text for candidate, text in _OPS if candidate == op)
 
 
 def parse_selector(text: str, name: str = "match[]") -> list[Matcher]:
@@ -129,5 +133,5 @@ def parse_selector(text: str, name: str = "match[]") -> list[Matcher]:
     if expr.matchers.or_matchers:
         raise BadRequest(f'invalid parameter "{name}": "or" inside a selector is not supported')
     matchers = [Matcher("__name__", "=", expr.name)] if expr.name else []
-    matchers.extend(Matcher(m.name, _OPS[int(m.op)], m.value) for m in expr.matchers.matchers)
+    matchers.extend(Matcher(m.name, _op_text(m.op), m.value) for m in expr.matchers.matchers)
     return matchers

@@ -12,6 +12,7 @@ free port) scraping `/metrics` every second. Then:
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import tempfile
 import time
@@ -29,7 +30,7 @@ from monitor.exporter import SelfMetrics
 from monitor.http import RunningServer, make_app, serve_forever
 from monitor.model import Matcher, now_ms
 from monitor.query import Engine
-from monitor.query.errors import BadDataError
+from monitor.query.errors import BadDataError, QueryTimeoutError
 from monitor.runtime import Runtime, static_metadata
 from monitor.sharding import hashmod
 from monitor.store import EmbeddedStore, StoreConfig
@@ -250,3 +251,67 @@ def test_prometheus_hashmod_agrees_with_sharding(setup: Setup) -> None:
     assert set(shards) == set(HASHMOD_TARGETS)
     assert shards == {address: hashmod(address, SHARDS) for address in HASHMOD_TARGETS}
     assert len(set(shards.values())) == SHARDS
+
+
+def serve_canned(status: str, body: bytes, delay_s: float = 0.0) -> RunningServer:
+    """A server that answers every request with the same reply: a Prometheus gone wrong."""
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        time.sleep(delay_s)
+        start_response(status, [("Content-Type", "application/json")])
+        return [body]
+
+    return serve_forever(app, "127.0.0.1:0")
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error", "message"),
+    [
+        ("200 OK", b"<html>login</html>", RemoteStoreError, "did not answer with JSON"),
+        (
+            "200 OK",
+            b'{"status":"success","data":{"resultType":"vector"}}',
+            RemoteStoreError,
+            "expected a matrix result",
+        ),
+        (
+            "200 OK",
+            b'{"status":"success","data":{"resultType":"matrix","result":[{"x":1}]}}',
+            RemoteStoreError,
+            "bad series",
+        ),
+        (
+            "503 Service Unavailable",
+            b'{"status":"error","errorType":"unavailable","error":"store gateway down"}',
+            RemoteStoreError,
+            "store gateway down",
+        ),
+        (
+            "422 Unprocessable Entity",
+            b'{"status":"error","errorType":"timeout","error":"query timed out"}',
+            QueryTimeoutError,
+            "query timed out",
+        ),
+        ("502 Bad Gateway", b"upstream", RemoteStoreError, "answered HTTP 502"),
+    ],
+)
+def test_remote_reader_explains_unusable_answers(
+    status: str, body: bytes, error: type[Exception], message: str
+) -> None:
+    server = serve_canned(status, body)
+    try:
+        reader = PrometheusReader(server.url, timeout_s=5)
+        with pytest.raises(error, match=re.escape(message)):
+            reader.select([Matcher("__name__", "=", "redis_up")], 0, 1000)
+    finally:
+        server.stop()
+
+
+def test_remote_reader_times_out() -> None:
+    server = serve_canned("200 OK", b"{}", delay_s=0.6)
+    try:
+        reader = PrometheusReader(server.url, timeout_s=0.2)
+        with pytest.raises(RemoteStoreError, match=r"did not answer within 0\.2s"):
+            reader.label_names([], 0, 1000)
+    finally:
+        server.stop()
