@@ -1,0 +1,477 @@
+"""One target in depth: charts over a chosen window plus the tables an on-call engineer
+reaches for (INFO, commandstats, latency events, slowlog, keyspace, replication, slabs,
+hot and big keys).
+
+Tables come from one instant query of every series of the target (`{instance="…"}`), so
+they read the same from the embedded store and from an attached server; charts are range
+queries, one per chart.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from monitor.model import Event
+from monitor.readmodel.info_sections import info_sections
+from monitor.readmodel.queries import selector
+from monitor.readmodel.source import DataSource, InstantSample, TargetState
+from monitor.readmodel.windows import Window
+
+__all__ = [
+    "Line",
+    "Chart",
+    "CommandStat",
+    "LatencyEvent",
+    "SlowlogRow",
+    "KeyspaceRow",
+    "ReplicaRow",
+    "Replication",
+    "SlabRow",
+    "KeyRow",
+    "TargetDetail",
+    "target_detail",
+]
+
+_TOP_COMMANDS = 6
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    name: str
+    ts_ms: tuple[int, ...]
+    values: tuple[float, ...]
+
+    @property
+    def last(self) -> float | None:
+        for value in reversed(self.values):
+            if not math.isnan(value):
+                return value
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    key: str  # stable id: "ops", "hit_ratio", "memory", "evictions", "network", ...
+    title: str
+    unit: str  # "ops/s", "ratio", "bytes", "keys/s", "bytes/s", "clients", "ms"
+    lines: tuple[Line, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CommandStat:
+    command: str
+    calls: float
+    ops_per_s: float | None
+    usec_per_call: float | None
+    failed: float
+    rejected: float
+
+
+@dataclass(frozen=True, slots=True)
+class LatencyEvent:
+    event: str
+    last_at_s: float
+    duration_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class SlowlogRow:
+    id: int
+    at_ms: int
+    duration_us: int
+    command: str
+    client: str
+
+
+@dataclass(frozen=True, slots=True)
+class KeyspaceRow:
+    db: str
+    keys: float
+    expiring: float
+    avg_ttl_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaRow:
+    address: str
+    state: str
+    offset: float
+    lag_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Replication:
+    role: str
+    master: str  # host:port of the primary, for a replica
+    link_up: bool | None
+    last_io_s: float | None
+    replicas: tuple[ReplicaRow, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SlabRow:
+    slab: str
+    chunk_size: float | None
+    pages: float | None
+    chunks_used: float | None
+    items: float | None
+    evicted_total: float | None
+    evictions_per_s: float | None
+    age_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRow:
+    rank: int
+    key: str  # "#rank" when key names are not exported
+    value: float  # ops/s for hot keys, bytes for big keys
+    method: str
+
+
+@dataclass(frozen=True, slots=True)
+class TargetDetail:
+    state: TargetState
+    window: Window
+    charts: tuple[Chart, ...]
+    info: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    commandstats: tuple[CommandStat, ...] = ()
+    latency_events: tuple[LatencyEvent, ...] = ()
+    slowlog: tuple[SlowlogRow, ...] = ()
+    keyspace: tuple[KeyspaceRow, ...] = ()
+    replication: Replication | None = None
+    slabs: tuple[SlabRow, ...] = ()
+    hot_keys: tuple[KeyRow, ...] = ()
+    big_keys: tuple[KeyRow, ...] = ()
+
+
+def _chart_specs(
+    kind: str, sel: str, rate: str
+) -> list[tuple[str, str, str, list[tuple[str, str]]]]:
+    """(key, title, unit, [(line name or "{label}", expr)]) for one target."""
+
+    def r(metric: str, extra: str = "") -> str:
+        inner = f"{sel},{extra}" if extra else sel
+        return f"rate({metric}{{{inner}}}[{rate}])"
+
+    if kind == "memcached":
+        hits = "sum(" + r("memcached_commands_total", 'command="get",status="hit"') + ")"
+        gets = "sum(" + r("memcached_commands_total", 'command="get"') + ")"
+        return [
+            (
+                "ops",
+                "ops/s by command",
+                "ops/s",
+                [("{command}", f"sum by (command) ({r('memcached_commands_total')}) > 0")],
+            ),
+            ("hit_ratio", "hit ratio", "ratio", [("hit ratio", f"{hits} / {gets}")]),
+            (
+                "memory",
+                "memory vs limit",
+                "bytes",
+                [
+                    ("used", f"memcached_current_bytes{{{sel}}}"),
+                    ("limit", f"memcached_limit_bytes{{{sel}}}"),
+                ],
+            ),
+            (
+                "evictions",
+                "evictions & reclaims",
+                "items/s",
+                [
+                    ("evicted", r("memcached_items_evicted_total")),
+                    ("reclaimed", r("memcached_items_reclaimed_total")),
+                ],
+            ),
+            (
+                "network",
+                "network",
+                "bytes/s",
+                [
+                    ("in", r("memcached_read_bytes_total")),
+                    ("out", r("memcached_written_bytes_total")),
+                ],
+            ),
+            (
+                "clients",
+                "connections",
+                "clients",
+                [("current", f"memcached_current_connections{{{sel}}}")],
+            ),
+        ]
+    hits, misses = r("redis_keyspace_hits_total"), r("redis_keyspace_misses_total")
+    buckets = f"rate(redis_commands_latencies_usec_bucket{{{sel}}}[{rate}])"
+    return [
+        (
+            "ops",
+            "ops/s by command",
+            "ops/s",
+            [("{cmd}", f"topk({_TOP_COMMANDS}, sum by (cmd) ({r('redis_commands_total')}))")],
+        ),
+        ("hit_ratio", "hit ratio", "ratio", [("hit ratio", f"{hits} / ({hits} + {misses})")]),
+        (
+            "memory",
+            "memory vs maxmemory",
+            "bytes",
+            [
+                ("used", f"redis_memory_used_bytes{{{sel}}}"),
+                ("rss", f"redis_memory_used_rss_bytes{{{sel}}}"),
+                ("maxmemory", f"redis_memory_max_bytes{{{sel}}} > 0"),
+            ],
+        ),
+        (
+            "evictions",
+            "evictions & expirations",
+            "keys/s",
+            [
+                ("evicted", r("redis_evicted_keys_total")),
+                ("expired", r("redis_expired_keys_total")),
+            ],
+        ),
+        (
+            "network",
+            "network",
+            "bytes/s",
+            [("in", r("redis_net_input_bytes_total")), ("out", r("redis_net_output_bytes_total"))],
+        ),
+        (
+            "clients",
+            "clients",
+            "clients",
+            [
+                ("connected", f"redis_connected_clients{{{sel}}}"),
+                ("blocked", f"redis_blocked_clients{{{sel}}}"),
+            ],
+        ),
+        (
+            "latency",
+            "latency p50 / p99 (all commands)",
+            "ms",
+            [
+                ("p50", f"histogram_quantile(0.5, sum by (le) ({buckets})) / 1000"),
+                ("p99", f"histogram_quantile(0.99, sum by (le) ({buckets})) / 1000"),
+                ("p99.9", f"histogram_quantile(0.999, sum by (le) ({buckets})) / 1000"),
+            ],
+        ),
+        (
+            "latency_cmd",
+            "latency p99 by command",
+            "ms",
+            [("{cmd}", f"histogram_quantile(0.99, sum by (cmd, le) ({buckets})) / 1000")],
+        ),
+    ]
+
+
+def _charts(
+    source: DataSource, state: TargetState, window: Window, now_ms: int
+) -> tuple[Chart, ...]:
+    step = window.step_ms
+    end = now_ms - now_ms % step
+    start = end - window.span_ms
+    charts = []
+    for key, title, unit, specs in _chart_specs(
+        state.kind, selector(state.instance), window.rate_range
+    ):
+        lines: list[Line] = []
+        for name, expr in specs:
+            for series in source.range(expr, start, end, step):
+                label = name
+                if name.startswith("{"):
+                    label = series.labels.get(name.strip("{}"), "?")
+                lines.append(Line(label, series.ts_ms, series.values))
+        if key == "latency_cmd":
+            lines = sorted(lines, key=lambda line: -(line.last or 0.0))[:_TOP_COMMANDS]
+        charts.append(Chart(key, title, unit, tuple(lines)))
+    return tuple(charts)
+
+
+def _index(samples: list[InstantSample]) -> dict[str, list[InstantSample]]:
+    out: dict[str, list[InstantSample]] = {}
+    for sample in samples:
+        out.setdefault(sample.labels.get("__name__", ""), []).append(sample)
+    return out
+
+
+def _one(index: dict[str, list[InstantSample]], name: str) -> float | None:
+    found = index.get(name)
+    return found[0].value if found else None
+
+
+def _per(index: dict[str, list[InstantSample]], name: str, label: str) -> dict[str, float]:
+    return {s.labels.get(label, ""): s.value for s in index.get(name, [])}
+
+
+def _commandstats(
+    index: dict[str, list[InstantSample]], rates: dict[str, float], top: int
+) -> tuple[CommandStat, ...]:
+    calls = _per(index, "redis_commands_total", "cmd")
+    seconds = _per(index, "redis_commands_duration_seconds_total", "cmd")
+    failed = _per(index, "redis_commands_failed_calls_total", "cmd")
+    rejected = _per(index, "redis_commands_rejected_calls_total", "cmd")
+    rows = [
+        CommandStat(
+            command=cmd,
+            calls=count,
+            ops_per_s=rates.get(cmd),
+            usec_per_call=seconds[cmd] * 1e6 / count if count and cmd in seconds else None,
+            failed=failed.get(cmd, 0.0),
+            rejected=rejected.get(cmd, 0.0),
+        )
+        for cmd, count in calls.items()
+    ]
+    rows.sort(key=lambda row: (-(row.ops_per_s or 0.0), -row.calls, row.command))
+    return tuple(rows[:top])
+
+
+def _replication(index: dict[str, list[InstantSample]], state: TargetState) -> Replication | None:
+    info = index.get("redis_instance_info")
+    if not info:
+        return None
+    role = {"master": "primary", "slave": "replica"}.get(info[0].labels.get("role", ""), "")
+    master = ""
+    link = index.get("redis_master_link_up")
+    if link:
+        master = f"{link[0].labels.get('master_host', '')}:{link[0].labels.get('master_port', '')}"
+    lags = {
+        (s.labels.get("slave_ip", ""), s.labels.get("slave_port", "")): s.value
+        for s in index.get("redis_connected_slave_lag_seconds", [])
+    }
+    replicas = tuple(
+        ReplicaRow(
+            address=f"{s.labels.get('slave_ip', '')}:{s.labels.get('slave_port', '')}",
+            state=s.labels.get("slave_state", ""),
+            offset=s.value,
+            lag_s=lags.get((s.labels.get("slave_ip", ""), s.labels.get("slave_port", ""))),
+        )
+        for s in sorted(
+            index.get("redis_connected_slave_offset_bytes", []),
+            key=lambda s: (s.labels.get("slave_ip", ""), s.labels.get("slave_port", "")),
+        )
+    )
+    return Replication(
+        role=role or state.labels.get("role", ""),
+        master=master,
+        link_up=None if not link else link[0].value >= 1,
+        last_io_s=_one(index, "redis_master_last_io_seconds_ago"),
+        replicas=replicas,
+    )
+
+
+def _slabs(
+    index: dict[str, list[InstantSample]], evict_rates: dict[str, float]
+) -> tuple[SlabRow, ...]:
+    columns = {
+        "chunk_size": _per(index, "memcached_slab_chunk_size_bytes", "slab"),
+        "pages": _per(index, "memcached_slab_current_pages", "slab"),
+        "chunks_used": _per(index, "memcached_slab_chunks_used", "slab"),
+        "items": _per(index, "memcached_slab_current_items", "slab"),
+        "evicted_total": _per(index, "memcached_slab_items_evicted_total", "slab"),
+        "age_s": _per(index, "memcached_slab_items_age_seconds", "slab"),
+    }
+    slabs = sorted(set().union(*columns.values()), key=lambda s: int(s) if s.isdigit() else 1 << 30)
+    return tuple(
+        SlabRow(
+            slab=slab,
+            evictions_per_s=evict_rates.get(slab),
+            **{name: values.get(slab) for name, values in columns.items()},  # type: ignore[arg-type]
+        )
+        for slab in slabs
+    )
+
+
+def _keys(index: dict[str, list[InstantSample]], metric: str) -> tuple[KeyRow, ...]:
+    rows = []
+    for sample in index.get(metric, []):
+        rank_text = sample.labels.get("rank", "0")
+        rank = int(rank_text) if rank_text.isdigit() else 0
+        rows.append(
+            KeyRow(
+                rank,
+                sample.labels.get("key", f"#{rank}"),
+                sample.value,
+                sample.labels.get("method", ""),
+            )
+        )
+    return tuple(sorted(rows, key=lambda row: row.rank))
+
+
+def _slowlog(events: list[Event]) -> tuple[SlowlogRow, ...]:
+    rows = []
+    for event in events:
+        data = event.data
+        client = str(data.get("client_addr", ""))
+        if data.get("client_name"):
+            client += f" ({data['client_name']})"
+        rows.append(
+            SlowlogRow(
+                id=int(data.get("id", 0)),  # type: ignore[call-overload]
+                at_ms=event.ts_ms,
+                duration_us=int(data.get("duration_us", 0)),  # type: ignore[call-overload]
+                command=str(data.get("command", "")),
+                client=client,
+            )
+        )
+    return tuple(rows)
+
+
+def target_detail(
+    source: DataSource,
+    instance: str,
+    window: Window,
+    now_ms: int | None = None,
+    top_commands: int = 20,
+    slowlog_limit: int = 50,
+    with_charts: bool = True,
+) -> TargetDetail | None:
+    """Everything the detail screen shows about `instance`; None if it is not a target."""
+    now = source.now_ms() if now_ms is None else now_ms
+    state = next((s for s in source.statuses() if s.instance == instance), None)
+    if state is None:
+        return None
+    sel = selector(instance)
+    index = _index(source.instant(f"{{{sel}}}", now))
+    charts = _charts(source, state, window, now) if with_charts else ()
+    if state.kind == "memcached":
+        evict_rates = {
+            s.labels.get("slab", ""): s.value
+            for s in source.instant(f"rate(memcached_slab_items_evicted_total{{{sel}}}[1m])", now)
+        }
+        return TargetDetail(
+            state=state,
+            window=window,
+            charts=charts,
+            info=info_sections(index, frozenset(state.labels)),
+            slabs=_slabs(index, evict_rates),
+            hot_keys=_keys(index, "cachewatch_hotkey_ops_per_second"),
+        )
+    cmd_rates = {
+        s.labels.get("cmd", ""): s.value
+        for s in source.instant(f"rate(redis_commands_total{{{sel}}}[1m])", now)
+    }
+    ttl = _per(index, "redis_db_avg_ttl_seconds", "db")
+    expiring = _per(index, "redis_db_keys_expiring", "db")
+    keyspace = tuple(
+        KeyspaceRow(db, keys, expiring.get(db, 0.0), ttl.get(db) or None)
+        for db, keys in sorted(_per(index, "redis_db_keys", "db").items())
+    )
+    spikes = _per(index, "redis_latency_spike_duration_seconds", "event_name")
+    latency_events = tuple(
+        LatencyEvent(event, last, spikes.get(event, 0.0) * 1000)
+        for event, last in sorted(
+            _per(index, "redis_latency_spike_last", "event_name").items(), key=lambda kv: -kv[1]
+        )
+    )
+    slowlog = _slowlog(source.events("slowlog", instance, now - window.span_ms, slowlog_limit))
+    return TargetDetail(
+        state=state,
+        window=window,
+        charts=charts,
+        info=info_sections(index, frozenset(state.labels)),
+        commandstats=_commandstats(index, cmd_rates, top_commands),
+        latency_events=latency_events,
+        slowlog=slowlog,
+        keyspace=keyspace,
+        replication=_replication(index, state),
+        hot_keys=_keys(index, "cachewatch_hotkey_ops_per_second"),
+        big_keys=_keys(index, "cachewatch_bigkey_bytes"),
+    )
