@@ -1,14 +1,17 @@
 """The seam between the rule engine and whatever answers PromQL.
 
 `InstantQuerier` is all the rule engine needs. `EngineQuerier` adapts cachewatch's own query
-engine (`monitor.query`); anything else that can answer an instant query (a test's fake over
-fixed samples, a remote Prometheus) fits the same protocol.
+engine (`monitor.query.Engine`) over the store; anything else that answers an instant query
+(a test's fake over fixed samples, a remote Prometheus) fits the same protocol.
 """
 
 from __future__ import annotations
 
-import math
-from typing import Any, Protocol
+from typing import Protocol
+
+from monitor.query import Engine
+from monitor.query import QueryError as EngineQueryError
+from monitor.store.api import SeriesReader
 
 __all__ = ["InstantQuerier", "QueryError", "EngineQuerier"]
 
@@ -25,36 +28,23 @@ class InstantQuerier(Protocol):
 
 
 class EngineQuerier:
-    """Adapts `monitor.query.Engine(reader).instant(expr, at_ms)` to `InstantQuerier`."""
+    """Rules over cachewatch's own PromQL engine. Rule queries get a tighter timeout than
+    interactive ones: a rule that takes seconds delays every rule after it in its group."""
 
-    def __init__(self, engine: Any) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
+
+    @classmethod
+    def over(cls, reader: SeriesReader, timeout_s: float = 10.0) -> EngineQuerier:
+        return cls(Engine(reader, timeout_s=timeout_s))
 
     def query(self, expr: str, at_ms: int) -> list[tuple[dict[str, str], float]]:
         try:
             result = self.engine.instant(expr, at_ms)
-        except Exception as exc:  # the engine's errors are its own hierarchy; all mean "failed"
-            raise QueryError(f"{type(exc).__name__}: {exc}") from exc
-        return _vector_of(result)
-
-
-def _vector_of(result: Any) -> list[tuple[dict[str, str], float]]:
-    """Accept the shapes a query result can take: a sequence of (labels, value) pairs, an
-    object with `.vector` / `.samples`, or a scalar."""
-    if isinstance(result, int | float):
-        return [({}, float(result))]
-    for attribute in ("vector", "samples", "value"):
-        inner = getattr(result, attribute, None)
-        if inner is not None and not callable(inner):
-            return _vector_of(inner)
-    out: list[tuple[dict[str, str], float]] = []
-    for item in result:
-        if isinstance(item, tuple) and len(item) == 2:
-            labels, value = item
-        else:
-            labels, value = item.labels, item.value
-        value = float(value)
-        if math.isnan(value) and labels is None:
-            continue
-        out.append((dict(labels), value))
-    return out
+        except EngineQueryError as exc:
+            raise QueryError(exc.message) from None
+        if result.result_type == "vector":
+            return result.samples
+        if result.result_type == "scalar" and result.scalar is not None:
+            return [({}, result.scalar)]
+        raise QueryError(f"rule expression returned a {result.result_type}, not a vector")

@@ -3,9 +3,9 @@ a real Redis going down and coming back; the rule pack passes promtool."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -20,11 +20,15 @@ import pytest
 from alerts.dispatcher import Dispatcher, Route
 from alerts.engine import RuleEngine
 from alerts.outbox import Outbox
+from alerts.querier import EngineQuerier
 from alerts.receivers import AlertmanagerReceiver, WebhookReceiver
 from alerts.rules import parse_rule_file
+from alerts.service import AlertingService
 from alerts.silences import SilenceStore, parse_matcher
+from monitor.config import config_from_urls
 from monitor.localservers import LocalRedis, free_port
 from monitor.model import now_ms
+from monitor.runtime import Runtime
 from monitor.secrets import Secret
 
 RULES_DIR = Path(__file__).resolve().parents[2] / "alerts" / "rules"
@@ -133,81 +137,62 @@ groups:
 """
 
 
-class RedisUpQuerier:
-    """A minimal poll standing in for collector + store + PromQL (not landed yet): answers
-    `redis_up == 0` by PINGing the real server."""
-
-    def __init__(self, server: LocalRedis) -> None:
-        self.server = server
-
-    def query(self, expr: str, at_ms: int) -> list[tuple[dict[str, str], float]]:
-        assert expr == "redis_up == 0"
-        try:
-            with socket.create_connection(("127.0.0.1", self.server.port), timeout=0.5) as conn:
-                conn.sendall(b"PING\r\n")
-                if conn.recv(16).startswith(b"+PONG"):
-                    return []
-        except OSError:
-            pass
-        return [({"__name__": "redis_up", "instance": self.server.address}, 0.0)]
-
-
 def test_redis_down_reaches_webhook_and_alertmanager_then_resolves(
     tmp_path: Path, hook: Hook, alertmanager: str, redis_server: LocalRedis
 ) -> None:
+    """The whole path: poller -> embedded store -> PromQL engine -> rules -> receivers."""
     hook.start()
     groups, problems = parse_rule_file(DOWN_RULES, "down.yml")
     assert problems == []
-    outbox = Outbox(
-        tmp_path / "outbox",
-        [
-            WebhookReceiver("hook", hook.url, timeout_s=2),
-            AlertmanagerReceiver("am", [Secret(alertmanager)], timeout_s=2),
-        ],
-        initial_backoff_s=0.1,
+    config = config_from_urls(
+        [redis_server.url], interval_s=0.5, store_path=str(tmp_path / "store")
     )
+    runtime = Runtime(config)
     fast = {"group_wait_ms": 0, "group_interval_ms": 1000, "continue_matching": True}
-    dispatcher = Dispatcher([Route("hook", **fast), Route("am", group_by=("...",), **fast)], outbox)
-    engine = RuleEngine(groups, RedisUpQuerier(redis_server), None, dispatcher)
-    outbox.start()
-    stop = threading.Event()
+    services: list[AlertingService] = []
 
-    def loop() -> None:
-        while not stop.is_set():
-            engine.evaluate_due()
-            stop.wait(0.1)
+    async def start_alerting(rt: Runtime) -> None:
+        service = AlertingService(
+            groups,
+            EngineQuerier.over(rt.store),
+            rt.store,
+            tmp_path / "alerts",
+            [
+                WebhookReceiver("hook", hook.url, timeout_s=2),
+                AlertmanagerReceiver("am", [Secret(alertmanager)], timeout_s=2),
+            ],
+            [Route("hook", **fast), Route("am", group_by=("...",), **fast)],
+        )
+        services.append(service)
+        asyncio.get_running_loop().create_task(service.run(asyncio.Event()))
 
-    worker = threading.Thread(target=loop, daemon=True)
-    worker.start()
+    runtime.on_started(start_alerting)
+    runtime.start_background()
     try:
+        querier = EngineQuerier.over(runtime.store)
+        wait_for(lambda: querier.query("redis_up == 1", now_ms()) != [], 10)
         redis_server.kill()
-        # within `for` (2s) + two intervals (1s each), plus a little for delivery
-        wait_for(lambda: any(b["status"] == "firing" for b in hook.bodies), 2 + 2 * 1 + 2)
+        # poll interval + `for` (2s) + two rule intervals (1s each), plus delivery
+        wait_for(lambda: any(b["status"] == "firing" for b in hook.bodies), 0.5 + 2 + 2 + 2)
         firing = next(b for b in hook.bodies if b["status"] == "firing")
         assert firing["alerts"][0]["labels"]["instance"] == redis_server.address
-        wait_for(
-            lambda: any(
-                a["labels"]["alertname"] == "RedisDown"
-                for a in _get(alertmanager + "/api/v2/alerts") or []
-            ),
-            10,
-        )
+        summary = firing["alerts"][0]["annotations"]["summary"]
+        assert summary == f"Redis {redis_server.address} is down"
+        alerts_series = querier.query('ALERTS{alertstate="firing"}', now_ms())
+        assert [labels["alertname"] for labels, _ in alerts_series] == ["RedisDown"]
+        wait_for(lambda: any(a["labels"]["alertname"] == "RedisDown" for a in _am(alertmanager)))
         redis_server.start()
         wait_for(lambda: any(b["status"] == "resolved" for b in hook.bodies), 15)
-        wait_for(
-            lambda: (
-                not [
-                    a
-                    for a in _get(alertmanager + "/api/v2/alerts?active=true") or []
-                    if a["status"]["state"] == "active"
-                ]
-            ),
-            15,
-        )
+        wait_for(lambda: not [a for a in _am(alertmanager) if a["status"]["state"] == "active"])
+        assert querier.query('ALERTS{alertstate="firing"}', now_ms()) == []
     finally:
-        stop.set()
-        worker.join(5)
-        outbox.stop()
+        runtime.stop_background()
+        for service in services:
+            service.stop()
+
+
+def _am(base: str) -> list[dict[str, Any]]:
+    return _get(base + "/api/v2/alerts?active=true") or []
 
 
 def make_alert_pipeline(tmp_path: Path, hook: Hook, route: Route) -> tuple[RuleEngine, Outbox, Any]:
