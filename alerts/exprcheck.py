@@ -49,8 +49,8 @@ def _locate(expr: str, message: str) -> int | None:
             return found
     # "aggregation limitk", "function foo()": the name is the last word
     name = message.rsplit(" ", 1)[-1].removesuffix("()")
-    found = re.search(rf"\b{re.escape(name)}\b", expr) if name else None
-    return found.start() if found else None
+    word = re.search(rf"\b{re.escape(name)}\b", expr) if name else None
+    return word.start() if word else None
 
 
 def validate_expr(expr: str) -> None:

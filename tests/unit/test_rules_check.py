@@ -108,3 +108,12 @@ def test_cli_check_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     args.files = [str(bad)]
     assert rules_command.run(args) == 1
     assert f"{bad}:5:" in capsys.readouterr().err
+
+
+def test_constructs_the_engine_lacks_are_named_at_load_time() -> None:
+    found = problems_of(
+        "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: sum(x) + limitk(2, x)\n"
+    )
+    assert found == [
+        "5:20: could not parse expression: aggregation limitk is not supported by cachewatch"
+    ]
