@@ -1,4 +1,4 @@
-"""CPU per Redis poll (INFO + LATENCY LATEST + LATENCY HISTOGRAM + SLOWLOG [+ store append]),
+"""CPU per Redis poll (INFO + LATENCY LATEST + LATENCY HISTOGRAM + SLOWLOG + store append),
 against Debian's prometheus-redis-exporter CPU per scrape of the same servers.
 
 Starts `--servers` real redis-server processes, loads them with redis-benchmark so
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import shutil
 import subprocess
@@ -24,17 +23,12 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from collectors.base import CollectContext, Unsupported
-from collectors.redis_conn import RedisConnection
-from collectors.redis_info import InfoCollector
-from collectors.redis_latency import LatencyHistogramCollector, LatencyLatestCollector
-from collectors.redis_probe import probe
-from collectors.redis_slowlog import SlowlogCollector
+from monitor.config import Config
 from monitor.localservers import LocalRedis, free_port
-from monitor.model import SampleBatch
+from monitor.poller import TargetPoller
+from monitor.runtime import collector_factory
 from monitor.targets import parse_target_url
 
-POLLED = (InfoCollector, LatencyLatestCollector, LatencyHistogramCollector, SlowlogCollector)
 EXPORTER = "/usr/bin/prometheus-redis-exporter"
 
 
@@ -63,52 +57,31 @@ def load(servers: list[LocalRedis], requests: int) -> None:
 
 
 def open_store(path: Path) -> Any:
-    try:
-        from monitor.store.embedded import EmbeddedStore
-    except ImportError:
-        return None
+    from monitor.store import EmbeddedStore
+
     return EmbeddedStore.open(path)
 
 
-class Target:
-    def __init__(self, conn: RedisConnection, ctx: CollectContext) -> None:
-        self.conn = conn
-        self.ctx = ctx
-        self.collectors = [cls() for cls in POLLED]
-        self.samples = 0
-
-    async def poll(self, store: Any) -> None:
-        out = SampleBatch(
-            ts_ms=int(time.time() * 1000), target_labels=(("instance", self.conn.target.instance),)
-        )
-        for collector in self.collectors:
-            try:
-                await collector.collect(self.conn, self.ctx, out)
-            except Unsupported:
-                continue
-        self.ctx.events.clear()
-        self.samples = len(out)
-        if store is not None:
-            store.append(out)
-
-
 async def measure_ours(servers: list[LocalRedis], rounds: int, store: Any) -> tuple[float, int]:
-    targets = []
+    """CPU per poll through the real path: `TargetPoller` with every registered Redis
+    collector (the slow tier too, from its cache between runs), appending to `store`."""
+    make = collector_factory(Config())
+    pollers = []
     for server in servers:
-        conn = await RedisConnection.open(parse_target_url(server.url))
-        ctx = CollectContext(
-            target=conn.target, capabilities=await probe(conn), log=logging.getLogger("bench")
-        )
-        targets.append(Target(conn, ctx))
-    for target in targets:  # warm-up: first slowlog poll, caches
-        await target.poll(store)
+        target = parse_target_url(server.url, timeout_s=5.0)
+        pollers.append(TargetPoller(target, make(target), sink=store))
+    base_ms = int(time.time() * 1000)
+    for poller in pollers:  # warm-up: connect, probe, first slowlog read, caches
+        await poller.poll(base_ms)
     start = time.process_time()
-    for _ in range(rounds):
-        await asyncio.gather(*(t.poll(store) for t in targets))
+    for round_number in range(1, rounds + 1):
+        ts_ms = base_ms + round_number * 1000  # polls 1 s apart, as the scheduler spaces them
+        await asyncio.gather(*(p.poll(ts_ms) for p in pollers))
     cpu = time.process_time() - start
-    for target in targets:
-        await target.conn.close()
-    return cpu * 1000 / (rounds * len(targets)), targets[0].samples
+    samples = len(pollers[0].status.last_batch or ())
+    for poller in pollers:
+        await poller.close()
+    return cpu * 1000 / (rounds * len(pollers)), samples
 
 
 def proc_cpu_s(pid: int) -> float:
@@ -163,18 +136,15 @@ def main() -> None:
         load(servers, args.requests)
         bare, samples = asyncio.run(measure_ours(servers, args.rounds, None))
         store = open_store(tmp / "store")
-        with_store = asyncio.run(measure_ours(servers, args.rounds, store)) if store else None
-        if store is not None:
-            store.close()
+        with_store = asyncio.run(measure_ours(servers, args.rounds, store))
+        store.close()
         exporter = measure_exporter(servers, args.rounds)
         print(f"servers={args.servers} rounds={args.rounds} samples/poll={samples}")
         print(f"cachewatch CPU per poll, collectors only:     {bare:.3f} ms")
-        if with_store is not None:
-            print(f"cachewatch CPU per poll, + EmbeddedStore append: {with_store[0]:.3f} ms")
+        print(f"cachewatch CPU per poll, + EmbeddedStore append: {with_store[0]:.3f} ms")
         if exporter is not None:
             print(f"prometheus-redis-exporter CPU per scrape:      {exporter:.3f} ms")
-            ours = with_store[0] if with_store is not None else bare
-            print(f"ratio exporter / cachewatch:                   {exporter / ours:.1f}x")
+            print(f"ratio exporter / cachewatch:                   {exporter / with_store[0]:.1f}x")
     finally:
         for server in servers:
             server.stop()
