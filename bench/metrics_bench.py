@@ -3,7 +3,8 @@
     .venv/bin/python bench/metrics_bench.py [--targets 200] [--samples 300] [--rounds 20]
 
 Prints the median milliseconds of: a cold render (empty cache), a render where every target
-has a fresh batch of the same shape (the steady state when polls are faster than scrapes),
+has a fresh batch of the same shape (the steady state when polls are faster than scrapes;
+every counter and half the gauges changed),
 a render where no target changed, the same in OpenMetrics, and the gzip of the document that
 the HTTP server adds when the scraper asks for it. The target is < 100 ms.
 """
@@ -45,7 +46,8 @@ def make_batch(target: int, samples: int, tick: int) -> tuple[SampleBatch, dict]
     gauge = 0
     while len(batch) < samples:
         name = f"redis_gauge_{gauge}"
-        batch.add(name, tick * 1.5 + gauge)
+        # half the gauges move every poll, half hold still (configs, info, idle counters)
+        batch.add(name, tick * 1.5 + gauge if gauge % 2 else gauge * 1024.0)
         metadata[name] = (MetricType.GAUGE, f"Gauge number {gauge}")
         gauge += 1
     return batch, metadata

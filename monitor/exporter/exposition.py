@@ -54,6 +54,9 @@ class _Layout:
 class _Rendered:
     batch: SampleBatch
     layout: _Layout
+    #: a copy of the batch's values and their text, to reuse the text of unchanged values
+    values: list[float]
+    texts: list[str]
     chunks: list[tuple[Family, str]]
 
 
@@ -110,12 +113,24 @@ class Exposition:
             layout = cached.layout
         else:
             layout = self._layouts.build(batch, metadata, metadata_size)
-        prefixes, values = layout.prefixes, batch.values
+        values = list(batch.values)
+        if cached is not None and layout is cached.layout:
+            # Most gauges (configs, info series, idle commands) repeat their last value;
+            # formatting floats is the bulk of a render's cost.
+            texts = [
+                old_text if value == old_value else format_value(value)
+                for value, old_value, old_text in zip(
+                    values, cached.values, cached.texts, strict=True
+                )
+            ]
+        else:
+            texts = [format_value(value) for value in values]
+        prefixes = layout.prefixes
         chunks = [
-            (family, "".join([f"{prefixes[i]}{format_value(values[i])}\n" for i in indices]))
+            (family, "".join([f"{prefixes[i]}{texts[i]}\n" for i in indices]))
             for family, indices in layout.families
         ]
-        return _Rendered(batch, layout, chunks)
+        return _Rendered(batch, layout, values, texts, chunks)
 
 
 def _target_key(batch: SampleBatch) -> Labels:

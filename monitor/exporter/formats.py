@@ -9,7 +9,6 @@ serve both formats from it.
 from __future__ import annotations
 
 import enum
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -149,12 +148,12 @@ def format_label_pairs(labels: Labels) -> str:
 def format_value(value: float) -> str:
     """A sample value as Go's Prometheus client prints it: integers without `.0`,
     `+Inf`/`-Inf`/`NaN` spelled as both formats require."""
-    if type(value) is int:
-        return str(value)
-    if value.is_integer() and -1e15 < value < 1e15:
-        return str(int(value))
-    if value != value:
-        return "NaN"
-    if math.isinf(value):
+    try:
+        integral = int(value)
+    except (ValueError, OverflowError):  # NaN cannot be an int, nor can an infinity
+        if value != value:
+            return "NaN"
         return "+Inf" if value > 0 else "-Inf"
-    return repr(value)
+    if integral == value and -1e15 < value < 1e15:
+        return str(integral)
+    return repr(float(value))

@@ -87,9 +87,7 @@ class SelfMetrics:
                 cumulative += count
                 le = (("le", format_value(bound)),)
                 batch.add("cachewatch_poll_seconds_bucket", cumulative, le)
-            batch.add(
-                "cachewatch_poll_seconds_bucket", self._duration_count, (("le", "+Inf"),)
-            )
+            batch.add("cachewatch_poll_seconds_bucket", self._duration_count, (("le", "+Inf"),))
             batch.add("cachewatch_poll_seconds_sum", self._duration_sum)
             batch.add("cachewatch_poll_seconds_count", self._duration_count)
             batch.add("cachewatch_store_size_bytes", self._store_bytes)

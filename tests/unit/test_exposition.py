@@ -123,6 +123,7 @@ def test_cache_rerenders_only_changed_targets_and_drops_vanished_ones() -> None:
     text = exposition.render([first_a, second_b], METADATA, Format.TEXT).decode()
     assert 'redis_commands_total{cmd="get",instance="a:1"} 10\n' in text
     assert 'redis_commands_total{cmd="get",instance="b:2"} 20\n' in text
+    assert 'redis_up{instance="b:2"} 1\n' in text  # unchanged value, text reused
     text = exposition.render([second_b], METADATA, Format.TEXT).decode()
     assert 'instance="a:1"' not in text
 
