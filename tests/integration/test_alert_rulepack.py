@@ -1,0 +1,48 @@
+"""The default rule pack over what cachewatch's own collectors store: every rule evaluates
+without error against real servers, and healthy fresh servers raise only the restart alerts."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from alerts.engine import RuleEngine
+from alerts.querier import EngineQuerier
+from alerts.rules import default_rule_files, load_rule_files
+from alerts.sink import StoreSink
+from monitor.config import config_from_urls
+from monitor.model import now_ms
+from monitor.runtime import Runtime
+from tests.servers import LocalMemcached, LocalRedis
+
+
+def test_pack_evaluates_cleanly_over_real_collectors(
+    tmp_path: Path, redis_server: LocalRedis, memcached_server: LocalMemcached
+) -> None:
+    config = config_from_urls(
+        [redis_server.url, memcached_server.url], interval_s=0.5, store_path=str(tmp_path / "store")
+    )
+    runtime = Runtime(config)
+    runtime.start_background()
+    try:
+        querier = EngineQuerier.over(runtime.store)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            ups = querier.query("redis_up == 1 or memcached_up == 1", now_ms())
+            if len(ups) == 2 and querier.query("redis_config_maxclients", now_ms()):
+                break
+            time.sleep(0.1)
+        groups = load_rule_files([str(p) for p in default_rule_files()])
+        engine = RuleEngine(groups, querier, StoreSink(runtime.store))
+        engine.evaluate_due(now_ms())
+    finally:
+        runtime.stop_background()
+    assert [h for h in engine.health() if h.error] == []
+    assert len(engine.health()) == sum(len(g.rules) for g in groups)
+    firing = sorted({a.rule for a in engine.alerts()})
+    assert firing == ["MemcachedRestarted", "RedisRestarted"]
+    restarted = next(a for a in engine.alerts() if a.rule == "RedisRestarted")
+    assert restarted.label_map["instance"] == redis_server.address
+    assert restarted.annotation_map["summary"].startswith(
+        f"Redis {redis_server.address} restarted "
+    )
