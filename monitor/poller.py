@@ -20,7 +20,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -95,8 +95,10 @@ class TargetPoller:
         slow_interval_s: float = 60.0,
         options: dict[str, Any] | None = None,
         connect: Callable[[Target], Any] = open_connection,
+        probe: Callable[[Target, Any], Awaitable[Capabilities]] | None = None,
     ) -> None:
         self.target = target
+        self._probe = probe or probe_capabilities
         self._collectors = collectors
         self._sink = sink
         self._observer = observer
@@ -224,7 +226,7 @@ class TargetPoller:
             raise _BackingOff()
         conn = await self._connect(self.target)
         try:
-            self._capabilities = await probe_capabilities(self.target, conn)
+            self._capabilities = await self._probe(self.target, conn)
         except BaseException:
             await conn.close()
             raise
