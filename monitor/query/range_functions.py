@@ -30,19 +30,64 @@ def _reduce(ufunc: np.ufunc, arr: np.ndarray, lo: np.ndarray, hi: np.ndarray) ->
 
 
 class _Window:
-    """One series' samples and the per-step window slices."""
+    """Every series' samples end to end in flat arrays, and for every (series, step) cell,
+    flattened series-major, the slice [lo, hi) of samples inside the window. Computing on
+    all cells at once keeps the numpy call count independent of the number of series."""
 
-    __slots__ = ("eval_ts", "hi", "last", "lo", "n", "range_ms", "ts", "values", "window_end")
+    __slots__ = (
+        "_lengths",
+        "_series_ts",
+        "_series_values",
+        "eval_ts",
+        "hi",
+        "last",
+        "lo",
+        "n",
+        "range_ms",
+        "ts",
+        "values",
+        "window_end",
+    )
 
-    def __init__(self, rv: RangeVectors, i: int) -> None:
-        self.ts = rv.ts[i]
-        self.values = rv.values[i]
-        self.lo, self.hi = rv.bounds(i)
+    def __init__(self, rv: RangeVectors) -> None:
+        steps = len(rv.window_end)
+        count = len(rv.labels)
+        lengths = np.array([len(t) for t in rv.ts], dtype=np.intp)
+        offsets = np.concatenate([[0], np.cumsum(lengths)])
+        self.ts = np.concatenate([*rv.ts, np.empty(0, np.int64)], dtype=np.int64)
+        self.values = np.concatenate([*rv.values, np.empty(0)], dtype=np.float64)
+        self.lo = np.empty(count * steps, dtype=np.intp)
+        self.hi = np.empty(count * steps, dtype=np.intp)
+        for i in range(count):
+            lo, hi = rv.bounds(i)
+            self.lo[i * steps : (i + 1) * steps] = lo + offsets[i]
+            self.hi[i * steps : (i + 1) * steps] = hi + offsets[i]
         self.n = self.hi - self.lo
         self.last = np.maximum(self.hi - 1, 0)
-        self.window_end = rv.window_end
+        self.window_end = np.tile(rv.window_end, count)
+        self.eval_ts = np.tile(rv.eval_ts, count)
         self.range_ms = rv.range_ms
-        self.eval_ts = rv.eval_ts
+        self._series_ts = rv.ts
+        self._series_values = rv.values
+        self._lengths = lengths
+
+    def shifts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per sample and per cell: the series' first timestamp and a finite value of it.
+        Subtracting them before summing keeps sums small, hence precise, and one NaN or Inf
+        sample then only spoils the windows that contain it."""
+        firsts = np.array([t[0] if len(t) else 0 for t in self._series_ts], dtype=np.int64)
+        origins = np.array([_finite_origin(v) for v in self._series_values])
+        steps = len(self.lo) // max(len(firsts), 1)
+        return (
+            np.repeat(firsts, self._lengths),
+            np.repeat(origins, self._lengths),
+            np.repeat(firsts, steps),
+            np.repeat(origins, steps),
+        )
+
+    def cells(self, per_step: np.ndarray) -> np.ndarray:
+        """A per-step array repeated for every series, to line up with the cells."""
+        return np.tile(per_step, len(self.lo) // max(len(per_step), 1))
 
     def sum(self, arr: np.ndarray, skip_first: bool = False) -> np.ndarray:
         lo = np.minimum(self.lo + 1, self.hi) if skip_first else self.lo
@@ -50,8 +95,14 @@ class _Window:
 
     def pairwise(self, arr: np.ndarray) -> np.ndarray:
         """Sum over consecutive pairs inside each window of a per-pair array `arr`, where
-        `arr[i]` describes samples i-1 and i (arr[0] unused)."""
+        `arr[i]` describes samples i-1 and i (arr[0] unused). Pairs that straddle two
+        series never fall inside one window."""
         return self.sum(arr, skip_first=True)
+
+
+def _finite_origin(values: np.ndarray) -> float:
+    finite = values[np.isfinite(values)]
+    return float(finite[0]) if len(finite) else 0.0
 
 
 Result = tuple[np.ndarray, np.ndarray]  # values, present
@@ -121,27 +172,20 @@ def _extremes(w: _Window) -> tuple[np.ndarray, np.ndarray]:
     return low == high, low
 
 
-def _finite_origin(values: np.ndarray) -> float:
-    """A value to subtract before summing, so sums stay small; finite so that one NaN or
-    Inf sample only spoils the windows that contain it."""
-    finite = values[np.isfinite(values)]
-    return float(finite[0]) if len(finite) else 0.0
-
-
 def _regression(w: _Window, intercept_ms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Least-squares slope (per second) and the fitted value at `intercept_ms`. Shifting x
     and y to the series' first sample keeps the sums small, hence precise. Like Prometheus,
     equal samples give exactly slope 0 (NaN if they are infinite)."""
     v, t = w.values, w.ts
-    origin = _finite_origin(v)
-    x = (t - t[0]) / 1000.0
+    first_ts, origin, cell_first_ts, cell_origin = w.shifts()
+    x = (t - first_ts) / 1000.0
     y = v - origin
     n = w.n.astype(np.float64)
     sx, sy = w.sum(x), w.sum(y)
     sxy, sxx = w.sum(x * y), w.sum(x * x)
     slope = (sxy - sx * sy / n) / (sxx - sx * sx / n)
-    at = (intercept_ms - t[0]) / 1000.0
-    fitted = sy / n + slope * (at - sx / n) + origin
+    at = (intercept_ms - cell_first_ts) / 1000.0
+    fitted = sy / n + slope * (at - sx / n) + cell_origin
     equal, value = _extremes(w)
     finite = np.isfinite(value)
     slope = np.where(equal, np.where(finite, 0.0, np.nan), slope)
@@ -160,7 +204,7 @@ def _predict_linear(w: _Window, seconds: np.ndarray) -> Result:
 
 
 def _variance(w: _Window) -> np.ndarray:
-    y = w.values - _finite_origin(w.values)
+    y = w.values - w.shifts()[1]
     n = w.n.astype(np.float64)
     sy, syy = w.sum(y), w.sum(y * y)
     variance = np.maximum((syy - sy * sy / n) / n, 0.0)
@@ -223,23 +267,18 @@ def eval_range_function(
             lo, hi = rv.bounds(i)
             seen |= hi > lo
         return StepVectors([absent_labels], np.ones((1, steps)), ~seen[None, :]).nonempty_rows()
-    labels, values, present = [], [], []
-    for i, series_labels in enumerate(rv.labels):
-        if len(rv.ts[i]) == 0:
-            continue
-        window = _Window(rv, i)
-        if name in _WITH_SCALAR:
-            assert scalar is not None
-            value, ok = _WITH_SCALAR[name][1](window, scalar)
-        else:
-            value, ok = _SIMPLE[name](window)
-        if ok.any():
-            labels.append(series_labels if name == "last_over_time" else drop_name(series_labels))
-            values.append(value)
-            present.append(ok)
+    if not rv.labels:
+        return StepVectors.empty(steps)
+    window = _Window(rv)
+    if name in _WITH_SCALAR:
+        assert scalar is not None
+        value, ok = _WITH_SCALAR[name][1](window, window.cells(scalar))
+    else:
+        value, ok = _SIMPLE[name](window)
+    keep_name = name == "last_over_time"
     vec = StepVectors(
-        labels,
-        np.array(values, dtype=np.float64).reshape(-1, steps),
-        np.array(present, dtype=bool).reshape(-1, steps),
+        [lbl if keep_name else drop_name(lbl) for lbl in rv.labels],
+        np.asarray(value, dtype=np.float64).reshape(-1, steps),
+        np.asarray(ok, dtype=bool).reshape(-1, steps),
     )
-    return merge_same_labels(vec, SAME_LABELSET)
+    return merge_same_labels(vec.nonempty_rows(), SAME_LABELSET)
