@@ -1,0 +1,156 @@
+"""`cachewatch query EXPR [--at T | --range D --step D] [--format json|table]`: PromQL over
+the embedded store. json prints Prometheus's HTTP API `data` object; table prints aligned
+columns (one row per sample)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from datetime import UTC, datetime
+
+from monitor.commands.common import add_config_options, duration_arg, fail, resolve_config
+from monitor.config import ConfigError
+from monitor.query import Engine, QueryError, QueryResult
+from monitor.query.values import format_value
+
+__all__ = ["add_parser", "run", "parse_time"]
+
+#: a range query without --step gets about this many points
+_DEFAULT_POINTS = 250
+
+
+def parse_time(text: str) -> int:
+    """Milliseconds since the epoch from unix seconds (`1700000000.5`) or RFC 3339
+    (`2026-11-27T15:00:00Z`; without an offset, UTC)."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        pass
+    else:
+        if not math.isfinite(seconds):
+            raise ValueError(f"invalid time {text!r}: not a finite number")
+        return round(seconds * 1000)
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(
+            f"invalid time {text!r} (expected unix seconds or RFC 3339, e.g. 2026-11-27T15:00:00Z)"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return round(moment.timestamp() * 1000)
+
+
+def _time_arg(text: str) -> int:
+    try:
+        return parse_time(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("query", help="evaluate a PromQL expression over the store")
+    parser.add_argument(
+        "expr", metavar="EXPR", help='PromQL, e.g. "rate(redis_commands_total[1m])"'
+    )
+    parser.add_argument(
+        "--at",
+        type=_time_arg,
+        metavar="T",
+        help="evaluation time, unix seconds or RFC 3339 (default: now); "
+        "with --range, the end of the range",
+    )
+    parser.add_argument(
+        "--range",
+        dest="range_s",
+        type=duration_arg,
+        metavar="D",
+        help="run a range query over the last D (e.g. 1h) instead of an instant query",
+    )
+    parser.add_argument(
+        "--step",
+        type=duration_arg,
+        metavar="D",
+        help=f"resolution of a range query (default: D/{_DEFAULT_POINTS}, at least 1s)",
+    )
+    parser.add_argument("--format", choices=("json", "table"), default="table")
+    add_config_options(parser, urls=False)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.step is not None and args.range_s is None:
+        return fail("--step needs --range")
+    try:
+        config = resolve_config(args)
+    except ConfigError as exc:
+        return fail(str(exc))
+    if not config.store.path.exists():
+        return fail(f"no store at {config.store.path}")
+    from monitor.runtime import open_store
+
+    end_ms = args.at if args.at is not None else round(time.time() * 1000)
+    store = open_store(config)
+    try:
+        engine = Engine(store)
+        if args.range_s is None:
+            result = engine.instant(args.expr, end_ms)
+        else:
+            range_ms = round(args.range_s * 1000)
+            step_ms = (
+                round(args.step * 1000)
+                if args.step is not None
+                else max(1000, range_ms // _DEFAULT_POINTS)
+            )
+            result = engine.range(args.expr, end_ms - range_ms, end_ms, step_ms)
+    except QueryError as exc:
+        return fail(
+            f"{exc.error_type}: {exc.message}", code=2 if exc.error_type == "bad_data" else 1
+        )
+    finally:
+        store.close()
+    if args.format == "json":
+        print(json.dumps(result.to_api()))
+    else:
+        print(render_table(result))
+    return 0
+
+
+def _series_name(labels: dict[str, str]) -> str:
+    name = labels.get("__name__", "")
+    rest = ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items()) if k != "__name__")
+    return f"{name}{{{rest}}}" if rest or not name else name
+
+
+def _time_text(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
+
+
+def render_table(result: QueryResult) -> str:
+    """Aligned columns: SERIES VALUE for a vector, SERIES TIME VALUE for a matrix."""
+    rows: list[tuple[str, ...]]
+    if result.result_type == "vector":
+        header: tuple[str, ...] = ("SERIES", "VALUE")
+        rows = [(_series_name(labels), format_value(v)) for labels, v in result.samples]
+    elif result.result_type == "matrix":
+        header = ("SERIES", "TIME", "VALUE")
+        rows = [
+            (_series_name(labels), _time_text(int(t)), format_value(float(v)))
+            for labels, ts, values in result.series
+            for t, v in zip(ts, values, strict=True)
+        ]
+    elif result.result_type == "scalar":
+        header = ("TIME", "SCALAR")
+        assert result.scalar is not None
+        rows = [(_time_text(result.at_ms), format_value(result.scalar))]
+    else:
+        header = ("TIME", "STRING")
+        rows = [(_time_text(result.at_ms), result.string or "")]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip()
+        for r in [header, *rows]
+    ]
+    return "\n".join(lines)
