@@ -103,5 +103,5 @@ class MemoryReader:
     def label_values(
         self, name: str, matchers: Sequence[Matcher], start_ms: int, end_ms: int
     ) -> list[str]:
-        found = {labels[name] for labels in self.series(matchers, start_ms, end_ms)}
+        found = {labels.get(name, "") for labels in self.series(matchers, start_ms, end_ms)}
         return sorted(found - {""})
