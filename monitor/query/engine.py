@@ -256,23 +256,20 @@ class _Evaluation:
             self._account(value.values.size)
         return value
 
-    def instant_vector(self, node: Any, where: str) -> StepVectors:
+    def _expect(self, node: Any, kind: type, what: str, where: str) -> Any:
         value = self.eval(node)
-        if not isinstance(value, StepVectors):
-            raise BadDataError(f"{where}: expected an instant vector")
+        if not isinstance(value, kind):
+            raise BadDataError(f"{where}: expected {what}")
         return value
+
+    def instant_vector(self, node: Any, where: str) -> StepVectors:
+        return self._expect(node, StepVectors, "an instant vector", where)
 
     def scalar(self, node: Any, where: str) -> np.ndarray:
-        value = self.eval(node)
-        if not isinstance(value, np.ndarray):
-            raise BadDataError(f"{where}: expected a scalar")
-        return value
+        return self._expect(node, np.ndarray, "a scalar", where)
 
     def string(self, node: Any, where: str) -> str:
-        value = self.eval(node)
-        if not isinstance(value, str):
-            raise BadDataError(f"{where}: expected a string")
-        return value
+        return self._expect(node, str, "a string", where)
 
     def _times(self, at: Any) -> np.ndarray:
         """Evaluation time per step: the step, or the fixed time of an `@` modifier."""

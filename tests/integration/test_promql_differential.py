@@ -537,14 +537,19 @@ def _check(answer_theirs: dict[str, Any], answer_ours: dict[str, Any], ordered: 
     return _compare(answer_theirs["data"], answer_ours["data"], ordered)
 
 
-@pytest.mark.parametrize("expr", EXPRESSIONS)
-def test_instant_queries_match_prometheus(sides: Sides, expr: str) -> None:
+def _instant_problems(sides: Sides, engine: Engine, expr: str, instants: list[int]) -> list:
     ordered = expr.startswith(("sort", "topk", "bottomk"))
     problems = []
-    for at in INSTANTS_MS:
+    for at in instants:
         theirs = sides.prometheus.get("/api/v1/query", query=expr, time=f"{at / 1000:.3f}")
-        ours = _ours(lambda at=at: sides.engine.instant(expr, at))
+        ours = _ours(lambda at=at: engine.instant(expr, at))
         problems += [f"@{(at - T0) / 1000}s {p}" for p in _check(theirs, ours, ordered)]
+    return problems
+
+
+@pytest.mark.parametrize("expr", EXPRESSIONS)
+def test_instant_queries_match_prometheus(sides: Sides, expr: str) -> None:
+    problems = _instant_problems(sides, sides.engine, expr, INSTANTS_MS)
     assert not problems, "\n".join(problems[:20])
 
 
@@ -555,12 +560,7 @@ BLOCK_INSTANTS_MS = [t for t in INSTANTS_MS if t >= T0 + 30 * MINUTE]
 
 @pytest.mark.parametrize("expr", EXPRESSIONS)
 def test_instant_queries_over_blocks_match_prometheus(sides: Sides, expr: str) -> None:
-    ordered = expr.startswith(("sort", "topk", "bottomk"))
-    problems = []
-    for at in BLOCK_INSTANTS_MS:
-        theirs = sides.prometheus.get("/api/v1/query", query=expr, time=f"{at / 1000:.3f}")
-        ours = _ours(lambda at=at: sides.blocks_engine.instant(expr, at))
-        problems += [f"@{(at - T0) / 1000}s {p}" for p in _check(theirs, ours, ordered)]
+    problems = _instant_problems(sides, sides.blocks_engine, expr, BLOCK_INSTANTS_MS)
     assert not problems, "\n".join(problems[:20])
 
 
