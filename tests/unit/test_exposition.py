@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from prometheus_client.openmetrics.parser import (
     text_string_to_metric_families as parse_openmetrics,
 )
@@ -187,3 +189,25 @@ def test_self_metrics_render_counters_and_a_cumulative_histogram() -> None:
     assert buckets["+Inf"] == 3
     assert families["cachewatch_store_size_bytes"].samples[0].value == 3456
     assert families["cachewatch_targets"].samples[0].value == 2
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(st.text(max_size=12), min_size=1, max_size=5),
+    # help text is ours (collectors' metadata), never carriage returns; counters are >= 0
+    help_text=st.text(st.characters(blacklist_characters="\r"), max_size=30),
+    number=st.floats(min_value=0, allow_nan=False),
+)
+def test_any_label_value_and_help_text_round_trips(
+    values: list[str], help_text: str, number: float
+) -> None:
+    batch = SampleBatch(ts_ms=0, target_labels=(("instance", "a:1"),))
+    for index, value in enumerate(values):
+        batch.add("m_total", number, (("k", value), ("n", str(index))))
+    metadata = {"m_total": (MetricType.COUNTER, help_text)}
+    for fmt, parse in ((Format.TEXT, parse_text), (Format.OPENMETRICS, parse_openmetrics)):
+        text = Exposition().render([batch], metadata, fmt).decode()
+        (family,) = list(parse(text))
+        assert [s.labels["k"] for s in family.samples] == values
+        assert all(s.value == number for s in family.samples)
+        assert family.documentation.strip() == help_text.strip()
