@@ -1,0 +1,94 @@
+"""`cachewatch tui [-c FILE] [URL…] [--attach URL]`: the terminal UI.
+
+Without `--attach` it polls the targets itself (a cluster seed discovers the cluster) into
+an embedded store: the configured one with `-c`/`--store`, else a temporary one, so a
+quick look never competes with a running `cachewatch serve` for its store. With
+`--attach URL` it polls nothing and reads a running `cachewatch serve` through its query API.
+Textual is imported only here, inside `run`, so the core never loads it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+from monitor.commands.common import add_config_options, duration_arg, fail, resolve_config
+from monitor.config import ConfigError
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("tui", help="the terminal UI")
+    add_config_options(parser)
+    parser.add_argument(
+        "--attach",
+        metavar="URL",
+        help="read from a running `cachewatch serve` (e.g. http://127.0.0.1:8050) "
+        "instead of polling",
+    )
+    parser.add_argument(
+        "--refresh",
+        type=duration_arg,
+        default=1.0,
+        metavar="D",
+        help="screen refresh interval (default 1s)",
+    )
+    parser.add_argument("--log", metavar="FILE", help="write log lines here (default: none)")
+    parser.set_defaults(run=run)
+
+
+def _log_to(path: str | None) -> None:
+    """Log lines would tear the screen: send them to a file, or nowhere."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    if path:
+        handler = logging.FileHandler(path)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+    else:
+        root.addHandler(logging.NullHandler())
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.attach:
+        if args.urls or args.config:
+            return fail("--attach reads a running server: give no URLs or config with it")
+        from monitor.readmodel import RemoteSource
+
+        try:
+            source = RemoteSource(args.attach)
+        except ValueError as exc:
+            return fail(str(exc))
+        _log_to(args.log)
+        from ui.tui import run_tui
+
+        run_tui(source, refresh_s=args.refresh)
+        return 0
+    try:
+        config = resolve_config(args, need_targets=True)
+    except ConfigError as exc:
+        return fail(str(exc))
+    with tempfile.TemporaryDirectory(prefix="cachewatch-tui-") as tmp:
+        if not args.config and not args.store:
+            store = replace(config.store, path=Path(tmp) / "store")
+            config = replace(config, store=store)
+        _log_to(args.log)
+        from monitor.readmodel import LocalSource
+        from monitor.runtime import Runtime
+        from ui.tui import run_tui
+
+        runtime = Runtime(config)
+        try:
+            runtime.start_background()
+        except Exception as exc:
+            return fail(f"cannot start polling: {exc}")
+        try:
+            run_tui(LocalSource(runtime), refresh_s=args.refresh)
+        finally:
+            runtime.stop_background()
+    return 0

@@ -1,0 +1,121 @@
+"""Numbers as the TUI prints them, and which of them cross a threshold.
+
+Pure functions (no Textual), so they are unit-tested directly and shared by every widget.
+Thresholds decide meaning, not decoration: only a value that needs attention gets a colour.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Sequence
+
+__all__ = [
+    "Level",
+    "human_bytes",
+    "human_rate",
+    "human_ms",
+    "percent",
+    "spark",
+    "hit_ratio_level",
+    "memory_level",
+    "p99_level",
+    "lag_level",
+    "evictions_level",
+]
+
+_BLOCKS = " ▁▂▃▄▅▆▇█"
+
+
+class Level(enum.Enum):
+    OK = "ok"
+    WARN = "warn"
+    BAD = "bad"
+
+
+def human_bytes(value: float | None) -> str:
+    if value is None or math.isnan(value):
+        return "-"
+    for unit in ("B", "K", "M", "G", "T"):
+        if abs(value) < 1024 or unit == "T":
+            return f"{value:.0f}{unit}" if unit == "B" else f"{value:.1f}{unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def human_rate(value: float | None) -> str:
+    if value is None or math.isnan(value):
+        return "-"
+    if abs(value) >= 1e6:
+        return f"{value / 1e6:.1f}M"
+    if abs(value) >= 1e4:
+        return f"{value / 1e3:.0f}k"
+    if abs(value) >= 1e3:
+        return f"{value / 1e3:.1f}k"
+    if abs(value) >= 10 or value == 0:
+        return f"{value:.0f}"
+    return f"{value:.1f}"
+
+
+def human_ms(value: float | None) -> str:
+    if value is None or math.isnan(value):
+        return "-"
+    if value >= 1000:
+        return f"{value / 1000:.1f}s"
+    if value >= 10:
+        return f"{value:.0f}ms"
+    return f"{value:.2f}ms"
+
+
+def percent(value: float | None) -> str:
+    if value is None or math.isnan(value):
+        return "-"
+    return f"{value * 100:.1f}%"
+
+
+def spark(values: Sequence[float], width: int) -> str:
+    """The last `width` points as block characters scaled to their own max; gaps as spaces."""
+    tail = list(values)[-width:]
+    finite = [v for v in tail if not math.isnan(v)]
+    if not finite:
+        return " " * width
+    top = max(finite)
+    chars = []
+    for value in tail:
+        if math.isnan(value):
+            chars.append(" ")
+        elif top <= 0:
+            chars.append(_BLOCKS[1])
+        else:
+            chars.append(_BLOCKS[1 + round(value / top * (len(_BLOCKS) - 2))])
+    return "".join(chars).rjust(width)
+
+
+def hit_ratio_level(ratio: float | None) -> Level:
+    if ratio is None:
+        return Level.OK
+    return Level.BAD if ratio < 0.5 else Level.WARN if ratio < 0.8 else Level.OK
+
+
+def memory_level(fraction: float | None) -> Level:
+    if fraction is None:
+        return Level.OK
+    return Level.BAD if fraction >= 0.95 else Level.WARN if fraction >= 0.85 else Level.OK
+
+
+def p99_level(p99_ms: float | None) -> Level:
+    if p99_ms is None:
+        return Level.OK
+    return Level.BAD if p99_ms >= 50 else Level.WARN if p99_ms >= 10 else Level.OK
+
+
+def lag_level(lag_s: float | None, link_up: bool | None) -> Level:
+    if link_up is False:
+        return Level.BAD
+    if lag_s is None:
+        return Level.OK
+    return Level.BAD if lag_s >= 30 else Level.WARN if lag_s >= 5 else Level.OK
+
+
+def evictions_level(per_s: float | None) -> Level:
+    return Level.WARN if per_s is not None and per_s > 0 else Level.OK
