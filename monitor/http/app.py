@@ -3,6 +3,7 @@ Prometheus query API — with room for the web UI mounted at `/`."""
 
 from __future__ import annotations
 
+import importlib.metadata
 from collections.abc import Callable
 
 from monitor.exporter import SelfMetrics
@@ -20,6 +21,13 @@ from monitor.store.api import SeriesReader
 __all__ = ["make_app"]
 
 
+def _version() -> str:
+    try:
+        return importlib.metadata.version("cachewatch")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
 def _text(status: int, body: str) -> Response:
     return Response(status, body.encode(), "text/plain; charset=utf-8")
 
@@ -33,7 +41,7 @@ def make_app(
     reader: SeriesReader | None = None,
     engine: QueryEngine | None = None,
     ready: Callable[[], bool] = lambda: True,
-    version: str = "0.1.0",
+    version: str | None = None,
     root: WSGIApp | None = None,
 ) -> Router:
     """The WSGI app.
@@ -64,7 +72,7 @@ def make_app(
             from monitor.query import Engine
 
             engine = Engine(reader)
-        api = PrometheusApi(reader, engine, lambda: dict(metadata()), version)
+        api = PrometheusApi(reader, engine, lambda: dict(metadata()), version or _version())
         router.route("/api/v1/query", api.query)
         router.route("/api/v1/query_range", api.query_range)
         router.route("/api/v1/series", api.series)

@@ -9,6 +9,7 @@ difference must be exactly the list in `docs/EXPORTER.md`, which says why.
 from __future__ import annotations
 
 import fnmatch
+import logging
 import re
 import subprocess
 import time
@@ -110,6 +111,14 @@ def seeded_redis() -> Iterator[LocalRedis]:
             check=True,
             capture_output=True,
         )
+        # a command slower than the 1 ms latency-monitor threshold, so both exporters report
+        # a latency spike (on a busy machine one may happen anyway; now it always does)
+        slow_script = "local i = 0 while i < 2000000 do i = i + 1 end return i"
+        subprocess.run(
+            ["redis-cli", "-p", str(server.port), "EVAL", slow_script, "0"],
+            check=True,
+            capture_output=True,
+        )
         yield server
     finally:
         server.stop()
@@ -152,6 +161,7 @@ def test_families_match_redis_exporter_except_documented_differences(
     ours = families_of(fetch(f"{cachewatch_exporter.url}/scrape?{query}"))
     assert "redis_up" in theirs
     assert ours["redis_up"] == theirs["redis_up"]
+    assert "redis_latency_spike_last" in theirs  # the seeded slow script was seen
     expected = documented()
     found = differences(theirs, ours)
     undocumented = {
@@ -173,3 +183,22 @@ def test_families_match_redis_exporter_except_documented_differences(
     assert vanished == {}, "docs/EXPORTER.md lists differences that no longer exist"
     shared = theirs.keys() & ours.keys()
     assert len(shared) > 100
+
+
+def test_probe_of_unreachable_target_is_redis_up_zero_without_password_in_logs(
+    cachewatch_exporter: RunningServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    closed = f"redis://:s3cret-pw@127.0.0.1:{free_port()}"
+    query = urllib.parse.urlencode({"target": closed})
+    with caplog.at_level(logging.DEBUG):
+        families = families_of(fetch(f"{cachewatch_exporter.url}/scrape?{query}"))
+    samples = {
+        s.name: s.value
+        for family in text_string_to_metric_families(
+            fetch(f"{cachewatch_exporter.url}/scrape?{query}")
+        )
+        for s in family.samples
+    }
+    assert families["redis_up"][0] == "gauge"
+    assert samples["redis_up"] == 0
+    assert "s3cret-pw" not in caplog.text

@@ -327,3 +327,43 @@ def test_root_app_serves_other_paths_with_security_headers() -> None:
         assert fetch(running, "/-/healthy").status == 200
     finally:
         running.stop()
+
+
+def test_default_engine_answers_range_queries_over_the_reader() -> None:
+    reader = MemoryReader()
+    reader.add_series(
+        {"__name__": "redis_connected_clients", "instance": "a:1"},
+        [T0_MS + i * 1000 for i in range(60)],
+        [float(i) for i in range(60)],
+    )
+    app = make_app(latest_batches=list, metadata=dict, reader=reader)
+    running = serve_forever(app, "127.0.0.1:0")
+    try:
+        start, end = (T0_MS + 10_000) / 1000, (T0_MS + 50_000) / 1000
+        reply = fetch(
+            running,
+            "/api/v1/query_range",
+            data={
+                "query": "redis_connected_clients * 2",
+                "start": str(start),
+                "end": str(end),
+                "step": "20s",
+            },
+        )
+        assert reply.json() == {
+            "status": "success",
+            "data": {
+                "resultType": "matrix",
+                "result": [
+                    {
+                        "metric": {"instance": "a:1"},
+                        "values": [[start, "20"], [start + 20, "60"], [end, "100"]],
+                    }
+                ],
+            },
+        }
+        reply = fetch(running, "/api/v1/query?query=sum(")
+        assert (reply.status, reply.json()["errorType"]) == (400, "bad_data")
+        assert fetch(running, "/api/v1/status/buildinfo").json()["data"]["application"]
+    finally:
+        running.stop()
