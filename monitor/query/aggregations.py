@@ -125,7 +125,11 @@ def aggregate(
 def _top(vec: StepVectors, grouping: Grouping, k: np.ndarray, largest: bool) -> StepVectors:
     """topk/bottomk keep the chosen series' own labels; NaN ranks after every number."""
     steps = vec.values.shape[1]
-    k_int = np.where(np.isnan(k), 0, np.trunc(np.nan_to_num(k, posinf=2**62, neginf=0)))
+    unusable = np.isnan(k) | (np.abs(k) >= 2.0**63)
+    if unusable.any():
+        bad = float(k[np.flatnonzero(unusable)[0]])
+        raise ExecutionError(f"Scalar value {format_value(bad)} overflows int64")
+    k_int = np.trunc(k)
     chosen: list[tuple[int, np.ndarray, int]] = []  # (row, selected mask, rank at step 0)
     for rows in _groups(vec.labels, grouping).values():
         v, p = vec.values[rows], vec.present[rows]

@@ -26,8 +26,10 @@ from monitor.query.errors import (
     TooManySamplesError,
 )
 from monitor.query.functions import (
+    CALENDAR_FUNCTIONS,
     MATH_FUNCTIONS,
     absent,
+    calendar,
     histogram_quantile,
     label_join,
     label_replace,
@@ -412,6 +414,13 @@ class _Evaluation:
             vec = self.instant_vector(args[0], f"{name}()")
             scalars = [self.scalar(a, f"{name}()") for a in args[1:]]
             return map_values(name, vec, scalars)
+        if name in CALENDAR_FUNCTIONS:
+            if args:
+                vec = self.instant_vector(args[0], f"{name}()")
+            else:  # of the evaluation time, like vector(time())
+                now = (self.steps / 1000.0)[None, :]
+                vec = StepVectors([()], now, np.ones(now.shape, dtype=bool))
+            return calendar(name, vec)
         handler = _CALLS.get(name)
         if handler is None:
             raise NotSupportedError(f"function {name}()")
@@ -462,6 +471,7 @@ _HANDLERS: dict[type, Any] = {
 
 _CALLS: dict[str, Any] = {
     "time": lambda ev, args: ev.steps / 1000.0,
+    "pi": lambda ev, args: np.full(len(ev.steps), np.pi),
     "vector": _Evaluation.vector,
     "scalar": lambda ev, args: scalar_of(ev.instant_vector(args[0], "scalar()")),
     "timestamp": _Evaluation.timestamp,

@@ -16,6 +16,8 @@ from monitor.query.matchers import anchored_regex
 from monitor.query.values import StepVectors, drop_name, merge_same_labels
 
 __all__ = [
+    "CALENDAR_FUNCTIONS",
+    "calendar",
     "MATH_FUNCTIONS",
     "bucket_quantile",
     "expand_go_template",
@@ -58,6 +60,20 @@ MATH_FUNCTIONS: dict[str, Callable[..., np.ndarray]] = {
     "log2": np.log2,
     "log10": np.log10,
     "sgn": np.sign,
+    "sin": np.sin,
+    "cos": np.cos,
+    "tan": np.tan,
+    "asin": np.arcsin,
+    "acos": np.arccos,
+    "atan": np.arctan,
+    "sinh": np.sinh,
+    "cosh": np.cosh,
+    "tanh": np.tanh,
+    "asinh": np.arcsinh,
+    "acosh": np.arccosh,
+    "atanh": np.arctanh,
+    "deg": np.degrees,
+    "rad": np.radians,
     "round": _round,
     "clamp_min": lambda v, low: _go_max(v, low),
     "clamp_max": lambda v, high: _go_min(v, high),
@@ -75,6 +91,48 @@ def map_values(name: str, vec: StepVectors, scalars: list[np.ndarray]) -> StepVe
         present = present & ~(scalars[1] < scalars[0])[None, :]
     out = StepVectors([drop_name(lbl) for lbl in vec.labels], values, present)
     return merge_same_labels(out.nonempty_rows(), SAME_LABELSET)
+
+
+def _calendar(name: str, seconds: np.ndarray) -> np.ndarray:
+    """Go's `time.Unix(int64(v), 0).UTC()` fields of unix times."""
+    finite = np.isfinite(seconds)
+    moment = np.trunc(np.where(finite, seconds, 0)).astype("datetime64[s]")
+    day = moment.astype("datetime64[D]")
+    month = moment.astype("datetime64[M]")
+    year = moment.astype("datetime64[Y]")
+    fields = {
+        "year": lambda: year.astype(np.int64) + 1970,
+        "month": lambda: month.astype(np.int64) % 12 + 1,
+        "day_of_month": lambda: (day - month).astype(np.int64) + 1,
+        "day_of_year": lambda: (day - year).astype(np.int64) + 1,
+        "day_of_week": lambda: (day.astype(np.int64) + 4) % 7,  # 1970-01-01 was a Thursday
+        "days_in_month": lambda: ((month + 1).astype("datetime64[D]") - month).astype(np.int64),
+        "hour": lambda: (moment - day).astype(np.int64) // 3600,
+        "minute": lambda: (moment - day).astype(np.int64) % 3600 // 60,
+    }
+    return np.where(finite, fields[name]().astype(np.float64), np.nan)
+
+
+CALENDAR_FUNCTIONS = frozenset(
+    {
+        "year",
+        "month",
+        "day_of_month",
+        "day_of_year",
+        "day_of_week",
+        "days_in_month",
+        "hour",
+        "minute",
+    }
+)
+
+
+def calendar(name: str, vec: StepVectors) -> StepVectors:
+    """`hour(v)`, `day_of_week(v)`, ...: fields of the sample values read as unix times."""
+    out = StepVectors(
+        [drop_name(lbl) for lbl in vec.labels], _calendar(name, vec.values), vec.present
+    )
+    return merge_same_labels(out, SAME_LABELSET)
 
 
 def scalar_of(vec: StepVectors) -> np.ndarray:

@@ -413,6 +413,49 @@ EXPRESSIONS = [
     'label_join(cw_memory_bytes, "id", "/", "instance", "job", "nope")',
     "sort(cw_memory_bytes)",
     "sort_desc(cw_temperature)",
+    "sin(cw_temperature)",
+    "acos(cw_temperature)",
+    "atanh(cw_temperature / 10)",
+    "deg(cw_temperature) + rad(cw_temperature)",
+    "pi()",
+    "hour()",
+    "minute(timestamp(cw_memory_bytes))",
+    "day_of_week(cw_memory_bytes * 1000)",
+    "day_of_month(cw_memory_bytes * 1000)",
+    "day_of_year(cw_memory_bytes * 1000)",
+    "days_in_month(cw_memory_bytes * 100)",
+    "month(vector(time()))",
+    "year(cw_memory_bytes * 1000)",
+    # edge cases
+    "rate(cw_commands_total[30s])",
+    "rate(cw_commands_total[5m:1m])",
+    "count_over_time(cw_commands_total[5m:1m])",
+    "deriv(cw_temperature[5m])",
+    "resets(cw_temperature[5m])",
+    "changes(cw_temperature[5m])",
+    "max_over_time(cw_temperature[10m])",
+    "stddev_over_time(cw_temperature[5m])",
+    "sum(cw_temperature)",
+    "absent_over_time(cw_ending_total[5m])",
+    f"timestamp(cw_memory_bytes @ {AT})",
+    f"predict_linear(cw_memory_bytes[5m] @ {AT}, 60)",
+    f"irate(cw_commands_total[5m] @ {AT})",
+    "sum_over_time(cw_memory_bytes[1m] offset -5m)",
+    "topk(scalar(count(cw_memory_bytes)) - 1, cw_memory_bytes)",
+    "topk(0, cw_memory_bytes)",
+    "quantile(1.5, cw_memory_bytes)",
+    "quantile(-1, cw_memory_bytes)",
+    f"histogram_quantile(0.9, sum by (le, instance) ({BUCKETS}))",
+    "clamp_max(cw_memory_bytes, 1/0)",
+    "time() - timestamp(cw_memory_bytes)",
+    "2 * -cw_memory_bytes",
+    "cw_memory_bytes % -7",
+    "-cw_temperature ^ 2",
+    "cw_memory_bytes * on() group_left vector(2)",
+    "sum by (instance) (cw_memory_bytes) / ignoring(instance) group_left sum(cw_memory_bytes)",
+    "cw_temperature > bool 0 or cw_memory_bytes",
+    'count_values("instance", cw_info)',
+    'label_replace(rate(cw_commands_total[5m]), "cmd", "all", "cmd", ".*")',
     # aggregations
     f"sum({RATE})",
     f"sum by (instance) ({RATE})",
@@ -564,7 +607,15 @@ def test_instant_queries_over_blocks_match_prometheus(sides: Sides, expr: str) -
     assert not problems, "\n".join(problems[:20])
 
 
-@pytest.mark.parametrize("expr", [e for e in EXPRESSIONS if not e.startswith('"')])
+# Prometheus 2.42 evaluates `predict_linear(v[r] @ t, d)` over a range inconsistently (a
+# different value per step, and only the first few steps); we give the @-fixed value at every
+# step, as for every other step-invariant expression.
+NOT_IN_RANGE_QUERIES = {f"predict_linear(cw_memory_bytes[5m] @ {AT}, 60)"}
+
+
+@pytest.mark.parametrize(
+    "expr", [e for e in EXPRESSIONS if not e.startswith('"') and e not in NOT_IN_RANGE_QUERIES]
+)
 def test_range_queries_match_prometheus(sides: Sides, expr: str) -> None:
     problems = []
     for start, end, step in RANGES_MS:
