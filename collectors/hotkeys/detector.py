@@ -142,8 +142,17 @@ class HotKeyDetector:
             hot = self._lfu.hot(self.options.top, now)
         elif self.method in (Method.MONITOR, Method.WATCH):
             hot, window_s = self._burst_entries(now)
+        notes = list(self.notes)
         if self._lfu is not None:
             big = self._lfu.big.entries(self.instance)
+            saturated = self._lfu.saturated() if self.method is Method.LFU else 0
+            if saturated:
+                notes.append(
+                    f"{saturated} candidate keys sit at the LFU counter ceiling (255): their "
+                    "rates are held from before they saturated, or assumed to be the rate "
+                    "that reaches the ceiling in one lfu-decay-time; a higher lfu-log-factor "
+                    "lets LFU sampling measure them"
+                )
         return HotKeyReport(
             target=self.instance,
             window_start_ms=int((now_wall - window_s) * 1000),
@@ -153,7 +162,7 @@ class HotKeyDetector:
             big=tuple(big),
             keysizes=tuple(self._keysizes),
             recent=tuple(self._recent),
-            notes=tuple(self.notes),
+            notes=tuple(notes),
         )
 
     async def close(self) -> None:

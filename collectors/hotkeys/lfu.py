@@ -26,6 +26,7 @@ from collectors.redis_conn import RedisConnection, ReplyError
 
 __all__ = [
     "LFU_INIT_VAL",
+    "LFU_MAX",
     "LfuConfig",
     "LfuRefused",
     "LfuSampler",
@@ -36,6 +37,8 @@ __all__ = [
 
 #: the counter a new key starts at (Redis's LFU_INIT_VAL)
 LFU_INIT_VAL = 5
+#: the counter's ceiling: with lfu-log-factor 10 it is reached after ~311k accesses
+LFU_MAX = 255
 
 
 class LfuRefused(Exception):
@@ -90,6 +93,7 @@ class LfuSampler:
         window_s: float,
         bigkey_sample_every: int,
         bigkeys_per_type: int,
+        memory: int = 200_000,
     ) -> None:
         self.instance = instance
         self.config = config
@@ -99,6 +103,15 @@ class LfuSampler:
         self.scans_completed = 0
         self._candidates: DecayingTopK[bytes] = DecayingTopK(candidates, window_s / 4)
         self._history: dict[bytes, deque[tuple[float, int]]] = {}
+        #: the last counter read of every key scanned (bounded by `memory`, oldest dropped)
+        self.memory = memory
+        self._seen: dict[bytes, tuple[float, int]] = {}
+        #: last rate measured below the counter ceiling, and when
+        self._measured: dict[bytes, tuple[float, float]] = {}
+        #: keys read once (by the SCAN) with the highest counters: read again next step, so
+        #: that every score is built from differences, never from a lifetime count
+        self._probation: dict[bytes, int] = {}
+        self.probation_size = max(8, candidates // 2)
         self._cursor = b"0"
         self._scanned = 0
         #: keys to examine before continuing the SCAN (e.g. from hot cluster slots)
@@ -108,7 +121,8 @@ class LfuSampler:
         """Spend at most about `budget` commands, in pipelined slices of `slice_size`;
         returns the commands sent."""
         spent = 0
-        keys = self._candidates.keys()[: max(0, budget // 2)]
+        keys = [*self._candidates.keys(), *self._probation][: max(0, budget // 2)]
+        self._probation.clear()
         for start in range(0, len(keys), slice_size):
             chunk = keys[start : start + slice_size]
             replies = await conn.pipeline([("OBJECT", "FREQ", k) for k in chunk])
@@ -173,46 +187,90 @@ class LfuSampler:
             self._forget(key)
 
     def observe(self, key: bytes, counter: int, now: float) -> None:
-        """Fold one counter reading in: the first reading counts the key's lifetime accesses,
-        later ones the accesses since the previous reading."""
-        accesses = accesses_for_counter(counter, self.config.log_factor)
-        history = self._history.get(key)
-        if history:
-            previous = accesses_for_counter(history[-1][1], self.config.log_factor)
-            amount = max(0.0, accesses - previous)
+        """Fold one counter reading in: the accesses since this key's previous reading are
+        added to its decayed score. A key read for the first time goes on probation (read
+        again next step) if its counter is among the highest seen; so a hot key that cooled
+        down earns nothing when the SCAN comes round again, and fades."""
+        factor = self.config.log_factor
+        previous = self._seen.pop(key, None)
+        self._seen[key] = (now, counter)
+        if len(self._seen) > self.memory:
+            del self._seen[next(iter(self._seen))]
+        if previous is None:
+            self._put_on_probation(key, counter)
+            return
+        if counter >= LFU_MAX and previous[1] >= LFU_MAX:
+            amount = self._saturated_rate(key, now) * (now - previous[0])
         else:
-            amount = accesses
+            gained = accesses_for_counter(counter, factor) - accesses_for_counter(
+                previous[1], factor
+            )
+            amount = max(0.0, gained)
+            if now > previous[0] and previous[1] < LFU_MAX:
+                self._measured[key] = (amount / (now - previous[0]), now)
         if not self._candidates.offer(key, amount, now):
             return
+        history = self._history.get(key)
         if history is None:
-            history = self._history[key] = deque()
+            history = self._history[key] = deque([previous])
         history.append((now, counter))
         while len(history) > 2 and history[1][0] <= now - self.window_s:
             history.popleft()
         if len(self._history) > 2 * self._candidates.capacity:
             self._history = {k: h for k, h in self._history.items() if k in self._candidates}
+            self._measured = {k: r for k, r in self._measured.items() if k in self._candidates}
+
+    def _put_on_probation(self, key: bytes, counter: int) -> None:
+        if counter <= LFU_INIT_VAL:  # not accessed since it was written, or decayed
+            return
+        if len(self._probation) >= self.probation_size:
+            weakest = min(self._probation, key=self._probation.__getitem__)
+            if self._probation[weakest] >= counter:
+                return
+            del self._probation[weakest]
+        self._probation[key] = counter
+
+    def _saturated_rate(self, key: bytes, now: float) -> float:
+        """A counter at the ceiling (255) no longer moves, so no rate can be read off it. Use
+        the last rate measured below the ceiling for one decay period (a key the server sees
+        at least once per decay period never decays), else the rate that reaches the
+        ceiling within one decay period: a floor for ranking, not a measurement."""
+        period_s = 60 * max(1, self.config.decay_minutes)
+        measured = self._measured.get(key)
+        if measured is not None and now - measured[1] <= period_s:
+            return measured[0]
+        return accesses_for_counter(LFU_MAX, self.config.log_factor) / period_s
 
     def _forget(self, key: bytes) -> None:
         self._candidates.discard([key])
         self._history.pop(key, None)
+        self._seen.pop(key, None)
+        self._probation.pop(key, None)
         self.big.forget(key)
 
     def hot(self, top: int, now: float) -> list[HotKeyEntry]:
-        """The top keys by decayed score, listed by estimated rate."""
+        """The top keys by decayed score, each with its estimated rate."""
         entries = []
         for key, _ in self._candidates.top(top, now):
-            rate, error = self._rate(self._history.get(key))
+            rate, error = self._rate(key, now)
             entries.append(
                 HotKeyEntry(display_key(key), rate, error, Method.LFU, self.instance, self.window_s)
             )
-        entries.sort(key=lambda e: -1.0 if e.ops_per_sec is None else e.ops_per_sec, reverse=True)
         return entries
 
-    def _rate(self, history: deque[tuple[float, int]] | None) -> tuple[float | None, float | None]:
+    def saturated(self) -> int:
+        """Candidates whose counter sits at the ceiling (their rates are held, not measured)."""
+        return sum(1 for k in self._candidates if self._seen.get(k, (0, 0))[1] >= LFU_MAX)
+
+    def _rate(self, key: bytes, now: float) -> tuple[float | None, float | None]:
+        history = self._history.get(key)
         if not history:
             return None, None
         factor = self.config.log_factor
         (t0, c0), (t1, c1) = history[0], history[-1]
+        if c0 >= LFU_MAX:
+            held = self._saturated_rate(key, now)
+            return held, held
         if t1 - t0 > 0:
             elapsed = t1 - t0
             gained = max(0.0, accesses_for_counter(c1, factor) - accesses_for_counter(c0, factor))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -144,6 +144,9 @@ class DecayingTopK(Generic[K]):
 
     def __contains__(self, key: object) -> bool:
         return key in self._scores
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(list(self._scores))
 
     def keys(self) -> list[K]:
         return list(self._scores)

@@ -95,18 +95,20 @@ def test_valkey_hot_slots_are_sampled_first(valkey_lfu_cluster: LocalCluster) ->
     seed = parse_target_url(valkey_lfu_cluster.seed_url)
     nodes = asyncio.run(discover_nodes(seed))
     node = next(n for n in nodes if n.port == owner.port)
-    # 12 commands: far too few for SCAN to reach one key among ~1000 on the node, so the
-    # key is found only through CLUSTER SLOT-STATS' hottest slots
+    # 12 commands a second: far too few for SCAN to reach one key among ~1000 on the node
+    # in two steps, so the key is found only through CLUSTER SLOT-STATS' hottest slots
     options = HotKeyOptions(command_budget_per_s=12, big_keys=False, hot_slots=4)
     detector = HotKeyDetector(node, options)
 
-    async def one_step() -> None:
+    async def two_steps() -> None:
         try:
-            await detector.step()
+            await detector.step()  # reads the hot slots' keys once: on probation
+            await asyncio.sleep(1.0)  # a second's budget for the second read
+            await detector.step()  # reads them again: the difference makes the score
         finally:
             await detector.close()
 
-    asyncio.run(one_step())
+    asyncio.run(two_steps())
     report = detector.report()
     assert report.methods == (Method.LFU,), report.notes
     assert hottest in {entry.key for entry in report.hot}, f"slot {slot}"
