@@ -2,10 +2,13 @@
 producing gets a stale marker at that evaluation, so `ALERTS` ends when an alert resolves.
 
 The store marks series stale per `target_labels` (a target's series missing from its next
-batch end). Rule output has no target, so each distinct label set of a group's output is
-written as its own "target": `target_labels` is the series' label set and the sample has
-only its name. Series with the same label set and different names (several recording rules
-over one instance) share one batch, so they never mark each other stale.
+batch end) and keeps one row per target and timestamp. Rule output has no target, so each
+distinct label set is written as its own "target": `target_labels` is the series' label set
+and the samples carry only their names. Series with one label set and different names
+(`instance:hits:rate5m{instance="a"}` and `instance:misses:rate5m{instance="a"}`) may come
+from different groups; every batch for a label set therefore carries all of its current
+series — the other groups' last values repeated — so none marks another stale, and a label
+set written twice in one millisecond moves to the next one rather than being rejected.
 """
 
 from __future__ import annotations
@@ -27,18 +30,34 @@ class AppendOnlyStore(Protocol):
 class StoreSink:
     def __init__(self, store: AppendOnlyStore) -> None:
         self.store = store
-        self._written: dict[str, set[Labels]] = {}
+        #: source -> label set -> metric name -> value
+        self._owned: dict[str, dict[Labels, dict[str, float]]] = {}
+        self._holders: dict[Labels, set[str]] = {}
+        self._last_ts: dict[Labels, int] = {}
 
     def write(self, source: str, ts_ms: int, series: Sequence[tuple[str, Labels, float]]) -> None:
-        batches: dict[Labels, SampleBatch] = {}
+        fresh: dict[Labels, dict[str, float]] = {}
         for name, labels, value in series:
-            batch = batches.get(labels)
-            if batch is None:
-                batch = batches[labels] = SampleBatch(ts_ms=ts_ms, target_labels=labels)
-            batch.add(name, value)
-        for batch in batches.values():
+            fresh.setdefault(labels, {})[name] = value
+        previous = self._owned.get(source, {})
+        self._owned[source] = fresh
+        for labels in fresh.keys() | previous.keys():
+            holders = self._holders.setdefault(labels, set())
+            if labels in fresh:
+                holders.add(source)
+            else:
+                holders.discard(source)
+            merged: dict[str, float] = {}
+            for holder in sorted(holders):
+                merged.update(self._owned[holder][labels])
+            at = max(ts_ms, self._last_ts.get(labels, ts_ms - 1) + 1)
+            self._last_ts[labels] = at
+            if not merged:
+                self.store.mark_stale(labels, at)
+                del self._holders[labels]
+                del self._last_ts[labels]
+                continue
+            batch = SampleBatch(ts_ms=at, target_labels=labels)
+            for name, value in merged.items():
+                batch.add(name, value)
             self.store.append(batch)
-        previous = self._written.get(source, set())
-        for ended in previous - batches.keys():
-            self.store.mark_stale(ended, ts_ms)
-        self._written[source] = set(batches)

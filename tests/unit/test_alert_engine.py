@@ -179,3 +179,41 @@ def test_groups_run_on_their_interval_and_skip_missed_ones() -> None:
     assert engine.evaluate_due(5_000) == 0
     assert engine.evaluate_due(95_000) == 1
     assert engine.next_due_ms() == 100_000
+
+
+def test_sink_keeps_same_label_sets_of_different_groups_apart() -> None:
+    from monitor.query import Engine, MemoryReader
+
+    class Reader(MemoryReader):
+        """The store's append/mark_stale contract over the in-memory reader."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.layout: dict[Labels, set[str]] = {}
+            self.ended: list[str] = []
+
+        def append(self, batch: SampleBatch) -> None:
+            for name, value in zip(batch.names, batch.values, strict=True):
+                self.add_series(
+                    {**dict(batch.target_labels), "__name__": name}, [batch.ts_ms], [value]
+                )
+            self.ended += self.layout.get(batch.target_labels, set()) - set(batch.names)
+            self.layout[batch.target_labels] = set(batch.names)
+
+        def mark_stale(self, target_labels: Labels, ts_ms: int) -> None:
+            self.layout.pop(target_labels, None)
+
+    reader = Reader()
+    sink = StoreSink(reader)
+    instance = (("instance", "a"),)
+    sink.write("g1", 1000, [("hits:rate", instance, 5.0)])
+    sink.write("g2", 1000, [("misses:rate", instance, 1.0)])
+    sink.write("g1", 2000, [("hits:rate", instance, 6.0)])
+    engine = Engine(reader)
+    assert engine.instant("hits:rate", 2000).samples == [
+        ({"__name__": "hits:rate", "instance": "a"}, 6.0)
+    ]
+    assert engine.instant("misses:rate", 2000).samples[0][1] == 1.0
+    assert reader.ended == []
+    sink.write("g2", 3000, [])
+    assert reader.ended == ["misses:rate"]
