@@ -8,6 +8,7 @@ from typing import Any
 
 from waitress import wasyncore
 from waitress.server import create_server
+from waitress.task import ThreadedTaskDispatcher
 
 from monitor.http.wsgi import WSGIApp
 
@@ -69,7 +70,10 @@ class RunningServer:
         wasyncore.close_all(server_map)
 
     def stop(self, timeout_s: float = 5.0) -> None:
-        """Stop accepting, close every connection and wait for the loop thread to end."""
+        """Stop accepting, close every connection and wait for the loop thread to end.
+        Stopping a stopped server does nothing."""
+        if self._stopping.is_set():
+            return
         self._stopping.set()
         self._server.pull_trigger()
         self._thread.join(timeout_s)
@@ -78,16 +82,24 @@ class RunningServer:
 def serve_forever(app: WSGIApp, listen: str = "127.0.0.1:8050") -> RunningServer:
     """Start serving `app` on `listen` in a daemon thread; port 0 picks a free port."""
     host, port = parse_listen(listen)
+    # Our own socket map and task dispatcher, so a failed bind can release what waitress
+    # created before it (the wake-up pipe, the socket, the worker threads).
+    socket_map: dict[int, Any] = {}
+    dispatcher = ThreadedTaskDispatcher()
+    dispatcher.set_thread_count(_THREADS)
     try:
         server = create_server(
             app,
+            map=socket_map,
+            _dispatcher=dispatcher,
             host=host,
             port=port,
-            threads=_THREADS,
             ident="cachewatch",
             clear_untrusted_proxy_headers=True,
         )
     except OSError as exc:
+        dispatcher.shutdown()
+        wasyncore.close_all(socket_map)
         raise ListenError(f"cannot listen on {listen!r}: {exc.strerror or exc}") from None
     running = RunningServer(server)
     log.info("serving HTTP on %s", running.url)

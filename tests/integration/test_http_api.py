@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from monitor.exporter import SelfMetrics
-from monitor.http import RunningServer, make_app, serve_forever
+from monitor.http import ListenError, RunningServer, make_app, parse_listen, serve_forever
 from monitor.model import MetricType, SampleBatch
 from monitor.query.errors import BadDataError, QueryTimeoutError
 from monitor.query.memory_reader import MemoryReader
@@ -158,6 +158,7 @@ def test_readiness_reports_not_ready() -> None:
         assert fetch(running, "/api/v1/labels").status == 404
     finally:
         running.stop()
+    running.stop()  # idempotent
 
 
 def test_scrape_probes_the_target_without_instance_label(server: RunningServer) -> None:
@@ -367,3 +368,22 @@ def test_default_engine_answers_range_queries_over_the_reader() -> None:
         assert fetch(running, "/api/v1/status/buildinfo").json()["data"]["application"]
     finally:
         running.stop()
+
+
+def test_listen_addresses_are_parsed_and_checked() -> None:
+    assert parse_listen("127.0.0.1:8050") == ("127.0.0.1", 8050)
+    assert parse_listen("[::1]:9121") == ("::1", 9121)
+    assert parse_listen(":8050") == ("127.0.0.1", 8050)  # never wider than asked
+    for bad, message in (
+        ("8050", "expected host:port"),
+        ("h:x", "not a number"),
+        ("h:70000", "out of range"),
+    ):
+        with pytest.raises(ListenError, match=message):
+            parse_listen(bad)
+    first = serve_forever(make_app(latest_batches=list, metadata=dict), "127.0.0.1:0")
+    try:
+        with pytest.raises(ListenError, match=f"cannot listen on '127.0.0.1:{first.port}'"):
+            serve_forever(make_app(latest_batches=list, metadata=dict), f"127.0.0.1:{first.port}")
+    finally:
+        first.stop()
