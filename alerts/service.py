@@ -35,7 +35,7 @@ from typing import Any
 from alerts.dispatcher import Dispatcher, Route
 from alerts.engine import RuleEngine
 from alerts.outbox import Outbox, ReceiverStatus
-from alerts.querier import InstantQuerier
+from alerts.querier import EngineQuerier, InstantQuerier
 from alerts.receivers import (
     AlertmanagerReceiver,
     LogReceiver,
@@ -47,6 +47,7 @@ from alerts.rules import RuleGroup, default_rule_files, load_rule_files
 from alerts.silences import SilenceError, SilenceStore, parse_matcher
 from alerts.sink import AppendOnlyStore, StoreSink
 from alerts.state import AlertSnapshot
+from monitor.config import Config
 from monitor.durations import parse_duration
 from monitor.secrets import Secret
 
@@ -290,6 +291,24 @@ class AlertingService:
             settings.receivers,
             settings.routes,
             dict(settings.external_labels),
+            external_url,
+        )
+
+    @classmethod
+    def from_config(
+        cls, config: Config, store: Any, state_dir: Path | None = None, external_url: str = ""
+    ) -> AlertingService:
+        """Alerting for `serve`/`poll`: rules from `[alerts]` (default: the bundled pack),
+        evaluated by the PromQL engine over `store`, output written back to it. Raises
+        AlertSettingsError or RuleLoadError with every problem found."""
+        from_file = not config.source.startswith("<")
+        base_dir = Path(config.source).resolve().parent if from_file else Path.cwd()
+        settings = parse_alert_settings(config.alerts, base_dir)
+        return cls.from_settings(
+            settings,
+            EngineQuerier.over(store),
+            store,
+            state_dir or default_state_dir(),
             external_url,
         )
 

@@ -214,3 +214,32 @@ def test_cli_silence_list_expire(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert run("list") == 0
     assert run("expire", id=silence_id) == 0
     assert run("expire", id="nope") == 2
+
+
+def test_service_from_config_file(tmp_path: Path) -> None:
+    from alerts.rules import RuleLoadError
+    from alerts.service import AlertingService, AlertSettingsError
+    from monitor.config import load_config
+    from monitor.query import MemoryReader
+
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "a.yml").write_text(
+        "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up == 0\n"
+    )
+    config_path = tmp_path / "cachewatch.toml"
+    config_path.write_text(
+        '[alerts]\nrule_files = ["rules/*.yml"]\ngroup_wait = "1s"\n'
+        '[[alerts.receivers]]\nname = "hook"\ntype = "webhook"\nurl = "http://127.0.0.1:9/x"\n'
+        '[[alerts.routes]]\nreceiver = "hook"\nmatchers = ["severity=critical"]\n'
+    )
+    service = AlertingService.from_config(
+        load_config(config_path), MemoryReader(), tmp_path / "state"
+    )
+    assert [r.name for g in service.engine.groups for r in g.rules] == ["A"]
+    assert service.dispatcher.routes[0].group_wait_ms == 1000
+    (tmp_path / "rules" / "b.yml").write_text("groups:\n- name: g\n  rules:\n  - alert: B\n")
+    with pytest.raises(RuleLoadError, match=r"b\.yml:4:5: field 'expr' must be set"):
+        AlertingService.from_config(load_config(config_path), MemoryReader(), tmp_path)
+    config_path.write_text('[[alerts.receivers]]\nname = "x"\ntype = "pager"\n')
+    with pytest.raises(AlertSettingsError, match="not one of log, webhook"):
+        AlertingService.from_config(load_config(config_path), MemoryReader(), tmp_path)
