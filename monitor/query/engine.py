@@ -243,8 +243,12 @@ class _Evaluation:
         self.budget = budget  # samples and points held so far, shared with subqueries
 
     def _account(self, count: int) -> None:
+        self._reserve(count)
         self.budget[0] += count
-        if self.budget[0] > self.engine.max_samples:
+
+    def _reserve(self, count: int) -> None:
+        """Refuse, before allocating them, `count` more points than the limit allows."""
+        if self.budget[0] + count > self.engine.max_samples:
             raise TooManySamplesError(self.engine.max_samples)
 
     def eval(self, node: Any) -> Value:
@@ -304,8 +308,10 @@ class _Evaluation:
     def vector_selector(self, node: Any) -> StepVectors:
         lookback = self.engine.lookback_ms
         t = self._times(node.at) - _ms(node.offset)
+        found = self._select(node, int(t.min()) - lookback, int(t.max()))
+        self._reserve(len(found) * len(self.steps))
         labels, values, present, sample_ts = [], [], [], []
-        for series in self._select(node, int(t.min()) - lookback, int(t.max())):
+        for series in found:
             idx = np.searchsorted(series.ts, t, side="right") - 1
             clipped = np.maximum(idx, 0)
             ts, vals = series.ts[clipped], series.values[clipped]
@@ -407,6 +413,7 @@ class _Evaluation:
             rv = self.eval(args[index])
             if not isinstance(rv, RangeVectors):
                 raise BadDataError(f"{name}(): expected a range vector")
+            self._reserve(len(rv.labels) * len(self.steps))
             scalar = self.scalar(args[1 - index], name) if len(args) > 1 else None
             labels = _absent_labels(args[index]) if name == "absent_over_time" else ()
             return eval_range_function(name, rv, scalar, labels)
