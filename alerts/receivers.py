@@ -66,7 +66,8 @@ class LogReceiver:
 def post_json(
     url: Secret, body: Any, timeout_s: float, headers: Mapping[str, str] | None = None
 ) -> None:
-    data = json.dumps(body, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    # ASCII escapes keep any label value (even a lone surrogate) encodable
+    data = json.dumps(body, allow_nan=False).encode("ascii")
     request = urllib.request.Request(url.reveal(), data=data, method="POST")
     request.add_header("Content-Type", "application/json")
     request.add_header("User-Agent", "cachewatch-alerts")

@@ -10,7 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from alerts.gofmt import go_float, humanize, humanize1024, humanize_duration
-from alerts.payloads import Notification, NotifiedAlert, webhook_body
+from alerts.payloads import (
+    Notification,
+    NotifiedAlert,
+    alertmanager_body,
+    slack_body,
+    webhook_body,
+)
 from alerts.templating import TemplateData, TemplateError, compile_template
 
 
@@ -76,7 +82,7 @@ def test_parse_errors_name_the_construct_and_offset(text: str, offset: int, frag
     assert info.value.offset == offset
 
 
-label_values = st.text(max_size=40)
+label_values = st.text(st.characters(codec=None, exclude_categories=()), max_size=40)
 label_maps = st.dictionaries(
     st.from_regex(r"[a-z_][a-z0-9_]{0,10}", fullmatch=True), label_values, max_size=6
 )
@@ -111,8 +117,11 @@ def test_any_labels_and_values_render_and_serialise(
         0,
         "f",
     )
-    body = json.dumps(webhook_body(Notification("r", "k", (), (alert,), 1)), allow_nan=False)
+    notification = Notification("r", "k", (), (alert,), 1)
+    body = json.dumps(webhook_body(notification), allow_nan=False).encode("ascii")
     assert json.loads(body)["alerts"][0]["annotations"]["description"] == annotation
+    for other in (slack_body(notification), alertmanager_body(notification, 1, 1)):
+        json.dumps(other, allow_nan=False).encode("ascii")
 
 
 @settings(max_examples=200, deadline=None)
