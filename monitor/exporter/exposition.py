@@ -138,37 +138,37 @@ def _target_key(batch: SampleBatch) -> Labels:
 
 
 class _LayoutBuilder:
-    """Builds layouts, remembering what repeats across targets: the family of each name
-    and the rendered text of each sample label set."""
+    """Builds layouts, remembering what repeats across targets: the family grouping of
+    each list of names (targets of one kind mostly share it), the family of each name, and
+    the rendered text of each sample label set."""
 
     _MAX_CACHED = 200_000  # label sets; bounds memory if labels churn
+    _MAX_GROUPINGS = 1_000  # distinct name lists
 
     def __init__(self) -> None:
-        self._families: dict[str, Family] = {}
         self._families_for = -1
+        self._families: dict[str, Family] = {}
+        self._groupings: dict[tuple[str, ...], list[tuple[Family, list[int]]]] = {}
         self._label_text: dict[Labels, str] = {}
 
     def build(self, batch: SampleBatch, metadata: Metadata, metadata_size: int) -> _Layout:
-        if len(metadata) != self._families_for:
-            self._families = {}
+        if len(metadata) != self._families_for or len(self._groupings) > self._MAX_GROUPINGS:
             self._families_for = len(metadata)
-        combined: Metadata = {**batch.metadata, **metadata} if batch.metadata else metadata
-        resolved = self._families
-        by_family: dict[str, tuple[Family, list[int]]] = {}
-        for index, name in enumerate(batch.names):
-            family = resolved.get(name)
-            if family is None:
-                family = resolved[name] = resolve_family(name, combined)
-            entry = by_family.get(family.name)
-            if entry is None:
-                by_family[family.name] = (family, [index])
-            else:
-                entry[1].append(index)
+            self._families = {}
+            self._groupings = {}
+        names = tuple(batch.names)
+        grouped = self._groupings.get(names)
+        if grouped is None:
+            # A name's family is remembered across targets: a batch's own metadata only
+            # fills names the shared map lacks, and collectors describe a name the same way
+            # on every target.
+            combined = {**batch.metadata, **metadata} if batch.metadata else metadata
+            grouped = self._groupings[names] = self._group(batch.names, combined)
         families = [
             (family, _histogram_order(batch, indices))
             if family.kind is MetricType.HISTOGRAM
             else (family, indices)
-            for family, indices in by_family.values()
+            for family, indices in grouped
         ]
         return _Layout(
             names=list(batch.names),
@@ -178,6 +178,21 @@ class _LayoutBuilder:
             families=families,
             prefixes=self._prefixes(batch),
         )
+
+    def _group(self, names: list[str], metadata: Metadata) -> list[tuple[Family, list[int]]]:
+        """Families in first-seen order, each with the indices of its samples."""
+        resolved = self._families
+        by_family: dict[str, tuple[Family, list[int]]] = {}
+        for index, name in enumerate(names):
+            family = resolved.get(name)
+            if family is None:
+                family = resolved[name] = resolve_family(name, metadata)
+            entry = by_family.get(family.name)
+            if entry is None:
+                by_family[family.name] = (family, [index])
+            else:
+                entry[1].append(index)
+        return list(by_family.values())
 
     def _prefixes(self, batch: SampleBatch) -> list[str]:
         """`name{labels} ` of every sample: its own labels, then the target's. Label order
