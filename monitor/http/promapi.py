@@ -4,7 +4,7 @@ envelope and error types, so Grafana and `promtool` can use cachewatch as a data
 
 from __future__ import annotations
 
-import logging
+import re
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -15,7 +15,7 @@ from monitor.store.api import SeriesReader
 
 __all__ = ["QueryEngine", "QueryResult", "PrometheusApi", "API_COMPATIBLE_VERSION"]
 
-log = logging.getLogger("cachewatch.http")
+_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 
 #: The Prometheus release whose HTTP API we mirror; Grafana reads `version` from buildinfo
 #: to decide which API features it may use.
@@ -109,7 +109,7 @@ class PrometheusApi:
 
     def label_values(self, request: Request) -> Response:
         name = request.path_arg
-        if not (name.replace("_", "a").isalnum() and not name[0].isdigit()):
+        if not _LABEL_NAME.fullmatch(name):
             raise BadRequest(f'invalid label name: "{name}"')
         params = request.params
         start_ms, end_ms = _time_range(params)
