@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -79,6 +80,8 @@ class RuleEngine:
         self._last_eval: dict[str, int] = {}
         self._next_eval: dict[str, int] = {}
         self._health: dict[tuple[str, str], RuleHealth] = {}
+        # UIs read alerts from their own threads while a worker thread evaluates
+        self._lock = threading.Lock()
         self._restore(outage_tolerance_ms)
 
     def _restore(self, outage_tolerance_ms: int) -> None:
@@ -141,7 +144,8 @@ class RuleEngine:
 
     def evaluate_group(self, group: RuleGroup, ts: int) -> None:
         output: list[tuple[str, Labels, float]] = []
-        group_alerts = self._alerts.setdefault(group.key, {})
+        with self._lock:
+            group_alerts = self._alerts.setdefault(group.key, {})
         for rule in group.rules:
             started = time.perf_counter()
             error: str | None = None
@@ -149,14 +153,18 @@ class RuleEngine:
                 if isinstance(rule, RecordingRule):
                     output.extend(self._record(rule, ts))
                 else:
-                    active = group_alerts.setdefault(rule.name, {})
-                    self._alert(rule, active, ts)
-                    output.extend(_alert_series(active.values()))
+                    results = self.querier.query(rule.expr, ts)
+                    with self._lock:
+                        active = group_alerts.setdefault(rule.name, {})
+                        self._apply(rule, active, results, ts)
+                        output.extend(_alert_series(active.values()))
             except QueryError as exc:
                 error = str(exc)
                 log.warning("rule %r in group %r: %s", rule.name, group.name, error)
                 if isinstance(rule, AlertingRule):
-                    output.extend(_alert_series(group_alerts.get(rule.name, {}).values()))
+                    with self._lock:
+                        kept = group_alerts.get(rule.name, {})
+                        output.extend(_alert_series(kept.values()))
             self._health[(group.key, rule.name)] = RuleHealth(
                 group.name, rule.name, ts, time.perf_counter() - started, error
             )
@@ -167,13 +175,14 @@ class RuleEngine:
             except Exception:
                 log.exception("writing the output of rule group %r failed", group.name)
         if self.notifier is not None:
-            to_send = [
-                alert.snapshot(rule, group.name)
-                for rule, alerts in group_alerts.items()
-                for alert in alerts.values()
-                if alert.state is AlertState.FIRING
-                or (alert.state is AlertState.INACTIVE and alert.fired_at_ms is not None)
-            ]
+            with self._lock:
+                to_send = [
+                    alert.snapshot(rule, group.name)
+                    for rule, alerts in group_alerts.items()
+                    for alert in alerts.values()
+                    if alert.state is AlertState.FIRING
+                    or (alert.state is AlertState.INACTIVE and alert.fired_at_ms is not None)
+                ]
             try:
                 self.notifier.notify(to_send, ts)
             except Exception:
@@ -192,8 +201,13 @@ class RuleEngine:
             out[key] = value
         return [(rule.record, labels, value) for labels, value in out.items()]
 
-    def _alert(self, rule: AlertingRule, active: dict[str, ActiveAlert], ts: int) -> None:
-        results = self.querier.query(rule.expr, ts)
+    def _apply(
+        self,
+        rule: AlertingRule,
+        active: dict[str, ActiveAlert],
+        results: list[tuple[dict[str, str], float]],
+        ts: int,
+    ) -> None:
         seen: dict[str, ActiveAlert] = {}
         for sample_labels, value in results:
             data = TemplateData(sample_labels, value, self.external_labels, self.external_url)
@@ -249,13 +263,14 @@ class RuleEngine:
     def alerts(self, include_inactive: bool = False) -> list[AlertSnapshot]:
         """Pending and firing alerts (and resolved ones still retained, if asked)."""
         names = {g.key: g.name for g in self.groups}
-        return [
-            alert.snapshot(rule, names.get(group_key, group_key))
-            for group_key, rules in self._alerts.items()
-            for rule, alerts in rules.items()
-            for alert in alerts.values()
-            if include_inactive or alert.state is not AlertState.INACTIVE
-        ]
+        with self._lock:
+            return [
+                alert.snapshot(rule, names.get(group_key, group_key))
+                for group_key, rules in self._alerts.items()
+                for rule, alerts in rules.items()
+                for alert in alerts.values()
+                if include_inactive or alert.state is not AlertState.INACTIVE
+            ]
 
     def health(self) -> list[RuleHealth]:
         return list(self._health.values())
@@ -264,7 +279,8 @@ class RuleEngine:
         if self._state_file is None:
             return
         try:
-            self._state_file.save(self._alerts, self._last_eval)
+            with self._lock:
+                self._state_file.save(self._alerts, self._last_eval)
         except OSError as exc:
             log.error("saving alert state to %s failed: %s", self._state_file.path, exc)
 
