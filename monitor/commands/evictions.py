@@ -1,0 +1,172 @@
+"""`cachewatch evictions URL [--duration D] [--format json|table]`: eviction trends of one
+target, or of its whole cluster when the URL names a Redis Cluster node.
+
+Rates need history. When a store is named (`--store`, or `-c FILE`) and already holds recent
+samples of the target, the summary comes from it at once. Otherwise the target is polled
+live, into a throwaway store, for `--duration` (default 30s at 1s), and the summary reports
+the windows that history covers and says which lack data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from monitor.commands.common import add_config_options, duration_arg, fail, resolve_config
+from monitor.config import Config, ConfigError, config_from_urls
+from monitor.evictions import (
+    EvictionSummary,
+    Scope,
+    eviction_summary,
+    scope_of_instance,
+)
+from monitor.evictions.table import render_summary
+from monitor.query import Engine, QueryError
+from monitor.targets import TargetError, parse_target_url
+
+__all__ = ["add_parser", "run"]
+
+_DEFAULT_DURATION_S = 30.0
+_DEFAULT_INTERVAL_S = 1.0
+_PROGRESS_EVERY_S = 5.0
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "evictions",
+        help="eviction trends of one target or cluster",
+        description="Evictions/s over 1m, 15m and 1h with the trend (rising, steady, "
+        "falling), expirations, the hit ratio, memory against the limit with the time to "
+        "full, and for memcached the wasted writes and each slab class. Uses the store's "
+        "history when --store/-c has it, else polls the target live for --duration.",
+    )
+    parser.add_argument("url", metavar="URL", help="redis://, rediss://, unix:// or memcached://")
+    parser.add_argument(
+        "--duration",
+        type=duration_arg,
+        default=_DEFAULT_DURATION_S,
+        metavar="D",
+        help=f"how long to poll live when the store has no history (default "
+        f"{_DEFAULT_DURATION_S:g}s; 1h covers every window)",
+    )
+    parser.add_argument(
+        "--live", action="store_true", help="poll live even if the store has history"
+    )
+    parser.add_argument("--format", choices=("json", "table"), default="table")
+    add_config_options(parser, urls=False)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.duration <= 0:
+        return fail("--duration must be positive")
+    try:
+        target = parse_target_url(args.url)
+        config = resolve_config(args)
+    except TargetError as exc:
+        return fail(str(exc))
+    except ConfigError as exc:
+        return fail(str(exc))
+    summary = None
+    if not args.live and (args.store or args.config):
+        summary = _from_store(config, target.instance)
+    if summary is None:
+        try:
+            summary = _poll_live(config, args.url, target.instance, args.duration, args.interval)
+        except (OSError, ConnectionError, TimeoutError) as exc:
+            return fail(f"{target.url}: {exc}", 1)
+    if summary is None:
+        return 1
+    if args.format == "json":
+        print(json.dumps(summary.as_json()))
+    else:
+        print(render_summary(summary))
+    return 0 if summary.kind is not None else 1
+
+
+def _note(message: str) -> None:
+    print(f"cachewatch: {message}", file=sys.stderr)
+
+
+def _from_store(config: Config, instance: str) -> EvictionSummary | None:
+    """The summary from the configured store, or None (with a note) if it has no recent
+    history of the target."""
+    path = config.store.path
+    if not path.exists():
+        _note(f"no store at {path}; polling live")
+        return None
+    from monitor.runtime import open_store
+
+    store = open_store(config)
+    try:
+        engine = Engine(store)
+        summary = eviction_summary(engine, scope_of_instance(engine, instance))
+    except QueryError as exc:
+        _note(f"store at {path}: {exc}; polling live")
+        return None
+    finally:
+        store.close()
+    if summary.kind is None:
+        _note(f"the store at {path} has no recent history of {instance}; polling live")
+        return None
+    return summary
+
+
+def _live_config(base: Config, url: str, store_path: Path, interval_s: float | None) -> Config:
+    return config_from_urls(
+        [url],
+        replace(base, targets=()),
+        interval_s=interval_s or _DEFAULT_INTERVAL_S,
+        store_path=str(store_path),
+    )
+
+
+def _poll_live(
+    base: Config, url: str, instance: str, duration_s: float, interval_s: float | None
+) -> EvictionSummary | None:
+    from monitor.runtime import Runtime
+
+    with tempfile.TemporaryDirectory(prefix="cachewatch-evictions-") as tmp:
+        config = _live_config(base, url, Path(tmp) / "store", interval_s)
+        runtime = Runtime(config)
+        runtime.start_background()
+        try:
+            if not _wait(runtime, instance, duration_s, config.global_.interval_s):
+                return None
+            engine = Engine(runtime.store)
+            scope = _live_scope(runtime, instance)
+            return eviction_summary(engine, scope)
+        finally:
+            runtime.stop_background()
+
+
+def _live_scope(runtime: Any, instance: str) -> Scope:
+    """A discovered cluster gives every node a `cluster` label: summarise the cluster."""
+    clusters = {dict(s.target.labels).get("cluster", "") for s in runtime.statuses()} - {""}
+    return Scope.cluster(sorted(clusters)[0]) if clusters else Scope.instance(instance)
+
+
+def _wait(runtime: Any, instance: str, duration_s: float, interval_s: float) -> bool:
+    """Poll for `duration_s`, printing progress; False (with the reason) if the target is
+    down from the start."""
+    started = time.monotonic()
+    next_progress = started + _PROGRESS_EVERY_S
+    _note(f"polling {instance} every {interval_s:g}s for {duration_s:g}s")
+    while (elapsed := time.monotonic() - started) < duration_s:
+        statuses = runtime.statuses()
+        if statuses and all(s.up is False for s in statuses) and elapsed > 3 * interval_s:
+            errors = "; ".join(s.last_error or "down" for s in statuses)
+            _note(f"{instance} is not answering: {errors}")
+            return False
+        if time.monotonic() >= next_progress:
+            up = sum(1 for s in statuses if s.up)
+            _note(f"{elapsed:.0f}/{duration_s:g}s, {up}/{len(statuses)} targets up")
+            next_progress += _PROGRESS_EVERY_S
+        time.sleep(min(0.2, max(0.0, duration_s - elapsed)))
+    return True
