@@ -11,11 +11,16 @@ import numpy as np
 
 from monitor.model import Labels
 from monitor.query.errors import ExecutionError
-from monitor.query.values import StepVectors, drop_name, labels_text, merge_same_labels
+from monitor.query.values import (
+    SAME_LABELSET,
+    StepVectors,
+    drop_name,
+    labels_text,
+    merge_same_labels,
+)
 
 __all__ = ["ARITHMETIC", "COMPARISONS", "SET_OPERATORS", "Matching", "binary"]
 
-SAME_LABELSET = "vector cannot contain metrics with the same labelset"
 
 ARITHMETIC: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "+": np.add,

@@ -10,15 +10,14 @@ lookback, stale markers, extrapolated rates, metric-name dropping, vector matchi
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import promql_parser as pp
 
-from monitor.model import Labels, Matcher, labels_of
+from monitor.model import labels_of
 from monitor.query.aggregations import AGGREGATIONS, Grouping, aggregate
-from monitor.query.binops import ARITHMETIC, COMPARISONS, SET_OPERATORS, Matching, binary
+from monitor.query.binops import ARITHMETIC, COMPARISONS, SET_OPERATORS, binary
 from monitor.query.errors import (
     BadDataError,
     NotSupportedError,
@@ -43,55 +42,31 @@ from monitor.query.range_functions import (
     range_argument_index,
 )
 from monitor.query.result import QueryResult
-from monitor.query.values import RangeVectors, StepVectors, drop_name, is_stale, merge_same_labels
+from monitor.query.syntax import (
+    absent_labels,
+    at_ms,
+    duration_ms,
+    matchers,
+    matching,
+    parse,
+    static_type,
+    unwrap,
+)
+from monitor.query.values import (
+    SAME_LABELSET,
+    RangeVectors,
+    StepVectors,
+    drop_name,
+    is_stale,
+    merge_same_labels,
+)
 from monitor.store.api import SeriesReader
 
 __all__ = ["Engine"]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MS = timedelta(milliseconds=1)
 _MAX_STEPS = 11_000
-_MATCH_OPS = {"Equal": "=", "NotEqual": "!=", "Re": "=~", "NotRe": "!~"}
-_CARDINALITY = {
-    "OneToOne": "one-to-one",
-    "ManyToOne": "many-to-one",
-    "OneToMany": "one-to-many",
-    "ManyToMany": "many-to-many",
-}
-SAME_LABELSET = "vector cannot contain metrics with the same labelset"
 
 Value = StepVectors | RangeVectors | np.ndarray | str
-
-
-def _ms(delta: timedelta | None) -> int:
-    return 0 if delta is None else delta // _MS
-
-
-def parse(expr: str) -> Any:
-    """The AST of `expr`; BadDataError says what is wrong with it."""
-    try:
-        return pp.parse(expr)
-    except ValueError as exc:
-        raise BadDataError(f"parse error: {exc}") from None
-    except BaseException as exc:  # the Rust parser panics on some input instead of failing
-        if isinstance(exc, KeyboardInterrupt | SystemExit):
-            raise
-        raise BadDataError(f"parse error: {exc}") from None
-
-
-def _unwrap(node: Any) -> Any:
-    while isinstance(node, pp.ParenExpr):
-        node = node.expr
-    return node
-
-
-def _static_type(node: Any) -> str:
-    node = _unwrap(node)
-    if isinstance(node, pp.MatrixSelector | pp.SubqueryExpr):
-        return "range vector"
-    if isinstance(node, pp.StringLiteral):
-        return "string"
-    return "instant"
 
 
 class Engine:
@@ -148,7 +123,7 @@ class Engine:
                 "Try decreasing the query resolution (?step=XX)"
             )
         node = parse(expr)
-        kind = _static_type(node)
+        kind = static_type(node)
         if kind != "instant":
             raise BadDataError(
                 f'invalid expression type "{kind}" for range query, '
@@ -189,38 +164,6 @@ def _range_samples(rv: RangeVectors) -> list[tuple[dict[str, str], np.ndarray, n
             out.append((dict(labels), rv.ts[i][lo[0] : hi[0]], rv.values[i][lo[0] : hi[0]]))
     out.sort(key=lambda s: labels_of(s[0]))
     return out
-
-
-def _matchers(selector: Any) -> list[Matcher]:
-    if selector.matchers.or_matchers:
-        raise NotSupportedError("'or' between label matchers")
-    out = [
-        Matcher(m.name, _MATCH_OPS[str(m.op).rsplit(".", 1)[-1]], m.value)
-        for m in selector.matchers.matchers
-    ]
-    if selector.name is not None and not any(m.name == "__name__" for m in out):
-        out.insert(0, Matcher("__name__", "=", selector.name))
-    return out
-
-
-def _absent_labels(node: Any) -> Labels:
-    """What `absent(x{a="b"})` reports: the labels fixed by `=` matchers, except any label
-    that has several matchers."""
-    node = _unwrap(node)
-    if isinstance(node, pp.MatrixSelector):
-        node = node.vector_selector
-    if not isinstance(node, pp.VectorSelector):
-        return ()
-    fixed: dict[str, str] = {}
-    ambiguous: set[str] = set()
-    for matcher in _matchers(node):
-        if matcher.name == "__name__":
-            continue
-        if matcher.op == "=" and matcher.name not in fixed:
-            fixed[matcher.name] = matcher.value
-        else:
-            ambiguous.add(matcher.name)
-    return labels_of({k: v for k, v in fixed.items() if k not in ambiguous and v})
 
 
 class _Evaluation:
@@ -281,23 +224,12 @@ class _Evaluation:
         """Evaluation time per step: the step, or the fixed time of an `@` modifier."""
         if at is None:
             return self.steps
-        kind = str(at.type).rsplit(".", 1)[-1]
-        if kind == "Start":
-            fixed = self.start_ms
-        elif kind == "End":
-            fixed = self.end_ms
-        else:
-            try:
-                fixed = (at.at - _EPOCH) // _MS
-            except BaseException as exc:  # the parser panics on times before 1970
-                if isinstance(exc, KeyboardInterrupt | SystemExit):
-                    raise
-                raise NotSupportedError("@ modifier before 1970") from None
+        fixed = at_ms(at, self.start_ms, self.end_ms)
         return np.full(len(self.steps), fixed, dtype=np.int64)
 
     def _select(self, selector: Any, start_ms: int, end_ms: int) -> list:
         try:
-            found = self.engine.reader.select(_matchers(selector), start_ms, end_ms)
+            found = self.engine.reader.select(matchers(selector), start_ms, end_ms)
         except ValueError as exc:
             raise BadDataError(f"selector {selector}: {exc}") from None
         self._account(sum(len(s.ts) for s in found))
@@ -307,7 +239,7 @@ class _Evaluation:
 
     def vector_selector(self, node: Any) -> StepVectors:
         lookback = self.engine.lookback_ms
-        t = self._times(node.at) - _ms(node.offset)
+        t = self._times(node.at) - duration_ms(node.offset)
         found = self._select(node, int(t.min()) - lookback, int(t.max()))
         self._reserve(len(found) * len(self.steps))
         labels, values, present, sample_ts = [], [], [], []
@@ -335,8 +267,8 @@ class _Evaluation:
 
     def matrix_selector(self, node: Any) -> RangeVectors:
         selector = node.vector_selector
-        range_ms = _ms(node.range)
-        end = self._times(selector.at) - _ms(selector.offset)
+        range_ms = duration_ms(node.range)
+        end = self._times(selector.at) - duration_ms(selector.offset)
         labels, ts, values = [], [], []
         for series in self._select(selector, int(end.min()) - range_ms, int(end.max())):
             keep = ~is_stale(series.values)
@@ -346,9 +278,9 @@ class _Evaluation:
         return RangeVectors(labels, ts, values, end, range_ms, self._eval_ts(selector.at))
 
     def subquery(self, node: Any) -> RangeVectors:
-        range_ms = _ms(node.range)
-        step_ms = _ms(node.step) or self.engine.subquery_step_ms
-        end = self._times(node.at) - _ms(node.offset)
+        range_ms = duration_ms(node.range)
+        step_ms = duration_ms(node.step) or self.engine.subquery_step_ms
+        end = self._times(node.at) - duration_ms(node.offset)
         first = int(end.min()) - range_ms
         inner_start = -(-first // step_ms) * step_ms  # first multiple of the step >= first
         inner_steps = np.arange(inner_start, int(end.max()) + 1, step_ms, dtype=np.int64)
@@ -385,7 +317,7 @@ class _Evaluation:
             rhs, StepVectors | np.ndarray
         ):
             raise BadDataError(f"operator {op} needs scalars or instant vectors on both sides")
-        return binary(op, lhs, rhs, _matching(node.modifier, op))
+        return binary(op, lhs, rhs, matching(node.modifier, op))
 
     def aggregate(self, node: Any) -> StepVectors:
         op = str(node.op).strip()
@@ -415,7 +347,7 @@ class _Evaluation:
                 raise BadDataError(f"{name}(): expected a range vector")
             self._reserve(len(rv.labels) * len(self.steps))
             scalar = self.scalar(args[1 - index], name) if len(args) > 1 else None
-            labels = _absent_labels(args[index]) if name == "absent_over_time" else ()
+            labels = absent_labels(args[index]) if name == "absent_over_time" else ()
             return eval_range_function(name, rv, scalar, labels)
         if name in MATH_FUNCTIONS:
             vec = self.instant_vector(args[0], f"{name}()")
@@ -435,7 +367,7 @@ class _Evaluation:
 
     def timestamp(self, args: list) -> StepVectors:
         vec = self.instant_vector(args[0], "timestamp()")
-        if isinstance(_unwrap(args[0]), pp.VectorSelector) and vec.sample_ts is not None:
+        if isinstance(unwrap(args[0]), pp.VectorSelector) and vec.sample_ts is not None:
             seconds = vec.sample_ts / 1000.0
         else:
             seconds = np.broadcast_to(self.steps / 1000.0, vec.values.shape)
@@ -445,22 +377,6 @@ class _Evaluation:
     def vector(self, args: list) -> StepVectors:
         value = self.scalar(args[0], "vector()")
         return StepVectors([()], value[None, :].copy(), np.ones((1, len(value)), dtype=bool))
-
-
-def _matching(modifier: Any, op: str) -> Matching:
-    if modifier is None:
-        return Matching(card="many-to-many" if op in SET_OPERATORS else "one-to-one")
-    fill = modifier.fill_values
-    if fill is not None and (fill.lhs is not None or fill.rhs is not None):
-        raise NotSupportedError("fill modifiers in vector matching")
-    matching = modifier.matching
-    return Matching(
-        card=_CARDINALITY[str(modifier.card).rsplit(".", 1)[-1]],
-        on=matching is not None and str(matching.type).endswith("Include"),
-        labels=frozenset(matching.labels if matching is not None else ()),
-        include=tuple(modifier.group_labels or ()),
-        return_bool=bool(modifier.return_bool),
-    )
 
 
 _HANDLERS: dict[type, Any] = {
@@ -487,7 +403,7 @@ _CALLS: dict[str, Any] = {
         ev.instant_vector(args[0], "sort_desc()"), descending=True
     ),
     "absent": lambda ev, args: absent(
-        ev.instant_vector(args[0], "absent()"), _absent_labels(args[0]), len(ev.steps)
+        ev.instant_vector(args[0], "absent()"), absent_labels(args[0]), len(ev.steps)
     ),
     "histogram_quantile": lambda ev, args: histogram_quantile(
         ev.scalar(args[0], "histogram_quantile()"),

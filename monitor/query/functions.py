@@ -13,7 +13,7 @@ import numpy as np
 from monitor.model import Labels
 from monitor.query.errors import ExecutionError
 from monitor.query.matchers import anchored_regex
-from monitor.query.values import StepVectors, drop_name, merge_same_labels
+from monitor.query.values import SAME_LABELSET, StepVectors, drop_name, merge_same_labels
 
 __all__ = [
     "CALENDAR_FUNCTIONS",
@@ -30,7 +30,6 @@ __all__ = [
     "absent",
 ]
 
-SAME_LABELSET = "vector cannot contain metrics with the same labelset"
 _LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 
 

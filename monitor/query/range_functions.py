@@ -13,11 +13,15 @@ from collections.abc import Callable
 import numpy as np
 
 from monitor.query.aggregations import quantile_of
-from monitor.query.values import RangeVectors, StepVectors, drop_name, merge_same_labels
+from monitor.query.values import (
+    SAME_LABELSET,
+    RangeVectors,
+    StepVectors,
+    drop_name,
+    merge_same_labels,
+)
 
 __all__ = ["RANGE_FUNCTIONS", "eval_range_function", "range_argument_index"]
-
-SAME_LABELSET = "vector cannot contain metrics with the same labelset"
 
 
 def _reduce(ufunc: np.ufunc, arr: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ from monitor.model import STALE_NAN_BITS, Labels
 from monitor.query.errors import ExecutionError
 
 __all__ = [
+    "SAME_LABELSET",
     "StepVectors",
     "RangeVectors",
     "drop_name",
@@ -21,6 +22,9 @@ __all__ = [
     "format_value",
     "labels_text",
 ]
+
+#: Prometheus's error when one step of a result would hold one label set twice
+SAME_LABELSET = "vector cannot contain metrics with the same labelset"
 
 
 @dataclass(slots=True)
