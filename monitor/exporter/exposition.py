@@ -102,7 +102,9 @@ class Exposition:
             parts.extend(chunks_by_family[name])
         if fmt is Format.OPENMETRICS:
             parts.append("# EOF\n")
-        return "".join(parts).encode()
+        # "replace": a lone surrogate (a collector decoding with surrogateescape) must cost
+        # one character, not the whole scrape
+        return "".join(parts).encode("utf-8", "replace")
 
     def _rendered(self, batch: SampleBatch, metadata: Metadata) -> _Rendered:
         cached = self._cache.get(batch.target_labels)

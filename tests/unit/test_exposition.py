@@ -193,9 +193,13 @@ def test_self_metrics_render_counters_and_a_cumulative_histogram() -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(
-    values=st.lists(st.text(max_size=12), min_size=1, max_size=5),
+    values=st.lists(
+        st.text(st.characters(blacklist_categories=("Cs",)), max_size=12), min_size=1, max_size=5
+    ),
     # help text is ours (collectors' metadata), never carriage returns; counters are >= 0
-    help_text=st.text(st.characters(blacklist_characters="\r"), max_size=30),
+    help_text=st.text(
+        st.characters(blacklist_characters="\r", blacklist_categories=("Cs",)), max_size=30
+    ),
     number=st.floats(min_value=0, allow_nan=False),
 )
 def test_any_label_value_and_help_text_round_trips(
@@ -211,3 +215,10 @@ def test_any_label_value_and_help_text_round_trips(
         assert [s.labels["k"] for s in family.samples] == values
         assert all(s.value == number for s in family.samples)
         assert family.documentation.strip() == help_text.strip()
+
+
+def test_a_lone_surrogate_costs_one_character_not_the_scrape() -> None:
+    batch = SampleBatch(ts_ms=0, target_labels=(("instance", "a:1"),))
+    batch.add("redis_up", 1, (("client", "bad\udcffname"),))
+    text = Exposition().render([batch], METADATA, Format.TEXT).decode()
+    assert 'redis_up{client="bad?name",instance="a:1"} 1\n' in text
