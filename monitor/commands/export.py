@@ -1,0 +1,61 @@
+"""`cachewatch export [-c FILE] [URL…] --listen ADDR`: the Prometheus exporter alone.
+
+Polls the targets on their schedule and serves the latest samples of every target at
+`/metrics` from memory (a scrape never waits on a slow target), plus redis_exporter's
+multi-target probe `/scrape?target=redis://…` and cachewatch's own `cachewatch_*` metrics.
+No store, no UI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+
+from monitor.commands.common import add_config_options, fail, resolve_config
+from monitor.config import ConfigError
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("export", help="Prometheus exporter only (/metrics, /scrape)")
+    add_config_options(parser)
+    parser.add_argument(
+        "--listen",
+        metavar="ADDR",
+        help="host:port to listen on (default: [exporter] listen, else 127.0.0.1:9121)",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from monitor.exporter import SelfMetrics
+    from monitor.http.server import ListenError, serve_forever
+    from monitor.runtime import Runtime
+    from monitor.service import build_http_app
+
+    try:
+        config = resolve_config(args)
+    except ConfigError as exc:
+        return fail(str(exc))
+    listen = args.listen or config.exporter.get("listen", "127.0.0.1:9121")
+    self_metrics = SelfMetrics()
+    runtime = Runtime(config, observer=self_metrics, with_store=False)
+    runtime.start_background()
+    try:
+        server = serve_forever(build_http_app(runtime, self_metrics, query_api=False), listen)
+    except ListenError as exc:
+        runtime.stop_background()
+        return fail(str(exc))
+    print(
+        f"cachewatch export: {len(config.targets)} target(s), metrics at {server.url}/metrics",
+        flush=True,
+    )
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        stop.wait()
+    finally:
+        server.stop()
+        runtime.stop_background()
+    return 0

@@ -1,0 +1,69 @@
+"""Wire a running engine to the HTTP layer: what `serve` and `export` share.
+
+`build_http_app(runtime, ...)` gives the WSGI app with `/metrics` (latest polls, from
+memory), `/scrape?target=` (poll one target now), health endpoints and — when the runtime
+has a store — the Prometheus query API. `serve` mounts the web UI at `/` on top of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from monitor.exporter import SelfMetrics
+from monitor.http.app import make_app
+from monitor.http.wsgi import Router, WSGIApp
+from monitor.model import MetricType
+from monitor.runtime import Runtime, static_metadata
+
+__all__ = ["build_http_app", "RuntimeMetadata"]
+
+
+class RuntimeMetadata:
+    """Type and help of every metric: the collectors' static catalogs, plus names that
+    collectors described on the fly (unknown INFO fields), as the latest polls carry them."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._static = static_metadata(runtime.config)
+
+    def __call__(self) -> Mapping[str, tuple[MetricType, str]]:
+        dynamic = [b.metadata for b in self._runtime.latest_batches() if b.metadata]
+        if not dynamic:
+            return self._static
+        merged = dict(self._static)
+        for metadata in dynamic:
+            for name, meta in metadata.items():
+                merged.setdefault(name, meta)
+        return merged
+
+
+def build_http_app(
+    runtime: Runtime,
+    self_metrics: SelfMetrics | None,
+    query_api: bool = True,
+    root: WSGIApp | None = None,
+) -> Router:
+    def latest_batches() -> list:
+        batches = runtime.latest_batches()
+        if self_metrics is not None:
+            stats_source = runtime.store
+            if stats_source is not None and hasattr(stats_source, "stats"):
+                stats = stats_source.stats()
+                self_metrics.set_store_stats(stats.series, stats.bytes_on_disk)
+            self_metrics.set_targets(len(batches))
+        return batches
+
+    def ready() -> bool:
+        statuses = runtime.statuses()
+        return bool(statuses) and all(s.up is not None for s in statuses)
+
+    reader = runtime.store if query_api else None
+    return make_app(
+        latest_batches=latest_batches,
+        metadata=RuntimeMetadata(runtime),
+        self_metrics=self_metrics,
+        probe=runtime.probe,
+        reader=reader,
+        ready=ready,
+        root=root,
+    )
