@@ -631,8 +631,8 @@ def test_range_queries_match_prometheus(sides: Sides, expr: str) -> None:
     assert not problems, "\n".join(problems[:20])
 
 
-def test_range_vector_at_an_instant_matches_prometheus(sides: Sides) -> None:
-    expr = "cw_commands_total[2m]"
+@pytest.mark.parametrize("expr", ["cw_commands_total[2m]", "rate(cw_commands_total[1m])[5m:1m]"])
+def test_range_vector_at_an_instant_matches_prometheus(sides: Sides, expr: str) -> None:
     for at in INSTANTS_MS:
         theirs = sides.prometheus.get("/api/v1/query", query=expr, time=f"{at / 1000:.3f}")
         ours = _ours(lambda at=at: sides.engine.instant(expr, at))
