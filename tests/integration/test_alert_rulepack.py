@@ -26,11 +26,15 @@ def test_pack_evaluates_cleanly_over_real_collectors(
     runtime.start_background()
     try:
         querier = EngineQuerier.over(runtime.store)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            ups = querier.query("redis_up == 1 or memcached_up == 1", now_ms())
-            if len(ups) == 2 and querier.query("redis_config_maxclients", now_ms()):
-                break
+        needed = [
+            "redis_uptime_in_seconds",
+            "redis_config_maxclients",
+            "memcached_uptime_seconds",
+            "memcached_max_connections",
+        ]
+        deadline = time.monotonic() + 30
+        while not all(querier.query(name, now_ms()) for name in needed):
+            assert time.monotonic() < deadline, "collectors did not deliver the pack's inputs"
             time.sleep(0.1)
         groups = load_rule_files([str(p) for p in default_rule_files()])
         engine = RuleEngine(groups, querier, StoreSink(runtime.store))
