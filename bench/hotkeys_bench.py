@@ -152,9 +152,14 @@ async def accuracy(url: str, load: Load, seconds: float, options: HotKeyOptions)
     finally:
         await detector.close()
     truth = load.counts_since(before, 0)
-    p10 = precision([entry.key for entry in report.hot], truth)
-    note = f"; note: {report.notes[-1]}" if report.notes else ""
-    return f"precision@10 {p10:.2f} after {seconds:g}s ({report.methods[0].value}){note}"
+    found = [entry.key for entry in report.hot]
+    ranks = {key: rank for rank, (key, _) in enumerate(truth.most_common(), 1)}
+    shown = ",".join(str(ranks.get(key, "-")) for key in found[:10])
+    saturated = " (some at the LFU ceiling)" if any("ceiling" in n for n in report.notes) else ""
+    return (
+        f"precision@10 {precision(found, truth):.2f} after {seconds:g}s "
+        f"({report.methods[0].value}; true ranks of the keys found: {shown}){saturated}"
+    )
 
 
 class Slots:

@@ -335,7 +335,8 @@ class HotKeyDetector:
         self._bursts.append(_Burst(time.monotonic(), duration_s, summary))
 
     def _burst_entries(self, now: float) -> tuple[list[HotKeyEntry], float]:
-        while self._bursts and self._bursts[0].ended < now - self.options.window_s:
+        # The latest burst always counts: with bursts every window, it may be just older.
+        while len(self._bursts) > 1 and self._bursts[0].ended < now - self.options.window_s:
             self._bursts.popleft()
         if not self._bursts:
             return [], 0.0

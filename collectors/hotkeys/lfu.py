@@ -14,6 +14,7 @@ continues the SCAN cursor and reads the counters of the keys it returns; every
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -101,7 +102,8 @@ class LfuSampler:
         self.bigkey_sample_every = bigkey_sample_every
         self.big = BiggestPerType(bigkeys_per_type)
         self.scans_completed = 0
-        self._candidates: DecayingTopK[bytes] = DecayingTopK(candidates, window_s / 4)
+        self._half_life_s = window_s / 4
+        self._candidates: DecayingTopK[bytes] = DecayingTopK(candidates, self._half_life_s)
         self._history: dict[bytes, deque[tuple[float, int]]] = {}
         #: the last counter read of every key scanned (bounded by `memory`, oldest dropped)
         self.memory = memory
@@ -187,8 +189,8 @@ class LfuSampler:
             self._forget(key)
 
     def observe(self, key: bytes, counter: int, now: float) -> None:
-        """Fold one counter reading in: the accesses since this key's previous reading are
-        added to its decayed score. A key read for the first time goes on probation (read
+        """Fold one counter reading in: the rate since this key's previous reading updates
+        its score (a moving average). A key read for the first time goes on probation (read
         again next step) if its counter is among the highest seen; so a hot key that cooled
         down earns nothing when the SCAN comes round again, and fades."""
         factor = self.config.log_factor
@@ -199,15 +201,25 @@ class LfuSampler:
         if previous is None:
             self._put_on_probation(key, counter)
             return
+        elapsed = now - previous[0]
+        if elapsed <= 0:
+            return
         if counter >= LFU_MAX and previous[1] >= LFU_MAX:
-            amount = self._saturated_rate(key, now) * (now - previous[0])
+            rate = self._saturated_rate(key, now)
         else:
             gained = accesses_for_counter(counter, factor) - accesses_for_counter(
                 previous[1], factor
             )
-            amount = max(0.0, gained)
-            if now > previous[0] and previous[1] < LFU_MAX:
-                self._measured[key] = (amount / (now - previous[0]), now)
+            rate = max(0.0, gained) / elapsed
+            if previous[1] < LFU_MAX:
+                self._measured[key] = (rate, now)
+        # The score is an exponentially weighted moving average of the rate (the top-K
+        # decays it, this adds the new reading's share), so a key found late is not ranked
+        # behind keys that were watched for longer.
+        if key in self._candidates:
+            amount = rate * (1 - math.exp(-elapsed * math.log(2) / self._half_life_s))
+        else:
+            amount = rate
         if not self._candidates.offer(key, amount, now):
             return
         history = self._history.get(key)
@@ -249,14 +261,16 @@ class LfuSampler:
         self.big.forget(key)
 
     def hot(self, top: int, now: float) -> list[HotKeyEntry]:
-        """The top keys by decayed score, each with its estimated rate."""
+        """The candidates with the highest rates over the window. (The moving-average score
+        only decides who stays a candidate; the rate over the whole window is less noisy.)"""
         entries = []
-        for key, _ in self._candidates.top(top, now):
+        for key in self._candidates:
             rate, error = self._rate(key, now)
             entries.append(
                 HotKeyEntry(display_key(key), rate, error, Method.LFU, self.instance, self.window_s)
             )
-        return entries
+        entries.sort(key=lambda e: -1.0 if e.ops_per_sec is None else e.ops_per_sec, reverse=True)
+        return entries[:top]
 
     def saturated(self) -> int:
         """Candidates whose counter sits at the ceiling (their rates are held, not measured)."""
