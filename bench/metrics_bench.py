@@ -15,9 +15,11 @@ import argparse
 import gzip
 import statistics
 import time
+import urllib.request
 from collections.abc import Callable
 
 from monitor.exporter import Exposition, Format, SelfMetrics
+from monitor.http import make_app, serve_forever
 from monitor.model import MetricType, SampleBatch
 
 _COMMANDS = [f"cmd{i}" for i in range(40)]
@@ -65,6 +67,34 @@ def median_ms(action: Callable[[], object], rounds: int) -> tuple[float, float]:
     return statistics.median(wall), statistics.median(cpu)
 
 
+def median_ms_http(
+    generations: list[list[SampleBatch]],
+    metadata: dict[str, tuple[MetricType, str]],
+    self_metrics: SelfMetrics,
+    rounds: int,
+) -> float:
+    """Wall-clock ms of a whole scrape through waitress, every target changed each time
+    (CPU is spread over the server's threads, so only wall clock is shown)."""
+    ticks = iter(generations)
+    current: list[SampleBatch] = next(ticks)
+    app = make_app(
+        latest_batches=lambda: current, metadata=lambda: metadata, self_metrics=self_metrics
+    )
+    server = serve_forever(app, "127.0.0.1:0")
+    request = urllib.request.Request(server.url + "/metrics", headers={"Accept-Encoding": "gzip"})
+    timings = []
+    try:
+        for _ in range(min(rounds, len(generations) - 1)):
+            current = next(ticks)
+            started = time.perf_counter()
+            with urllib.request.urlopen(request, timeout=30) as response:
+                response.read()
+            timings.append((time.perf_counter() - started) * 1000)
+    finally:
+        server.stop()
+    return statistics.median(timings)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--targets", type=int, default=200)
@@ -101,6 +131,7 @@ def main() -> None:
     om_ms = median_ms(lambda: render(generations[-1], Format.OPENMETRICS), args.rounds)
     document = render(generations[-1])
     gzip_ms = median_ms(lambda: gzip.compress(document, compresslevel=1), args.rounds)
+    http_ms = (median_ms_http(generations, metadata, self_metrics, args.rounds), float("nan"))
     samples = sum(len(batch) for batch in generations[0])
     print(f"targets={args.targets} samples={samples} document={len(document) / 1e6:.1f} MB")
     rows = [
@@ -109,10 +140,12 @@ def main() -> None:
         ("no target changed", unchanged_ms),
         ("no target changed, OpenMetrics", om_ms),
         ("gzip level 1 of the document", gzip_ms),
+        ("HTTP GET /metrics, gzip, steady", http_ms),
     ]
     print(f"{'':34}{'wall ms':>9}{'cpu ms':>9}")
     for label, (wall, cpu) in rows:
-        print(f"{label:34}{wall:9.1f}{cpu:9.1f}")
+        cpu_text = "" if cpu != cpu else f"{cpu:9.1f}"
+        print(f"{label:34}{wall:9.1f}{cpu_text}")
 
 
 if __name__ == "__main__":
