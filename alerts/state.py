@@ -9,6 +9,7 @@ alerts instead of starting them over and paging again.
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import json
 import logging
@@ -31,15 +32,13 @@ class AlertState(enum.StrEnum):
     FIRING = "firing"
 
 
+@functools.lru_cache(maxsize=65536)
 def fingerprint(labels: Labels) -> str:
-    """A stable id of a label set (16 hex digits), the same in every process and run."""
-    digest = hashlib.sha256()
-    for name, value in labels:
-        digest.update(name.encode())
-        digest.update(b"\xff")
-        digest.update(value.encode("utf-8", "surrogatepass"))
-        digest.update(b"\xfe")
-    return digest.hexdigest()[:16]
+    """A stable id of a label set (16 hex digits), the same in every process and run.
+
+    Cached: every evaluation asks again for the same few thousand label sets."""
+    text = "\xff".join(f"{name}\xfe{value}" for name, value in labels)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 @dataclass(frozen=True, slots=True)
