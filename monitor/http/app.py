@@ -16,6 +16,7 @@ from monitor.http.metrics import (
 )
 from monitor.http.promapi import PrometheusApi, QueryEngine
 from monitor.http.wsgi import Response, Router, WSGIApp
+from monitor.query import Engine
 from monitor.store.api import SeriesReader
 
 __all__ = ["make_app"]
@@ -69,8 +70,6 @@ def make_app(
         router.route("/scrape", ScrapeEndpoint(probe, metadata))
     if reader is not None:
         if engine is None:
-            from monitor.query import Engine
-
             engine = Engine(reader)
         api = PrometheusApi(reader, engine, lambda: dict(metadata()), version or _version())
         router.route("/api/v1/query", api.query)
