@@ -50,7 +50,8 @@ def static_metadata(config: Config) -> dict[str, tuple[MetricType, str]]:
 
 
 def open_store(config: Config) -> Any:
-    """The embedded store at the configured path (created if missing)."""
+    """The embedded store at the configured path (created if missing); with
+    `backend = "prometheus"`, one whose series reads go to that server instead."""
     from dataclasses import replace
 
     from monitor.store import EmbeddedStore, StoreConfig
@@ -71,7 +72,13 @@ def open_store(config: Config) -> Any:
         max_bytes=settings.max_bytes or defaults.max_bytes,
     )
     settings.path.mkdir(parents=True, exist_ok=True)
-    return EmbeddedStore.open(settings.path, store_config)
+    local = EmbeddedStore.open(settings.path, store_config)
+    if settings.backend == "prometheus" and settings.url:
+        from monitor.store.hybrid import HybridStore
+        from monitor.store.remote import PrometheusReader
+
+        return HybridStore(local, PrometheusReader(settings.url))
+    return local
 
 
 class Runtime:

@@ -1,0 +1,82 @@
+"""`[store] backend = "prometheus"`: history from a Prometheus-compatible server, the rest local.
+
+Past one machine, several cachewatch instances each poll a shard of the fleet and a real
+Prometheus (or Thanos, Mimir, VictoriaMetrics) scrapes them all. `HybridStore` is what such
+an instance uses as its store: series reads (`select`, `series`, labels) go to that server, so
+the query engine, the alert engine and the UIs see the whole fleet's history; appends, events
+(slowlog, topology), metadata and the store's own stats stay in the local embedded store,
+which needs only a short retention in this role.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from monitor.model import Event, Labels, Matcher, MetricType, SampleBatch
+from monitor.store.api import SeriesData, SeriesReader, StoreStats
+from monitor.store.embedded import EmbeddedStore
+
+__all__ = ["HybridStore"]
+
+
+class HybridStore:
+    def __init__(self, local: EmbeddedStore, remote: SeriesReader) -> None:
+        self.local = local
+        self.remote = remote
+
+    # reads: the remote server's history of the whole fleet
+
+    def select(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> list[SeriesData]:
+        return self.remote.select(matchers, start_ms, end_ms)
+
+    def series(
+        self, matchers: Sequence[Matcher], start_ms: int, end_ms: int
+    ) -> list[dict[str, str]]:
+        return self.remote.series(matchers, start_ms, end_ms)
+
+    def label_names(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> list[str]:
+        return self.remote.label_names(matchers, start_ms, end_ms)
+
+    def label_values(
+        self, name: str, matchers: Sequence[Matcher], start_ms: int, end_ms: int
+    ) -> list[str]:
+        return self.remote.label_values(name, matchers, start_ms, end_ms)
+
+    # writes and everything that is not a series: local
+
+    def append(self, batch: SampleBatch) -> None:
+        self.local.append(batch)
+
+    def mark_stale(self, target_labels: Labels, ts_ms: int) -> None:
+        self.local.mark_stale(target_labels, ts_ms)
+
+    def register_metadata(self, entries: dict[str, tuple[MetricType, str]]) -> None:
+        self.local.register_metadata(entries)
+
+    def add_events(self, events: Iterable[Event]) -> None:
+        self.local.add_events(events)
+
+    def events(
+        self,
+        kind_prefix: str = "",
+        target_labels: Labels | None = None,
+        start_ms: int = 0,
+        end_ms: int | None = None,
+        limit: int = 1000,
+    ) -> list[Event]:
+        return self.local.events(kind_prefix, target_labels, start_ms, end_ms, limit)
+
+    def metadata(self) -> dict[str, tuple[MetricType, str]]:
+        return self.local.metadata()
+
+    def maintain(self, now: int | None = None) -> None:
+        self.local.maintain(now)
+
+    def flush(self) -> None:
+        self.local.flush()
+
+    def close(self) -> None:
+        self.local.close()
+
+    def stats(self) -> StoreStats:
+        return self.local.stats()
