@@ -236,6 +236,7 @@ async def poll_once(config: Config) -> list[TargetStatus]:
         collector_factory(config),
         options=config.collectors,
         slow_interval_s=config.global_.slow_interval_s,
+        shard=config.shard,
     )
     await fleet.start()
     pollers = list(fleet.pollers.values())

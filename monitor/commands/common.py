@@ -73,11 +73,8 @@ def resolve_config(args: argparse.Namespace, need_targets: bool = False) -> Conf
         raise ConfigError([str(exc)]) from None
     shard = getattr(args, "shard", None)
     if shard is not None:
-        from monitor.sharding import in_shard
-
-        config = replace(
-            config, shard=shard, targets=tuple(t for t in config.targets if in_shard(t, *shard))
-        )
+        # the fleet applies it per discovered node: every instance discovers whole clusters
+        config = replace(config, shard=shard)
     if need_targets and not config.targets:
         raise ConfigError(["no targets: give URLs or a config file with [[targets]]"])
     return config

@@ -3,6 +3,7 @@ restarts, and following a cluster failover without a restart."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -16,7 +17,7 @@ import redis
 
 from monitor.config import config_from_urls
 from monitor.model import Event, Labels, SampleBatch
-from monitor.runtime import Runtime
+from monitor.runtime import Runtime, poll_once
 from tests.servers import LocalCluster, LocalMemcached, LocalRedis
 
 
@@ -243,3 +244,17 @@ def test_unreachable_target_reports_down_not_crash(bad: str) -> None:
     (sample,) = [json.loads(line) for line in result.stdout.splitlines() if '"redis_up"' in line]
     assert sample["value"] == 0.0
     assert "cannot connect" in result.stderr
+
+
+def test_shards_split_a_cluster_between_instances(redis_cluster: LocalCluster) -> None:
+    from monitor.sharding import parse_shard
+
+    polled: list[set[str]] = []
+    for index in range(2):
+        config = replace(
+            config_from_urls([redis_cluster.seed_url]), shard=parse_shard(f"{index}/2")
+        )
+        statuses = asyncio.run(poll_once(config))
+        polled.append({s.target.instance for s in statuses})
+    assert polled[0].isdisjoint(polled[1])
+    assert len(polled[0] | polled[1]) == 6

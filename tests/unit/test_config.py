@@ -129,3 +129,18 @@ def test_urls_from_command_line_take_interval_override() -> None:
     config = config_from_urls(["redis://a:1", "memcached://b:2"], interval_s=1.0)
     assert [t.url for t in config.targets] == ["redis://a:1", "memcached://b:2"]
     assert all(t.interval_s == 1.0 and t.timeout_s < 1.0 for t in config.targets)
+
+
+def test_shard_option_keeps_seeds_for_the_fleet_to_split() -> None:
+    import argparse
+
+    from monitor.commands.common import add_config_options, resolve_config
+
+    parser = argparse.ArgumentParser()
+    add_config_options(parser)
+    args = parser.parse_args(["redis://a:1", "redis://b:2", "redis://c:3", "--shard", "1/2"])
+    config = resolve_config(args)
+    assert config.shard is not None and str(config.shard) == "1/2"
+    assert len(config.targets) == 3  # seeds stay: a seed may be a cluster to discover
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--shard", "2/2"])
