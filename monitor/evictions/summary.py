@@ -386,9 +386,13 @@ def _nodes(
 ) -> tuple[NodeRates, ...]:
     rates = _per_window(reader, kind.evictions, windows, "instance", "instance")
     trends = _grouped_trends(reader, kind.evictions, plan, "instance", "instance")
+    # every node, also before any window has enough history for a rate
+    present = reader.vector(f"group by ($by) ({kind.counter}{{$sel}})", "1m", "instance")
+    instances = sorted({labels.get("instance", "") for labels, _ in present} | set(rates))
+    no_rates: dict[str, float | None] = {w.window: None for w in windows}
     return tuple(
-        NodeRates(instance, rates[instance], trends.get(instance, _unknown()))
-        for instance in sorted(rates)
+        NodeRates(instance, rates.get(instance, no_rates), trends.get(instance, _unknown()))
+        for instance in instances
     )
 
 

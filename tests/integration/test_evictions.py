@@ -19,7 +19,7 @@ from monitor.config import config_from_urls
 from monitor.evictions import Trend, eviction_summary
 from monitor.query import Engine
 from monitor.runtime import Runtime
-from tests.servers import LocalMemcached, LocalRedis
+from tests.servers import LocalCluster, LocalMemcached, LocalRedis
 
 #: short windows so a few seconds of history cover them; 1h shows how a lacking one reads
 WINDOWS = (("2s", 2.0), ("4s", 4.0), ("1h", 3600.0))
@@ -200,3 +200,16 @@ def test_command_polls_live_when_no_store_has_history(
     assert summary["memory"][0]["policy"] == "allkeys-lru"
     assert f"no store at {tmp_path / 'empty'}; polling live" in err
     assert f"polling {small_redis.address} every 0.5s for 2s" in err
+
+
+def test_command_on_a_cluster_seed_summarises_the_cluster(
+    redis_cluster: LocalCluster, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = _command_args(redis_cluster.seed_url, "--duration", "2s", "--interval", "0.5s")
+    assert args.run(args) == 0
+    out = capsys.readouterr().out
+    seed = redis_cluster.seed_url.removeprefix("redis://")
+    assert out.startswith(f"evictions of cluster {seed} (redis)")
+    nodes = out.split("nodes (evictions/s)\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert len(nodes) == 1 + len(redis_cluster.nodes)  # header + every node, replicas too
+    assert "no limit" in out  # the cluster's nodes have no maxmemory
