@@ -313,7 +313,10 @@ def parse_config(doc: dict[str, Any], source: str = "<config>") -> Config:
         store=store,
         targets=tuple(targets),
         collectors=collectors,
-        **sections,
+        web=sections["web"],
+        exporter=sections["exporter"],
+        alerts=sections["alerts"],
+        hotkeys=sections["hotkeys"],
     )
 
 

@@ -149,13 +149,13 @@ def parse_cluster_nodes(text: str) -> ClusterTopology:
         rows.append((node_id, host, int(port), flags, primary, pairs, health))
     shard_of = {row[0]: _slot_ranges(row[5]) for row in rows if "master" in row[3]}
     nodes = []
-    for node_id, host, port, flags, primary, _pairs, health in rows:
+    for node_id, host, port_number, flags, primary, _pairs, health in rows:
         is_primary = "master" in flags
         nodes.append(
             ClusterNode(
                 node_id=node_id,
                 host=host,
-                port=port,
+                port=port_number,
                 role="primary" if is_primary else "replica",
                 shard=shard_of.get(node_id if is_primary else primary, ""),
                 health=health,

@@ -16,6 +16,7 @@ import multiprocessing
 import random
 import time
 from dataclasses import dataclass
+from multiprocessing.process import BaseProcess
 from multiprocessing.synchronize import Event as EventType
 
 import numpy as np
@@ -105,7 +106,7 @@ def _run(spec: WorkloadSpec, stop: EventType) -> None:
             time.sleep(interval - spent)
 
 
-def start_workload(spec: WorkloadSpec) -> tuple[multiprocessing.Process, EventType]:
+def start_workload(spec: WorkloadSpec) -> tuple[BaseProcess, EventType]:
     context = multiprocessing.get_context("spawn")
     stop = context.Event()
     process = context.Process(
