@@ -27,7 +27,7 @@ def _add(
     per_s: float | Callable[[np.ndarray], np.ndarray],
     history_s: int = HOUR_S,
     counter: bool = True,
-    **labels: str,
+    labels: dict[str, str] | None = None,
 ) -> None:
     """A counter growing at `per_s` (or a gauge of value `per_s`) over `history_s`."""
     ts = _times(history_s)
@@ -38,33 +38,31 @@ def _add(
         values = per_s * seconds
     else:
         values = np.full(len(ts), float(per_s))
-    reader.add_series({"__name__": name, **labels}, ts, values)
+    reader.add_series({"__name__": name, **(labels or {})}, ts, values)
 
 
 def _redis(reader: MemoryReader, instance: str, history_s: int = HOUR_S, **extra: str) -> None:
     labels = {"instance": instance, **extra}
-    _add(reader, "redis_evicted_keys_total", 20, history_s, **labels)
-    _add(reader, "redis_expired_keys_total", 5, history_s, **labels)
-    _add(reader, "redis_keyspace_hits_total", 90, history_s, **labels)
-    _add(reader, "redis_keyspace_misses_total", 10, history_s, **labels)
+    _add(reader, "redis_evicted_keys_total", 20, history_s, labels=labels)
+    _add(reader, "redis_expired_keys_total", 5, history_s, labels=labels)
+    _add(reader, "redis_keyspace_hits_total", 90, history_s, labels=labels)
+    _add(reader, "redis_keyspace_misses_total", 10, history_s, labels=labels)
     # 1000 B/s of growth, 500 kB below the 1 MB limit now: full in 500 s
     _add(
         reader,
         "redis_memory_used_bytes",
         lambda s: 500_000 - 1000 * (s[-1] - s),
         history_s,
-        **labels,
+        labels=labels,
     )
-    _add(reader, "redis_memory_max_bytes", 1_000_000, history_s, counter=False, **labels)
+    _add(reader, "redis_memory_max_bytes", 1_000_000, history_s, counter=False, labels=labels)
     _add(
         reader,
         "redis_instance_info",
         1,
         history_s,
         counter=False,
-        maxmemory_policy="allkeys-lru",
-        role="master",
-        **labels,
+        labels={**labels, "maxmemory_policy": "allkeys-lru", "role": "master"},
     )
 
 
@@ -100,7 +98,7 @@ def test_a_rising_eviction_rate_is_rising_in_every_view() -> None:
     def evicted(s: np.ndarray) -> np.ndarray:
         return 0.01 * np.clip(s - 1800, 0, None) ** 2
 
-    _add(reader, "redis_evicted_keys_total", evicted, instance="r1:6379")
+    _add(reader, "redis_evicted_keys_total", evicted, labels={"instance": "r1:6379"})
     summary = eviction_summary(Engine(reader), "r1:6379", NOW)
     rates = [w.evictions_per_s for w in summary.windows]
     assert rates == [
@@ -151,27 +149,34 @@ def test_a_cluster_sums_its_nodes_and_lists_them() -> None:
 
 def _memcached(reader: MemoryReader, instance: str = "m1:11211") -> None:
     labels = {"instance": instance}
-    _add(reader, "memcached_items_evicted_total", 10, **labels)
-    _add(reader, "cachewatch_memcached_items_evicted_unfetched_total", 4, **labels)
-    _add(reader, "cachewatch_memcached_items_expired_unfetched_total", 1, **labels)
-    _add(reader, "memcached_items_reclaimed_total", 2, **labels)
-    _add(reader, "memcached_lru_crawler_reclaimed_total", 3, **labels)
-    _add(reader, "memcached_items_total", 50, **labels)
-    _add(reader, "memcached_commands_total", 75, command="get", status="hit", **labels)
-    _add(reader, "memcached_commands_total", 25, command="get", status="miss", **labels)
-    _add(reader, "memcached_limit_bytes", 4 << 20, counter=False, **labels)
-    _add(reader, "cachewatch_memcached_evictions_enabled", 1, counter=False, **labels)
-    _add(reader, "cachewatch_memcached_slabs_moved_total", 0.5, **labels)
-    _add(reader, "cachewatch_memcached_slab_automove_mode", 1, counter=False, **labels)
+    _add(reader, "memcached_items_evicted_total", 10, labels=labels)
+    _add(reader, "cachewatch_memcached_items_evicted_unfetched_total", 4, labels=labels)
+    _add(reader, "cachewatch_memcached_items_expired_unfetched_total", 1, labels=labels)
+    _add(reader, "memcached_items_reclaimed_total", 2, labels=labels)
+    _add(reader, "memcached_lru_crawler_reclaimed_total", 3, labels=labels)
+    _add(reader, "memcached_items_total", 50, labels=labels)
+    _add(
+        reader, "memcached_commands_total", 75, labels={**labels, "command": "get", "status": "hit"}
+    )
+    _add(
+        reader,
+        "memcached_commands_total",
+        25,
+        labels={**labels, "command": "get", "status": "miss"},
+    )
+    _add(reader, "memcached_limit_bytes", 4 << 20, counter=False, labels=labels)
+    _add(reader, "cachewatch_memcached_evictions_enabled", 1, counter=False, labels=labels)
+    _add(reader, "cachewatch_memcached_slabs_moved_total", 0.5, labels=labels)
+    _add(reader, "cachewatch_memcached_slab_automove_mode", 1, counter=False, labels=labels)
     for slab, evicted, unfetched, pages, chunk in (("1", 6, 3, 3, 96), ("12", 4, 1, 1, 4096)):
         slab_labels = {**labels, "slab": slab}
-        _add(reader, "memcached_slab_items_evicted_total", evicted, **slab_labels)
-        _add(reader, "memcached_slab_items_evicted_unfetched_total", unfetched, **slab_labels)
-        _add(reader, "memcached_slab_current_pages", pages, counter=False, **slab_labels)
-        _add(reader, "memcached_slab_chunk_size_bytes", chunk, counter=False, **slab_labels)
+        _add(reader, "memcached_slab_items_evicted_total", evicted, labels=slab_labels)
+        _add(reader, "memcached_slab_items_evicted_unfetched_total", unfetched, labels=slab_labels)
+        _add(reader, "memcached_slab_current_pages", pages, counter=False, labels=slab_labels)
+        _add(reader, "memcached_slab_chunk_size_bytes", chunk, counter=False, labels=slab_labels)
         chunks = pages * (1 << 20) // chunk
-        _add(reader, "memcached_slab_current_chunks", chunks, counter=False, **slab_labels)
-        _add(reader, "memcached_slab_current_items", chunks - 1, counter=False, **slab_labels)
+        _add(reader, "memcached_slab_current_chunks", chunks, counter=False, labels=slab_labels)
+        _add(reader, "memcached_slab_current_items", chunks - 1, counter=False, labels=slab_labels)
 
 
 def test_memcached_shares_slabs_and_slab_activity() -> None:
