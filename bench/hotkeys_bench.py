@@ -162,6 +162,11 @@ async def accuracy(url: str, load: Load, seconds: float, options: HotKeyOptions)
     )
 
 
+_SAMPLER_COMMANDS = {
+    "cmdstat_scan", "cmdstat_object|freq", "cmdstat_type", "cmdstat_memory|usage",
+}  # fmt: skip
+
+
 class Slots:
     """Cost as paired 1 s slots, detector off / on in random order, so the drift of a shared
     machine hits both sides alike. Two figures per experiment:
@@ -177,13 +182,24 @@ class Slots:
         self.rng = random.Random(3)
         self.info = socket.create_connection(("127.0.0.1", port))
 
-    def server_cpu_s(self) -> float:
-        self.info.sendall(encode_command(("INFO", "cpu")))
+    def _info(self, section: str) -> dict[str, str]:
+        self.info.sendall(encode_command(("INFO", section)))
         reader = hiredis.Reader()
         while (reply := reader.gets()) is False:
             reader.feed(self.info.recv(1 << 16))
-        fields = dict(line.split(":", 1) for line in reply.decode().splitlines() if ":" in line)
+        return dict(line.split(":", 1) for line in reply.decode().splitlines() if ":" in line)
+
+    def server_cpu_s(self) -> float:
+        fields = self._info("cpu")
         return float(fields["used_cpu_user"]) + float(fields["used_cpu_sys"])
+
+    def sampling_usec(self) -> float:
+        """Server time spent executing the LFU sampler's commands (INFO commandstats)."""
+        total = 0.0
+        for name, value in self._info("commandstats").items():
+            if name in _SAMPLER_COMMANDS:
+                total += float(dict(p.split("=") for p in value.split(","))["usec"])
+        return total
 
     async def measure(self, pairs: int, switch_on: Any, switch_off: Any) -> str:
         ops = {"off": 0.0, "on": 0.0}
@@ -293,10 +309,18 @@ async def main_async(args: argparse.Namespace, server: LocalRedis, load: Load) -
     async def nothing() -> None:
         return None
 
+    usec_before, cpu_before = slots.sampling_usec(), slots.server_cpu_s()
     try:
         print(f"  lfu (default)        {await slots.measure(pairs, detector.step, nothing)}")
     finally:
         await detector.close()
+    usec = slots.sampling_usec() - usec_before
+    cpu_s = slots.server_cpu_s() - cpu_before
+    print(
+        f"    the sampler's commands ran {usec / 1000 / pairs:.1f} ms per on-slot second, "
+        f"{100 * usec / 1e6 / cpu_s:.2f} % of the server's CPU time over these slots "
+        "(command execution only, from INFO commandstats)"
+    )
     reader = MonitorReader(server.port)
     print(f"  monitor, continuous  {await slots.measure(pairs, reader.start, reader.stop)}")
     burst_detector = HotKeyDetector(

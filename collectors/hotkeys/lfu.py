@@ -262,15 +262,27 @@ class LfuSampler:
 
     def hot(self, top: int, now: float) -> list[HotKeyEntry]:
         """The candidates with the highest rates over the window. (The moving-average score
-        only decides who stays a candidate; the rate over the whole window is less noisy.)"""
-        entries = []
+        only decides who stays a candidate; the rate over the whole window is less noisy.)
+
+        Ranked by the rate less half its error: a key read over a short span (found late in
+        the window) has a wide error, and one lucky counter step must not lift it past keys
+        measured over the whole window. A key at the counter ceiling ranks by its held or
+        floor rate, which is a lower bound already."""
+        ranked = []
         for key in self._candidates:
             rate, error = self._rate(key, now)
-            entries.append(
-                HotKeyEntry(display_key(key), rate, error, Method.LFU, self.instance, self.window_s)
+            entry = HotKeyEntry(
+                display_key(key), rate, error, Method.LFU, self.instance, self.window_s
             )
-        entries.sort(key=lambda e: -1.0 if e.ops_per_sec is None else e.ops_per_sec, reverse=True)
-        return entries[:top]
+            if rate is None:
+                rank = -1.0
+            elif self._seen.get(key, (0.0, 0))[1] >= LFU_MAX:
+                rank = rate
+            else:
+                rank = rate - (error or 0.0) / 2
+            ranked.append((rank, entry))
+        ranked.sort(key=lambda pair: pair[0], reverse=True)
+        return [entry for _, entry in ranked[:top]]
 
     def saturated(self) -> int:
         """Candidates whose counter sits at the ceiling (their rates are held, not measured)."""

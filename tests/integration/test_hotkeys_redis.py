@@ -210,15 +210,14 @@ def test_monitor_refused_by_acl_is_reported(redis_server: LocalRedis) -> None:
 
 def test_cli_json_output(lfu_redis: LocalRedis, capsys: pytest.CaptureFixture[str]) -> None:
     zipf = Zipf(200, seed=5)
-    client = redis.Redis(port=lfu_redis.port)
-    zipf.fill(client)
-    zipf.run(client, 20_000)
+    zipf.fill(redis.Redis(port=lfu_redis.port))
     parser = argparse.ArgumentParser()
     hotkeys_command.add_parser(parser.add_subparsers())
     args = parser.parse_args(
-        ["hotkeys", lfu_redis.url, "--duration", "1s", "--top", "5", "--format", "json"]
+        ["hotkeys", lfu_redis.url, "--duration", "2s", "--top", "5", "--format", "json"]
     )
-    assert args.run(args) == 0
+    with Background(zipf, lfu_redis.port):  # LFU sees accesses made while it samples
+        assert args.run(args) == 0
     rows = json.loads(capsys.readouterr().out)
     assert len(rows) == 5
     assert {"key", "ops_per_sec", "error", "method", "instance"} <= rows[0].keys()
