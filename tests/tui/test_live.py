@@ -177,7 +177,7 @@ def test_cluster_view_shows_shards_primaries_and_replicas(
             assert isinstance(app.screen, ClusterScreen)
             table = app.screen.query_one(VimTable)
             await until(pilot, lambda: table.row_count == 6)
-            roles = [str(table.get_row_at(i)[3]) for i in range(6)]
+            roles = [str(table.get_row_at(i)[2]) for i in range(6)]
             assert roles == ["primary", "replica"] * 3
             await pilot.press("enter")
             assert isinstance(app.screen, DetailScreen)

@@ -60,8 +60,6 @@ class CachewatchApp(App[None]):
     # -- screens ----------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        self._update_palette()
-        self.theme_changed_signal.subscribe(self, lambda _theme: self._on_theme())
         self.push_screen(OverviewScreen())
         self.refresh_now()
 
@@ -109,19 +107,17 @@ class CachewatchApp(App[None]):
 
     def action_toggle_theme(self) -> None:
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
-
-    def _on_theme(self) -> None:
-        self._update_palette()
-        for screen in self.screen_stack:
-            for table in screen.query(FleetTable):
-                table.redraw_all()
         self.refresh_now()
 
-    def _update_palette(self) -> None:
+    def _follow_theme(self) -> None:
+        """Take warning/error colours from the theme (however it was changed: key, palette)."""
         theme = self.current_theme
-        self.palette = Palette(
-            warn=theme.warning or "yellow", bad=theme.error or "red", dim="grey50"
-        )
+        palette = Palette(warn=theme.warning or "yellow", bad=theme.error or "red", dim="grey50")
+        if palette != self.palette:
+            self.palette = palette
+            for screen in self.screen_stack:
+                for table in screen.query(FleetTable):
+                    table.redraw_all()
 
     def status_suffix(self) -> str:
         parts = []
@@ -185,8 +181,9 @@ class CachewatchApp(App[None]):
 
     def _apply(self, screen: LiveScreen, data: Any) -> None:
         self.last_error = None
-        if screen is self.screen or screen in self.screen_stack:
+        if screen in self.screen_stack:
             with self.batch_update():
+                self._follow_theme()
                 screen.show(data)
         self.refreshes += 1
         self._rearm()

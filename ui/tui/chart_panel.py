@@ -58,11 +58,15 @@ class ChartPanel(Widget):
             return Text("no data in this window", style="dim")
         fmt = format_for(self.chart.unit)
         width = max(4, self.content_size.width - _NAME_WIDTH - _VALUE_WIDTH - 2)
+        # one scale for the whole chart, so its lines compare (used vs maxmemory)
+        finite = [v for line in self.chart.lines for v in line.values if v == v]
+        low = min(finite, default=0.0)
+        high = max(finite, default=0.0)
         out = Text()
         for index, line in enumerate(self.chart.lines):
             if index:
                 out.append("\n")
             out.append(line.name[:_NAME_WIDTH].ljust(_NAME_WIDTH))
-            out.append(spark(line.values, width))
+            out.append(spark(line.values, width, low, high))
             out.append(" " + fmt(line.last).rjust(_VALUE_WIDTH))
         return out

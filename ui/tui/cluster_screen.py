@@ -19,7 +19,16 @@ from ui.tui.vim_table import VimTable
 
 __all__ = ["ClusterScreen"]
 
-_COLUMNS = ("cluster", "slots", "node", "role", "node health", "poll", "link", "ops/s", "memory")
+_COLUMNS = (
+    ("slots", 12),
+    ("node", 24),
+    ("role", 8),
+    ("health", 9),
+    ("poll", 7),
+    ("link", 5),
+    ("ops/s", 7),
+    ("memory", 9),
+)
 
 
 class ClusterScreen(LiveScreen):
@@ -39,8 +48,8 @@ class ClusterScreen(LiveScreen):
         table = self.query_one(VimTable)
         bad = f"bold {self.app.palette.bad}"  # type: ignore[attr-defined]
         if not table.columns:
-            for label in _COLUMNS:
-                table.add_column(label, key=label)
+            for label, width in _COLUMNS:
+                table.add_column(label, key=label, width=width)
         cursor = table.cursor_row
         table.clear()
         summary = []
@@ -48,16 +57,18 @@ class ClusterScreen(LiveScreen):
             state = {True: "ok", False: "FAIL", None: "?"}[cluster.state_ok]
             summary.append(
                 f"{cluster.name}: {len(cluster.shards)} shards, state {state}, "
-                f"{cluster.slots_assigned} slots, hottest {cluster.hottest or '-'}"
+                f"{cluster.slots_assigned} slots, hottest (*) {cluster.hottest or '-'}"
             )
             for shard in cluster.shards:
                 for index, node in enumerate(shard.nodes):
                     down = node.poll_health is Health.DOWN or node.health != "online"
                     hot = node.instance == cluster.hottest
+                    slots = shard.slots if index == 0 else ""
+                    if index == 0 and len(data.clusters) > 1:
+                        slots = f"{cluster.name} {slots}"
                     table.add_row(
-                        cluster.name if index == 0 else "",
-                        shard.slots if index == 0 else "",
-                        Text(("🔥 " if hot else "") + node.instance, style=bad if down else ""),
+                        slots,
+                        Text(node.instance + (" *" if hot else ""), style=bad if down else ""),
                         node.role,
                         Text(node.health, style=bad if node.health != "online" else ""),
                         Text(

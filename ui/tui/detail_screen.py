@@ -111,8 +111,13 @@ class DetailScreen(LiveScreen):
         if state.last_error:
             head += f"  ({state.last_error})"
         status.update(head + f"  ·  window {data.window.label}" + self.app.status_suffix())  # type: ignore[attr-defined]
-        active = self.query_one(TabbedContent).active
-        self._show_tab(active, data)
+        tabs = self.query_one(TabbedContent)
+        for tab in _TABS:
+            if self._tab_applies(tab):
+                tabs.show_tab(tab)
+            else:
+                tabs.hide_tab(tab)
+        self._show_tab(tabs.active, data)
 
     def _show_tab(self, tab: str, data: TargetDetail) -> None:
         """Draw only the visible panel: the others are filled when they are opened."""

@@ -73,21 +73,39 @@ def percent(value: float | None) -> str:
     return f"{value * 100:.1f}%"
 
 
-def spark(values: Sequence[float], width: int) -> str:
-    """The last `width` points as block characters scaled to their own max; gaps as spaces."""
-    tail = list(values)[-width:]
-    finite = [v for v in tail if not math.isnan(v)]
+def _buckets(values: Sequence[float], width: int) -> list[float]:
+    """Fit a series into `width` columns: the max of each bucket, NaN where a bucket is empty."""
+    if len(values) <= width:
+        return list(values)
+    out = []
+    for column in range(width):
+        chunk = values[column * len(values) // width : (column + 1) * len(values) // width]
+        finite = [v for v in chunk if not math.isnan(v)]
+        out.append(max(finite) if finite else math.nan)
+    return out
+
+
+def spark(
+    values: Sequence[float], width: int, low: float | None = None, high: float | None = None
+) -> str:
+    """A series as `width` block characters between `low` and `high` (default: its own
+    min and max, so the shape shows); gaps as spaces, a flat series as a middle line."""
+    columns = _buckets(values, width)
+    finite = [v for v in columns if not math.isnan(v)]
     if not finite:
         return " " * width
-    top = max(finite)
+    low = min(finite) if low is None else low
+    high = max(finite) if high is None else high
+    span = high - low
     chars = []
-    for value in tail:
+    for value in columns:
         if math.isnan(value):
             chars.append(" ")
-        elif top <= 0:
-            chars.append(_BLOCKS[1])
+        elif span <= abs(high) * 1e-9:
+            chars.append(_BLOCKS[4] if high else _BLOCKS[1])
         else:
-            chars.append(_BLOCKS[1 + round(value / top * (len(_BLOCKS) - 2))])
+            level = min(max((value - low) / span, 0.0), 1.0)
+            chars.append(_BLOCKS[1 + round(level * (len(_BLOCKS) - 2))])
     return "".join(chars).rjust(width)
 
 

@@ -53,7 +53,7 @@ class OverviewScreen(LiveScreen):
             parts.append(f"{shown} shown")
         parts.append(f"{down} down" if down else "all up")
         if firing:
-            parts.append(f"{firing} alerts firing")
+            parts.append(f"{firing} alert{'s' if firing > 1 else ''} firing")
         if self.table.filter_text:
             parts.append(f"filter: {self.table.filter_text}")
         self.query_one(StatusBar).update("  ·  ".join(parts) + self.app.status_suffix())  # type: ignore[attr-defined]
