@@ -1,0 +1,270 @@
+"""Every page in a real browser against a real `cachewatch serve` and real servers;
+screenshots of each land in artifacts/screenshots/."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.parse
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.web.conftest import PASSWORD, Served, auth_header, http_get, screenshot
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def wait_for(condition: Callable[[], Any], timeout_s: float = 30.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout_s
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = condition()
+        except Exception as exc:  # the page is still rendering: elements come and go
+            last = exc
+        else:
+            if last:
+                return last
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
+
+
+def open_page(driver: Any, served: Served, path: str) -> None:
+    driver.get(served.url + path)
+    wait_for(
+        lambda: driver.find_elements("css selector", ".page-header h1"), what=f"{path} to render"
+    )
+
+
+def plotted_points(driver: Any) -> list[int]:
+    """Points with a value in each rendered Plotly chart on the page."""
+    script = """
+      return Array.from(document.querySelectorAll('.js-plotly-plot')).map(function (g) {
+        return (g.data || []).reduce(function (n, t) {
+          var ys = t.y || t.z || [];
+          return n + ys.filter(function (v) { return v !== null && v !== undefined; }).length;
+        }, 0);
+      });"""
+    return list(driver.execute_script(script))
+
+
+def csp_violations(driver: Any) -> list[str]:
+    return [
+        e["message"] for e in driver.get_log("browser") if "Content Security Policy" in e["message"]
+    ]
+
+
+def test_health_is_open_and_everything_else_needs_auth(served: Served) -> None:
+    assert http_get(served.url + "/-/healthy")[0] == 200
+    status, headers, _ = http_get(served.url + "/")
+    assert status == 401
+    assert headers["www-authenticate"].startswith("Basic")
+    assert http_get(served.url + "/", auth_header(password="wrong password"))[0] == 401
+    assert http_get(served.url + "/metrics", auth_header(password="wrong"))[0] == 401
+    status, headers, body = http_get(served.url + "/", auth_header())
+    assert status == 200
+    assert "script-src 'self'" in headers["content-security-policy"]
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["referrer-policy"] == "no-referrer"
+    assert PASSWORD.encode() not in body
+
+
+def test_callbacks_without_the_csrf_token_are_refused(served: Served) -> None:
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(
+        served.url + "/_dash-update-component",
+        data=b"{}",
+        method="POST",
+        headers={"Authorization": auth_header(), "Content-Type": "application/json"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    refused.value.close()
+    assert refused.value.code == 403
+
+
+def test_overview_shows_every_target_grouped_by_cluster(served: Served, browser: Any) -> None:
+    open_page(browser, served, "/?range=15m&refresh=5s")
+    cards = wait_for(
+        lambda: (
+            len(browser.find_elements("css selector", ".target-card.up")) >= 2
+            and browser.find_elements("css selector", ".target-card")
+        ),
+        what="target cards",
+    )
+    text = browser.find_element("css selector", ".fleet-grid").text
+    assert served.redis.address in text and served.memcached.address in text
+    if served.cluster is not None:
+        wait_for(
+            lambda: len(browser.find_elements("css selector", ".target-card")) >= 8,
+            what="cluster nodes",
+        )
+        assert "Cluster" in browser.find_element("css selector", ".fleet-grid").text
+    assert cards
+    checked = browser.find_elements(
+        "css selector", "#range-picker input:checked, #refresh-picker input:checked"
+    )
+    assert sorted(c.get_attribute("value") for c in checked) == ["15m", "5s"]
+    wait_for(lambda: "ops/s" in browser.page_source)
+    screenshot(browser, "overview")
+    assert not csp_violations(browser)
+
+
+def test_target_page_draws_charts_with_data(served: Served, browser: Any) -> None:
+    query = urllib.parse.urlencode(
+        {"instance": served.redis.address, "range": "5m", "refresh": "5s"}
+    )
+    open_page(browser, served, f"/target?{query}")
+    wait_for(
+        lambda: sum(1 for n in plotted_points(browser) if n > 0) >= 4,
+        timeout_s=60,
+        what="charts with data",
+    )
+    screenshot(browser, "target")
+    before = plotted_points(browser)
+    # a refresh extends the charts rather than redrawing them: points only grow (or slide)
+    wait_for(lambda: plotted_points(browser) != before, timeout_s=20, what="a live update")
+    for tab, name in (
+        ("INFO", "target-info"),
+        ("Slowlog", "target-slowlog"),
+        ("Keyspace", "target-keyspace"),
+    ):
+        browser.find_element(
+            "xpath", f"//div[contains(@class,'tab-item')][normalize-space()='{tab}']"
+        ).click()
+        wait_for(lambda: "tab=" in browser.current_url, what=f"{tab} in the URL")
+        wait_for(
+            lambda: browser.find_elements(
+                "css selector", "#target-tab-body .panel, #target-tab-body .empty-state"
+            )
+        )
+        screenshot(browser, name)
+    assert "redis_connected_clients" in browser.page_source or "tab=keyspace" in browser.current_url
+
+
+def test_memcached_target_page(served: Served, browser: Any) -> None:
+    query = urllib.parse.urlencode({"instance": served.memcached.address, "range": "5m"})
+    open_page(browser, served, f"/target?{query}")
+    wait_for(
+        lambda: sum(1 for n in plotted_points(browser) if n > 0) >= 3,
+        timeout_s=60,
+        what="memcached charts",
+    )
+    screenshot(browser, "target-memcached")
+
+
+def test_cluster_page_shows_shards_and_nodes(served: Served, browser: Any) -> None:
+    if served.cluster is None:
+        pytest.skip("redis-cli is needed to build the cluster")
+    open_page(browser, served, "/cluster")
+    wait_for(
+        lambda: len(browser.find_elements("css selector", ".node-row")) >= 6,
+        timeout_s=60,
+        what="nodes",
+    )
+    assert "16384 / 16384" in browser.find_element("css selector", ".stat-row").text
+    screenshot(browser, "cluster")
+
+
+@pytest.mark.parametrize("path", ["/hotkeys", "/evictions", "/explore?q=redis_up"])
+def test_other_pages_render(served: Served, browser: Any, path: str) -> None:
+    open_page(browser, served, path)
+    if path.startswith("/evictions"):
+        wait_for(
+            lambda: browser.find_elements("css selector", "#evictions-table table"),
+            what="eviction table",
+        )
+    if path.startswith("/explore"):
+        wait_for(lambda: any(n > 0 for n in plotted_points(browser)), what="the query's plot")
+    screenshot(browser, path.strip("/").split("?")[0])
+    assert not csp_violations(browser)
+
+
+def test_explore_reports_a_bad_query(served: Served, browser: Any) -> None:
+    open_page(browser, served, "/explore?q=" + urllib.parse.quote("sum(rate(redis_up[1m]"))
+    banner = wait_for(
+        lambda: browser.find_elements("css selector", ".error-banner"), what="error banner"
+    )
+    assert "parse error" in banner[0].text
+    screenshot(browser, "explore-error")
+
+
+def test_a_silence_can_be_created_and_expired(served: Served, browser: Any) -> None:
+    open_page(browser, served, "/alerts")
+    matchers = wait_for(lambda: browser.find_element("id", "silence-matchers"))
+    matchers.send_keys(f'alertname=RedisDown instance="{served.redis.address}"')
+    browser.find_element("id", "silence-comment").send_keys("planned restart")
+    browser.find_element("id", "silence-create").click()
+    message = wait_for(
+        lambda: (
+            "created" in browser.find_element("id", "silence-message").text
+            and browser.find_element("id", "silence-message")
+        ),
+        what="silence created",
+    )
+    assert "Silence" in message.text
+    wait_for(
+        lambda: "planned restart" in browser.find_element("id", "silences-table").text,
+        what="silence listed",
+    )
+    assert "by" in browser.find_element("id", "silences-table").text
+    screenshot(browser, "alerts")
+    browser.find_element("css selector", "#silences-table button.danger").click()
+    wait_for(
+        lambda: "Expired" in browser.find_element("id", "silence-message").text,
+        what="silence expired",
+    )
+
+
+def test_a_stopped_target_shows_as_down(served: Served, browser: Any) -> None:
+    served.memcached.pause()
+    try:
+        open_page(browser, served, "/?refresh=5s")
+        card = wait_for(
+            lambda: [
+                c
+                for c in browser.find_elements("css selector", ".target-card.down")
+                if served.memcached.address in c.text
+            ],
+            timeout_s=60,
+            what="the paused memcached card to show down",
+        )
+        assert "Down" in card[0].text
+        screenshot(browser, "overview-target-down")
+        query = urllib.parse.urlencode({"instance": served.memcached.address})
+        open_page(browser, served, f"/target?{query}")
+        banner = wait_for(
+            lambda: browser.find_elements("css selector", ".error-banner"), what="down banner"
+        )
+        assert "down" in banner[0].text
+        screenshot(browser, "target-down")
+    finally:
+        served.memcached.resume()
+
+
+def test_light_theme_and_wall_monitor(served: Served, browser: Any) -> None:
+    open_page(browser, served, "/")
+    browser.find_element("id", "theme-toggle").click()
+    wait_for(lambda: browser.find_element("id", "app-root").get_attribute("data-theme") == "light")
+    wait_for(lambda: browser.find_elements("css selector", ".target-card"))
+    screenshot(browser, "overview-light")
+    browser.set_window_size(2560, 1440)
+    query = urllib.parse.urlencode({"instance": served.redis.address, "range": "5m"})
+    open_page(browser, served, f"/target?{query}")
+    wait_for(lambda: sum(1 for n in plotted_points(browser) if n > 0) >= 4, timeout_s=60)
+    screenshot(browser, "target-light-wall")
+    browser.find_element("id", "theme-toggle").click()
+    browser.set_window_size(1440, 1000)
+
+
+def test_no_secret_reaches_the_browser(served: Served, browser: Any) -> None:
+    open_page(browser, served, "/")
+    status, _, layout = http_get(served.url + "/_dash-layout", auth_header())
+    assert status == 200
+    assert PASSWORD not in browser.page_source
+    assert PASSWORD not in json.dumps(json.loads(layout))

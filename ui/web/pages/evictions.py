@@ -1,0 +1,211 @@
+"""Evictions: trends per target and per memcached slab, the share of evicted items that
+were never read (writes wasted on the cache), and how long until memory is full."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import dash
+from dash import ALL, Input, Output, State, dcc, html
+
+from ui.web.charts import ChartSpec, SeriesQuery
+from ui.web.components import chart_panel, page_header, panel, table, tick
+from ui.web.context import DEFAULT_WIDTH_PX, PageContext
+from ui.web.live import LiveCharts
+from ui.web.theme import theme_named
+from ui.web.units import Unit, fmt_clock, fmt_count, fmt_percent, fmt_seconds
+from ui.web.urlstate import ViewQuery, parse_query
+
+PATH = "/evictions"
+TITLE = "Evictions"
+NAV = "Evictions"
+NAME = "evictions"
+
+_REDIS_EVICTED = "rate(redis_evicted_keys_total{{{sel}}}[{w}])"
+_MC_EVICTED = "rate(memcached_items_evicted_total{{{sel}}}[{w}])"
+_MC_UNFETCHED = "rate(cachewatch_memcached_items_evicted_unfetched_total{{{sel}}}[{w}])"
+
+CHARTS = (
+    ChartSpec(
+        "per-target",
+        "Evictions per target",
+        Unit.PER_SECOND,
+        (
+            SeriesQuery(
+                f"sum by (instance) ({_REDIS_EVICTED}) or sum by (instance) ({_MC_EVICTED})",
+                "{instance}",
+            ),
+        ),
+    ),
+    ChartSpec(
+        "per-slab",
+        "memcached evictions per slab class",
+        Unit.PER_SECOND,
+        (
+            SeriesQuery(
+                "sum by (instance, slab) (rate(memcached_slab_items_evicted_total{{{sel}}}[{w}]))",
+                "{instance} slab {slab}",
+            ),
+        ),
+    ),
+    ChartSpec(
+        "wasted",
+        "Wasted writes: evicted before any read (memcached)",
+        Unit.RATIO,
+        (
+            SeriesQuery(
+                f"sum by (instance) ({_MC_UNFETCHED}) / sum by (instance) ({_MC_EVICTED})",
+                "{instance}",
+            ),
+        ),
+    ),
+    ChartSpec(
+        "fill",
+        "Memory fill (used / limit)",
+        Unit.RATIO,
+        (
+            SeriesQuery(
+                "redis_memory_used_bytes{{{sel}}} / (redis_memory_max_bytes{{{sel}}} > 0) or "
+                "memcached_current_bytes{{{sel}}} / memcached_limit_bytes{{{sel}}}",
+                "{instance}",
+            ),
+        ),
+    ),
+)
+
+#: how far back the fill trend is fitted for time-to-full
+_TREND = "30m"
+
+
+def layout(ctx: PageContext, view: ViewQuery) -> html.Div:
+    return html.Div(
+        [
+            tick(NAME, view.refresh_ms),
+            dcc.Store(id="evictions-state"),
+            page_header("Evictions", html.Span(id="evictions-updated")),
+            html.Div(id="evictions-table"),
+            html.Div("Trends", className="section-title"),
+            html.Div(
+                [
+                    chart_panel({"type": "evict-chart", "index": i}, spec.title)
+                    for i, spec in enumerate(CHARTS)
+                ],
+                className="chart-grid",
+            ),
+        ]
+    )
+
+
+def _by_instance(ctx: PageContext, expr: str, now_ms: int) -> dict[str, float]:
+    return {
+        s.labels.get("instance", ""): s.value
+        for s in ctx.data.source.instant(expr, now_ms)
+        if math.isfinite(s.value)
+    }
+
+
+def eviction_rows(
+    ctx: PageContext, now_ms: int
+) -> list[tuple[str, float | None, float | None, float | None, float | None]]:
+    """(instance, evictions/s, wasted share, memory fill, seconds to full) per target."""
+    window = "5m"
+    evicted = _by_instance(
+        ctx,
+        f"sum by (instance) (rate(redis_evicted_keys_total[{window}])) or "
+        f"sum by (instance) (rate(memcached_items_evicted_total[{window}]))",
+        now_ms,
+    )
+    wasted = _by_instance(
+        ctx,
+        f"sum by (instance) (rate(cachewatch_memcached_items_evicted_unfetched_total[{window}])) "
+        f"/ sum by (instance) (rate(memcached_items_evicted_total[{window}]))",
+        now_ms,
+    )
+    used = _by_instance(ctx, "redis_memory_used_bytes or memcached_current_bytes", now_ms)
+    limit = _by_instance(ctx, "redis_memory_max_bytes > 0 or memcached_limit_bytes", now_ms)
+    growth = _by_instance(
+        ctx,
+        f"deriv(redis_memory_used_bytes[{_TREND}]) or deriv(memcached_current_bytes[{_TREND}])",
+        now_ms,
+    )
+    rows = []
+    for state in sorted(ctx.data.source.statuses(), key=lambda s: s.instance):
+        instance = state.instance
+        fill = (
+            used[instance] / limit[instance] if instance in used and limit.get(instance) else None
+        )
+        to_full = None
+        if fill is not None and growth.get(instance, 0.0) > 0:
+            to_full = max(0.0, (limit[instance] - used[instance]) / growth[instance])
+        rows.append((instance, evicted.get(instance), wasted.get(instance), fill, to_full))
+    rows.sort(key=lambda r: (-(r[1] or 0.0), r[4] if r[4] is not None else math.inf, r[0]))
+    return rows
+
+
+def _table(ctx: PageContext, now_ms: int) -> html.Div:
+    rows = [
+        (
+            instance,
+            fmt_count(rate),
+            fmt_percent(wasted),
+            fmt_percent(fill),
+            fmt_seconds(to_full)
+            if to_full is not None
+            else ("full" if fill is not None and fill >= 1 else "not growing"),
+        )
+        for instance, rate, wasted, fill, to_full in eviction_rows(ctx, now_ms)
+    ]
+    return panel(
+        "Now (5 min rates; time to full from the last 30 min's growth)",
+        table(
+            ("target", "evictions/s", "wasted writes", "memory fill", "time to full"),
+            rows,
+            numeric=(1, 2, 3, 4),
+            empty="No targets yet.",
+        ),
+    )
+
+
+def register(app: dash.Dash, ctx: PageContext) -> None:
+    @app.callback(
+        Output("evictions-table", "children"),
+        Output("evictions-updated", "children"),
+        Output({"type": "evict-chart", "index": ALL}, "figure"),
+        Output({"type": "evict-chart", "index": ALL}, "extendData"),
+        Output("evictions-state", "data"),
+        Input({"type": "tick", "page": NAME}, "n_intervals"),
+        Input("url", "search"),
+        Input("theme-store", "data"),
+        State("viewport", "data"),
+        State("evictions-state", "data"),
+        State("url", "pathname"),
+    )
+    def refresh(
+        _n: int,
+        search: str | None,
+        theme: str | None,
+        viewport: dict[str, int] | None,
+        state: dict[str, Any] | None,
+        pathname: str | None,
+    ) -> tuple[Any, ...]:
+        if pathname != PATH:
+            raise dash.exceptions.PreventUpdate
+        view = parse_query(search)
+        now = ctx.data.source.now_ms()
+        live = LiveCharts(ctx.data.source, CHARTS, "", ctx.data.interval_s)
+        width = (viewport or {}).get("width", DEFAULT_WIDTH_PX) // 2
+        update = live.update(
+            view.range_s,
+            theme_named(theme or ctx.default_theme),
+            width,
+            state,
+            isinstance(dash.ctx.triggered_id, dict),
+        )
+        return (
+            _table(ctx, now),
+            f"updated {fmt_clock(now)}",
+            update.figures,
+            update.extends,
+            update.state,
+        )

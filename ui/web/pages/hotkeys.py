@@ -1,0 +1,143 @@
+"""Hot keys: top-K per target and merged per cluster, each with the method that measured
+it and its error bound; the biggest keys sampled."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import dash
+from dash import Input, Output, State, html
+
+from collectors.hotkeys.report import HotKeyEntry, HotKeyReport, merge_reports
+from ui.web.components import empty_state, page_header, panel, pill, table, tick
+from ui.web.context import PageContext
+from ui.web.units import fmt_bytes, fmt_clock, fmt_count, fmt_percent, fmt_seconds
+from ui.web.urlstate import ViewQuery
+
+PATH = "/hotkeys"
+TITLE = "Hot keys"
+NAV = "Hot keys"
+NAME = "hotkeys"
+TOP = 10
+
+
+def layout(ctx: PageContext, view: ViewQuery) -> html.Div:
+    return html.Div(
+        [
+            tick(NAME, view.refresh_ms),
+            page_header("Hot keys", html.Span(id="hotkeys-updated")),
+            html.Div(id="hotkeys-body"),
+        ]
+    )
+
+
+def _rate(entry: HotKeyEntry) -> str:
+    if entry.ops_per_sec is None:
+        return "—"
+    text = fmt_count(entry.ops_per_sec)
+    return f"{text} ± {fmt_count(entry.error)}" if entry.error else text
+
+
+def _hot_table(entries: Sequence[HotKeyEntry], with_instance: bool) -> html.Div:
+    columns = ["#", "key", "ops/s", "reads/s", "writes/s", "share", "method"]
+    if with_instance:
+        columns.append("node")
+    rows = []
+    for rank, entry in enumerate(entries, 1):
+        row: list[Any] = [
+            str(rank),
+            html.Code(entry.key),
+            _rate(entry),
+            fmt_count(entry.reads_per_sec),
+            fmt_count(entry.writes_per_sec),
+            fmt_percent(entry.share),
+            pill(entry.method.value),
+        ]
+        if with_instance:
+            row.append(entry.instance)
+        rows.append(row)
+    return table(columns, rows, numeric=(0, 2, 3, 4, 5), empty="No key stood out in this window.")
+
+
+def _report_panel(title: str, report: HotKeyReport, with_instance: bool) -> html.Div:
+    methods = ", ".join(m.value for m in report.methods) or "none"
+    meta = f"window {fmt_seconds(report.window_s)} · method {methods}"
+    children: list[Any] = [
+        html.Div(meta, className="note"),
+        _hot_table(report.top(TOP), with_instance),
+    ]
+    for note in report.notes:
+        children.append(html.Div(note, className="note"))
+    return panel(title, *children)
+
+
+def _big_keys(reports: Sequence[HotKeyReport]) -> html.Div:
+    entries = sorted((b for r in reports for b in r.big), key=lambda b: b.bytes, reverse=True)[:20]
+    rows = [(html.Code(b.key), b.type, fmt_bytes(b.bytes), b.instance) for b in entries]
+    return panel(
+        "Biggest keys (sampled MEMORY USAGE)",
+        table(
+            ("key", "type", "size", "node"), rows, numeric=(2,), empty="No big keys sampled yet."
+        ),
+    )
+
+
+def hotkeys_body(ctx: PageContext) -> list[Any]:
+    if ctx.data.hotkeys is None:
+        return [
+            empty_state(
+                "Hot-key detection is off",
+                "Turn it on with [hotkeys] enabled = true in the config, or use "
+                "`cachewatch hotkeys URL` for a one-off look.",
+            )
+        ]
+    reports = list(ctx.data.hotkeys())
+    if not reports:
+        return [
+            empty_state(
+                "No hot-key report yet", "The first report arrives after one detection window."
+            )
+        ]
+    clusters: dict[str, list[HotKeyReport]] = {}
+    for state in ctx.data.source.statuses():
+        cluster = state.labels.get("cluster")
+        if cluster:
+            clusters.setdefault(cluster, []).extend(
+                r for r in reports if r.target == state.instance
+            )
+    merged = [
+        _report_panel(f"Cluster {name} (merged)", merge_reports(name, members, TOP), True)
+        for name, members in sorted(clusters.items())
+        if members
+    ]
+    per_target = [
+        _report_panel(r.target, r, False) for r in sorted(reports, key=lambda r: r.target)
+    ]
+    body: list[Any] = []
+    if merged:
+        body += [
+            html.Div("Clusters", className="section-title"),
+            html.Div(merged, className="two-col"),
+        ]
+    body += [
+        html.Div("Targets", className="section-title"),
+        html.Div(per_target, className="two-col"),
+        html.Div("Big keys", className="section-title"),
+        _big_keys(reports),
+    ]
+    return body
+
+
+def register(app: dash.Dash, ctx: PageContext) -> None:
+    @app.callback(
+        Output("hotkeys-body", "children"),
+        Output("hotkeys-updated", "children"),
+        Input({"type": "tick", "page": NAME}, "n_intervals"),
+        Input("url", "search"),
+        State("url", "pathname"),
+    )
+    def refresh(_n: int, _search: str | None, pathname: str | None) -> tuple[Any, Any]:
+        if pathname != PATH:
+            raise dash.exceptions.PreventUpdate
+        return hotkeys_body(ctx), f"updated {fmt_clock(ctx.data.source.now_ms())}"

@@ -1,0 +1,281 @@
+"""Fleet overview: a card per target with its status and headline numbers, grouped by
+cluster. A refresh re-sends only the cards whose numbers changed (a `Patch`)."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import dash
+from dash import Input, Output, State, dcc, html
+
+from monitor.readmodel.overview import OverviewRow, fleet_overview
+from monitor.readmodel.source import Health
+from ui.web.components import empty_state, page_header, stat_tile, status_badge, tick
+from ui.web.context import PageContext
+from ui.web.units import fmt_age, fmt_bytes, fmt_clock, fmt_count, fmt_percent, fmt_rate
+from ui.web.urlstate import ViewQuery, parse_query, with_params
+
+PATH = "/"
+TITLE = "Fleet"
+NAV = "Fleet"
+NAME = "overview"
+
+
+def layout(ctx: PageContext, view: ViewQuery) -> html.Div:
+    return html.Div(
+        [
+            tick(NAME, view.refresh_ms),
+            dcc.Store(id="overview-state"),
+            page_header(
+                "Fleet overview",
+                html.Span(id="overview-updated", children="Loading…"),
+                dcc.Input(
+                    id="overview-filter",
+                    type="search",
+                    value=view.get("filter"),
+                    placeholder="Filter: role=replica, down, 10.0.0…",
+                    debounce=True,
+                    className="filter-input",
+                ),
+            ),
+            html.Div(id="overview-stats", className="stat-row"),
+            html.Div(id="overview-grid", className="fleet-grid"),
+        ]
+    )
+
+
+def _membar(row: OverviewRow) -> html.Div | None:
+    fraction = row.memory_fraction
+    if fraction is None:
+        return None
+    tone = "full" if fraction >= 0.95 else "high" if fraction >= 0.8 else ""
+    return html.Div(
+        html.Div(style={"width": f"{min(fraction, 1.0) * 100:.1f}%"}),
+        className=f"membar {tone}".strip(),
+        title=f"memory {fmt_percent(fraction)} of maxmemory",
+    )
+
+
+def _metric(label: str, value: str) -> html.Div:
+    return html.Div(
+        [html.Div(label, className="metric-label"), html.Div(value, className="metric-value")]
+    )
+
+
+def _memory_text(row: OverviewRow) -> str:
+    used = fmt_bytes(row.memory_used)
+    return f"{used} / {fmt_bytes(row.memory_max)}" if row.memory_max else used
+
+
+def _status(row: OverviewRow) -> str:
+    return {Health.UP: "up", Health.DOWN: "down"}.get(row.health, "unknown")
+
+
+def card(row: OverviewRow, search: str, now_ms: int, last_poll_ms: int = 0) -> dcc.Link:
+    status = _status(row)
+    sub = [html.Span(f"{row.kind} {row.version}".strip(), className="pill")]
+    if row.role:
+        sub.append(
+            html.Span(row.role, className="pill accent" if row.role == "primary" else "pill")
+        )
+    if row.shard:
+        sub.append(html.Span(f"slots {row.shard}", className="pill"))
+    if row.firing_alerts:
+        sub.append(status_badge("firing", f"{row.firing_alerts} firing"))
+    metrics = [
+        _metric("ops/s", fmt_rate(row.ops_per_s, "").strip()),
+        _metric("hit ratio", fmt_percent(row.hit_ratio)),
+        _metric(
+            "p99",
+            f"{row.p99_ms:.2f} ms" if row.p99_ms is not None and math.isfinite(row.p99_ms) else "—",
+        ),
+        _metric("memory", _memory_text(row)),
+        _metric("clients", fmt_count(row.clients)),
+        _metric("evictions/s", fmt_count(row.evictions_per_s)),
+    ]
+    children: list[Any] = [
+        html.Div(
+            [html.Div(row.instance, className="card-title"), status_badge(status)],
+            className="card-head",
+        ),
+        html.Div(sub, className="card-sub"),
+        html.Div(metrics, className="card-metrics"),
+        _membar(row),
+    ]
+    if row.health is Health.DOWN:
+        reason = row.last_error or "not answering"
+        children.append(
+            html.Div(
+                f"{reason} · last poll {fmt_age(last_poll_ms, now_ms)}", className="card-error"
+            )
+        )
+    href = "/target" + with_params(search, keep_only_global=True, instance=row.instance)
+    return dcc.Link(
+        children,
+        href=href,
+        className=f"target-card {status}",
+        id={"type": "target-card", "instance": row.instance},
+    )
+
+
+def _group_name(row: OverviewRow) -> str:
+    return f"Cluster {row.cluster}" if row.cluster else "Standalone"
+
+
+def _group_header(name: str, rows: Sequence[OverviewRow]) -> html.Div:
+    down = sum(1 for r in rows if r.health is Health.DOWN)
+    meta = f"{len(rows)} target{'s' if len(rows) != 1 else ''}" + (
+        f" · {down} down" if down else ""
+    )
+    return html.Div(
+        [html.H2(name), html.Span(meta, className="group-meta")], className="group-header"
+    )
+
+
+def _items(
+    rows: Sequence[OverviewRow], search: str, now_ms: int, last_polls: dict[str, int]
+) -> list[tuple[str, str, Any]]:
+    """(key, digest, component) for each group header and card, in display order."""
+    groups: dict[str, list[OverviewRow]] = {}
+    for row in rows:
+        groups.setdefault(_group_name(row), []).append(row)
+    items: list[tuple[str, str, Any]] = []
+    for name, members in groups.items():
+        header_digest = json.dumps([len(members), sum(r.health is Health.DOWN for r in members)])
+        items.append((f"group:{name}", header_digest, _group_header(name, members)))
+        for row in members:
+            items.append(
+                (
+                    f"card:{row.instance}",
+                    _digest(row, search),
+                    card(row, search, now_ms, last_polls.get(row.instance, 0)),
+                )
+            )
+    return items
+
+
+def _digest(row: OverviewRow, search: str) -> str:
+    def rounded(value: float | None) -> float | None:
+        return None if value is None or not math.isfinite(value) else float(f"{value:.3g}")
+
+    return json.dumps(
+        [
+            row.health.value,
+            row.last_error,
+            row.role,
+            row.version,
+            row.firing_alerts,
+            rounded(row.ops_per_s),
+            rounded(row.hit_ratio),
+            rounded(row.memory_used),
+            rounded(row.memory_max),
+            rounded(row.evictions_per_s),
+            rounded(row.clients),
+            rounded(row.p99_ms),
+            with_params(search, keep_only_global=True),
+        ]
+    )
+
+
+def _stats(rows: Sequence[OverviewRow]) -> list[html.Div]:
+    up = sum(1 for r in rows if r.health is Health.UP)
+    down = sum(1 for r in rows if r.health is Health.DOWN)
+    ops = sum(
+        r.ops_per_s or 0.0 for r in rows if r.ops_per_s is not None and math.isfinite(r.ops_per_s)
+    )
+    hits = [r.hit_ratio for r in rows if r.hit_ratio is not None]
+    memory = sum(r.memory_used or 0.0 for r in rows if r.memory_used is not None)
+    evictions = sum(r.evictions_per_s or 0.0 for r in rows if r.evictions_per_s is not None)
+    firing = sum(r.firing_alerts for r in rows)
+    return [
+        stat_tile(
+            "Targets up",
+            f"{up} / {len(rows)}",
+            f"{down} down" if down else "all answering",
+            "bad" if down else "good",
+        ),
+        stat_tile("Throughput", fmt_rate(ops), "all targets"),
+        stat_tile(
+            "Hit ratio", fmt_percent(sum(hits) / len(hits)) if hits else "—", "mean of targets"
+        ),
+        stat_tile("Memory used", fmt_bytes(memory), "all targets"),
+        stat_tile(
+            "Evictions", fmt_rate(evictions, "/s"), "all targets", "warn" if evictions > 0 else ""
+        ),
+        stat_tile("Alerts firing", str(firing), "", "bad" if firing else ""),
+    ]
+
+
+def register(app: dash.Dash, ctx: PageContext) -> None:
+    @app.callback(
+        Output("url", "search", allow_duplicate=True),
+        Input("overview-filter", "value"),
+        State("url", "search"),
+        prevent_initial_call=True,
+    )
+    def filter_to_url(text: str | None, search: str | None) -> str:
+        return with_params(search, filter=(text or "").strip() or None)
+
+    @app.callback(
+        Output("overview-grid", "children"),
+        Output("overview-stats", "children"),
+        Output("overview-updated", "children"),
+        Output("overview-state", "data"),
+        Input({"type": "tick", "page": NAME}, "n_intervals"),
+        Input("url", "search"),
+        State("url", "pathname"),
+        State("overview-state", "data"),
+    )
+    def refresh(
+        _n: int, search: str | None, pathname: str | None, state: dict[str, Any] | None
+    ) -> tuple[Any, ...]:
+        if (pathname or "/") != PATH:
+            raise dash.exceptions.PreventUpdate
+        return overview_update(ctx, search or "", state)
+
+
+def overview_update(ctx: PageContext, search: str, state: dict[str, Any] | None) -> tuple[Any, ...]:
+    """The grid (whole, or a Patch of the changed cards), the stat tiles, the "updated"
+    line and the new state (keys and digests of what the browser shows)."""
+    source = ctx.data.source
+    now = source.now_ms()
+    view = parse_query(search)
+    rows = fleet_overview(source, now, with_trend=False)
+    wanted = view.get("filter")
+    shown = [r for r in rows if r.matches(wanted)] if wanted else rows
+    updated = f"{len(rows)} targets · updated {fmt_clock(now)}"
+    if not rows:
+        grid: Any = empty_state(
+            "No targets yet",
+            "Give cachewatch serve some URLs or [[targets]] in the config; "
+            "targets appear here after their first poll.",
+        )
+        return grid, _stats(rows), updated, {"keys": [], "digests": []}
+    if not shown:
+        return (
+            empty_state(f"No target matches “{wanted}”"),
+            _stats(rows),
+            updated,
+            {"keys": [], "digests": []},
+        )
+    last_polls = {s.instance: s.last_poll_ms for s in source.statuses()}
+    items = _items(shown, search, now, last_polls)
+    keys = [k for k, _, _ in items]
+    digests = [d for _, d, _ in items]
+    new_state = {"keys": keys, "digests": digests}
+    if state and state.get("keys") == keys:
+        patch = dash.Patch()
+        changed = 0
+        for index, (old, (_, digest, component)) in enumerate(
+            zip(state["digests"], items, strict=True)
+        ):
+            if old != digest:
+                patch[index] = component
+                changed += 1
+        grid = patch if changed else dash.no_update
+    else:
+        grid = [component for _, _, component in items]
+    return grid, _stats(rows), updated, new_state

@@ -1,0 +1,313 @@
+"""Target detail: charts (ops by command, hit ratio, memory, evictions, network, clients,
+latency percentiles and heatmap), an INFO browser, the slowlog and the keyspace."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+from dash import ALL, Input, Output, State, dcc, html
+
+from monitor.readmodel import queries as q
+from monitor.readmodel.source import Health, TargetState
+from ui.web.components import (
+    chart_panel,
+    empty_state,
+    error_banner,
+    page_header,
+    pill,
+    status_badge,
+    table,
+    tick,
+)
+from ui.web.context import DEFAULT_WIDTH_PX, PageContext
+from ui.web.live import LiveCharts
+from ui.web.panels import LATENCY_HEATMAP, charts_for
+from ui.web.theme import theme_named
+from ui.web.units import fmt_age, fmt_clock, fmt_count, fmt_seconds, fmt_usec
+from ui.web.urlstate import ViewQuery, parse_query, with_params
+
+PATH = "/target"
+TITLE = "Target"
+NAV = ""
+NAME = "target"
+TABS = (("charts", "Charts"), ("info", "INFO"), ("slowlog", "Slowlog"), ("keyspace", "Keyspace"))
+_MAX_INFO_ROWS = 400
+
+
+def _find(ctx: PageContext, instance: str) -> TargetState | None:
+    for state in ctx.data.source.statuses():
+        if state.instance == instance:
+            return state
+    return None
+
+
+def layout(ctx: PageContext, view: ViewQuery) -> html.Div:
+    states = sorted(ctx.data.source.statuses(), key=lambda s: s.instance)
+    instance = view.get("instance") or (states[0].instance if states else "")
+    state = _find(ctx, instance)
+    if state is None:
+        return html.Div(
+            [
+                page_header("Target"),
+                empty_state(
+                    f"No target {instance!r}" if instance else "No targets yet",
+                    dcc.Link("Back to the fleet", href="/" + with_params(None)),
+                ),
+            ]
+        )
+    tab = view.get("tab", "charts")
+    picker = dcc.Dropdown(
+        id="target-picker",
+        options=[{"label": s.instance, "value": s.instance} for s in states],
+        value=instance,
+        clearable=False,
+        className="target-picker",
+        style={"width": "260px"},
+    )
+    return html.Div(
+        [
+            tick(NAME, view.refresh_ms),
+            dcc.Store(id="target-charts-state"),
+            page_header(instance, html.Div(id="target-subtitle", className="subtitle"), picker),
+            html.Div(id="target-banner"),
+            dcc.Tabs(
+                id="target-tab",
+                value=tab if tab in dict(TABS) else "charts",
+                className="tabs-bar",
+                children=[
+                    dcc.Tab(
+                        label=label,
+                        value=value,
+                        className="tab-item",
+                        selected_className="tab-item--selected",
+                    )
+                    for value, label in TABS
+                ],
+            ),
+            html.Div(
+                _charts_grid(state.kind), id="target-charts", hidden=tab not in ("", "charts")
+            ),
+            html.Div(id="target-tab-body"),
+        ]
+    )
+
+
+def _charts_grid(kind: str) -> html.Div:
+    return html.Div(
+        [
+            chart_panel(
+                {"type": "target-chart", "index": i}, spec.title, tall=spec.id == LATENCY_HEATMAP
+            )
+            for i, spec in enumerate(charts_for(kind))
+        ],
+        className="chart-grid",
+    )
+
+
+def _subtitle(state: TargetState, now_ms: int, uptime: float | None) -> list[Any]:
+    status = {Health.UP: "up", Health.DOWN: "down"}.get(state.health, "unknown")
+    parts: list[Any] = [status_badge(status), pill(f"{state.kind} {state.version}".strip())]
+    for name in ("role", "cluster", "shard"):
+        if state.labels.get(name):
+            parts.append(pill(f"{name} {state.labels[name]}"))
+    if uptime is not None:
+        parts.append(html.Span(f"up {fmt_seconds(uptime)}", className="note"))
+    parts.append(html.Span(f"polled {fmt_age(state.last_poll_ms, now_ms)}", className="note"))
+    return parts
+
+
+def _banner(state: TargetState, now_ms: int) -> Any:
+    if state.health is not Health.DOWN:
+        return None
+    return error_banner(
+        "This target is down",
+        f"{state.last_error or 'it does not answer'} "
+        f"(last poll {fmt_age(state.last_poll_ms, now_ms)}). "
+        "The charts show what was collected before.",
+    )
+
+
+def register(app: dash.Dash, ctx: PageContext) -> None:
+    @app.callback(
+        Output("url", "search", allow_duplicate=True),
+        Input("target-picker", "value"),
+        Input("target-tab", "value"),
+        State("url", "search"),
+        prevent_initial_call=True,
+    )
+    def controls_to_url(instance: str | None, tab: str | None, search: str | None) -> Any:
+        view = parse_query(search)
+        if view.get("instance") == (instance or "") and view.get("tab", "charts") == (
+            tab or "charts"
+        ):
+            raise dash.exceptions.PreventUpdate
+        return with_params(search, instance=instance, tab=None if tab == "charts" else tab)
+
+    @app.callback(
+        Output("target-subtitle", "children"),
+        Output("target-banner", "children"),
+        Output("target-charts", "hidden"),
+        Output("target-tab-body", "children"),
+        Input({"type": "tick", "page": NAME}, "n_intervals"),
+        Input("url", "search"),
+        State("url", "pathname"),
+    )
+    def header_and_tab(_n: int, search: str | None, pathname: str | None) -> tuple[Any, ...]:
+        if pathname != PATH:
+            raise dash.exceptions.PreventUpdate
+        view = parse_query(search)
+        state = _find(ctx, view.get("instance"))
+        if state is None:
+            raise dash.exceptions.PreventUpdate
+        now = ctx.data.source.now_ms()
+        uptime = _latest_value(
+            ctx, state.instance, ("redis_uptime_in_seconds", "memcached_uptime_seconds")
+        )
+        tab = view.get("tab", "charts")
+        body = None if tab == "charts" else _tab_body(ctx, state, tab, now)
+        return _subtitle(state, now, uptime), _banner(state, now), tab != "charts", body
+
+    @app.callback(
+        Output({"type": "target-chart", "index": ALL}, "figure"),
+        Output({"type": "target-chart", "index": ALL}, "extendData"),
+        Output("target-charts-state", "data"),
+        Input({"type": "tick", "page": NAME}, "n_intervals"),
+        Input("url", "search"),
+        Input("theme-store", "data"),
+        State("viewport", "data"),
+        State("target-charts-state", "data"),
+        State("url", "pathname"),
+    )
+    def charts(
+        _n: int,
+        search: str | None,
+        theme: str | None,
+        viewport: dict[str, int] | None,
+        state: dict[str, Any] | None,
+        pathname: str | None,
+    ) -> tuple[Any, ...]:
+        if pathname != PATH:
+            raise dash.exceptions.PreventUpdate
+        view = parse_query(search)
+        target = _find(ctx, view.get("instance"))
+        if target is None or view.get("tab", "charts") != "charts":
+            raise dash.exceptions.PreventUpdate
+        live = LiveCharts(
+            ctx.data.source,
+            charts_for(target.kind),
+            q.selector(target.instance),
+            ctx.data.interval_s,
+        )
+        width = (viewport or {}).get("width", DEFAULT_WIDTH_PX) // 2
+        from_tick = isinstance(dash.ctx.triggered_id, dict)
+        update = live.update(
+            view.range_s, theme_named(theme or ctx.default_theme), width, state, from_tick
+        )
+        return update.figures, update.extends, update.state
+
+
+def _latest_value(ctx: PageContext, instance: str, names: tuple[str, ...]) -> float | None:
+    batch = ctx.data.latest_batch(instance)
+    if batch is None:
+        return None
+    for name, labels, value in zip(batch.names, batch.labels, batch.values, strict=True):
+        if name in names and not labels:
+            return value
+    return None
+
+
+def _tab_body(ctx: PageContext, state: TargetState, tab: str, now_ms: int) -> Any:
+    if tab == "info":
+        return _info(ctx, state)
+    if tab == "slowlog":
+        return _slowlog(ctx, state, now_ms)
+    return _keyspace(ctx, state)
+
+
+def _info(ctx: PageContext, state: TargetState) -> Any:
+    batch = ctx.data.latest_batch(state.instance)
+    if batch is None or not batch.names:
+        return empty_state(
+            "Nothing collected yet", "The INFO browser shows the target's last poll."
+        )
+    rows = []
+    for name, labels, value in sorted(zip(batch.names, batch.labels, batch.values, strict=True)):
+        label_text = ", ".join(f"{k}={v}" for k, v in labels)
+        rows.append((html.Code(name), html.Span(label_text, className="note"), f"{value:g}"))
+    shown = rows[:_MAX_INFO_ROWS]
+    note = f"{len(rows)} samples from the poll at {fmt_clock(batch.ts_ms)}"
+    if len(rows) > len(shown):
+        note += f"; the first {len(shown)} by name"
+    return html.Div(
+        [
+            html.Div(note, className="note", style={"marginBottom": "8px"}),
+            table(("metric", "labels", "value"), shown, numeric=(2,)),
+        ],
+        className="panel",
+    )
+
+
+def _slowlog(ctx: PageContext, state: TargetState, now_ms: int) -> Any:
+    if state.kind != "redis":
+        return empty_state("memcached has no slowlog")
+    events = ctx.data.source.events("slowlog", state.instance, now_ms - 7 * 86_400_000, 200)
+    rows = []
+    for event in events:
+        data = event.data
+        client = " ".join(str(data.get(k) or "") for k in ("client_addr", "client_name")).strip()
+        rows.append(
+            (
+                fmt_clock(event.ts_ms),
+                html.Code(str(data.get("command", ""))),
+                fmt_usec(float(str(data.get("duration_us", 0)))),
+                client or "—",
+            )
+        )
+    return html.Div(
+        table(
+            ("time", "command", "duration", "client"),
+            rows,
+            numeric=(2,),
+            empty="No slow commands recorded in the last 7 days.",
+        ),
+        className="panel",
+    )
+
+
+def _keyspace(ctx: PageContext, state: TargetState) -> Any:
+    batch = ctx.data.latest_batch(state.instance)
+    if batch is None:
+        return empty_state("Nothing collected yet")
+    per_db: dict[str, dict[str, float]] = {}
+    totals: dict[str, float] = {}
+    for name, labels, value in zip(batch.names, batch.labels, batch.values, strict=True):
+        db = dict(labels).get("db")
+        if db is not None and name.startswith("redis_db_"):
+            per_db.setdefault(db, {})[name] = value
+        elif name in ("memcached_current_items", "memcached_items_total"):
+            totals[name] = value
+    if state.kind == "memcached":
+        rows = [
+            ("items stored now", fmt_count(totals.get("memcached_current_items"))),
+            ("items stored since start", fmt_count(totals.get("memcached_items_total"))),
+        ]
+        return html.Div(table(("", "value"), rows, numeric=(1,)), className="panel")
+    rows = [
+        (
+            db,
+            fmt_count(v.get("redis_db_keys")),
+            fmt_count(v.get("redis_db_keys_expiring")),
+            fmt_seconds(v.get("redis_db_avg_ttl_seconds")),
+        )
+        for db, v in sorted(per_db.items())
+    ]
+    return html.Div(
+        table(
+            ("database", "keys", "with a TTL", "average TTL"),
+            rows,
+            numeric=(1, 2, 3),
+            empty="The keyspace is empty.",
+        ),
+        className="panel",
+    )
