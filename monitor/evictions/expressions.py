@@ -33,6 +33,7 @@ __all__ = [
     "MEMCACHED_EVICTED_UNFETCHED_RATE",
     "MEMCACHED_EXPIRED_UNFETCHED_RATE",
     "MEMCACHED_RECLAIMED_RATE",
+    "MEMCACHED_STORES_RATE",
     "MEMCACHED_UNFETCHED_EVICTION_SHARE",
     "MEMCACHED_WASTED_WRITE_SHARE",
     "MEMCACHED_HIT_RATIO",
@@ -92,6 +93,8 @@ MEMCACHED_EXPIRED_UNFETCHED_RATE = (
     "sum by ($by) (rate(cachewatch_memcached_items_expired_unfetched_total{$sel}[$w]))"
 )
 MEMCACHED_RECLAIMED_RATE = "sum by ($by) (rate(memcached_items_reclaimed_total{$sel}[$w]))"
+#: items stored (sets, adds, ... that succeeded)
+MEMCACHED_STORES_RATE = "sum by ($by) (rate(memcached_items_total{$sel}[$w]))"
 #: of the items evicted, the share nobody ever read
 MEMCACHED_UNFETCHED_EVICTION_SHARE = (
     "sum by ($by) (rate(cachewatch_memcached_items_evicted_unfetched_total{$sel}[$w]))"

@@ -52,7 +52,7 @@ RECORDED: tuple[Recorded, ...] = (
         "instance",
         "redis_memory_seconds_to_full",
         x.REDIS_MEMORY_SECONDS_TO_FULL,
-        ("1h",),
+        ("15m",),
         "predict_linear",
     ),
     *_family(
@@ -100,7 +100,7 @@ RECORDED: tuple[Recorded, ...] = (
         "instance",
         "memcached_memory_seconds_to_full",
         x.MEMCACHED_MEMORY_SECONDS_TO_FULL,
-        ("1h",),
+        ("15m",),
         "predict_linear",
     ),
     *_family(

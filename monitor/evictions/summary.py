@@ -44,6 +44,9 @@ WINDOWS: tuple[tuple[str, float], ...] = (("1m", 60.0), ("15m", 900.0), ("1h", 3
 COMPLETE_MIN = 0.95
 #: below this share of its length a window lacks data
 PARTIAL_MIN = 0.4
+#: per-slab shares, slab activity and the time to full use the longest reported window up
+#: to this
+DETAIL_MAX_S = 900.0
 #: the trend looks back this far at most
 TREND_SPAN_S = 900.0
 _TREND_POINTS = 16
@@ -201,37 +204,13 @@ def _summarise(
 ) -> EvictionSummary:
     history_s = min((reader.at_ms - first_ms) / 1000, reader.longest_s)
     memcached = kind is _MEMCACHED
-    windows = []
-    for name, seconds, covered, status in _window_plan(history_s, reader.windows):
-        if status == "no data":
-            windows.append(WindowRates(name, seconds, 0.0, status))
-            continue
-        w = window_text(covered)
-        windows.append(
-            WindowRates(
-                name,
-                seconds,
-                covered,
-                status,
-                evictions_per_s=reader.one(kind.evictions, w),
-                expirations_per_s=reader.one(kind.expirations, w),
-                hit_ratio=reader.one(kind.hit_ratio, w),
-                evicted_unfetched_per_s=_if(
-                    memcached, reader, x.MEMCACHED_EVICTED_UNFETCHED_RATE, w
-                ),
-                expired_unfetched_per_s=_if(
-                    memcached, reader, x.MEMCACHED_EXPIRED_UNFETCHED_RATE, w
-                ),
-                reclaimed_per_s=_if(memcached, reader, x.MEMCACHED_RECLAIMED_RATE, w),
-                unfetched_eviction_share=_if(
-                    memcached, reader, x.MEMCACHED_UNFETCHED_EVICTION_SHARE, w
-                ),
-                wasted_write_share=_if(memcached, reader, x.MEMCACHED_WASTED_WRITE_SHARE, w),
-                slabs_moved_per_s=_if(memcached, reader, x.MEMCACHED_SLABS_MOVED_RATE, w),
-            )
-        )
+    windows = [
+        _window_rates(reader, kind, *plan) for plan in _window_plan(history_s, reader.windows)
+    ]
+    # the longest reported window up to DETAIL_MAX_S: long enough to smooth, short enough
+    # that per-slab queries over many classes stay cheap
     reported = [w for w in windows if w.reported]
-    detail = max(reported, key=lambda w: w.covered_s) if reported else None
+    detail = max(reported, key=lambda w: min(w.covered_s, DETAIL_MAX_S)) if reported else None
     detail_w = window_text(detail.covered_s) if detail else None
     trend_plan = _trend_plan(history_s, interval_s, reader.at_ms)
     trend, hit_r = _scope_trend(reader, kind, trend_plan)
@@ -253,15 +232,57 @@ def _summarise(
         hit_ratio_correlation=hit_r,
         detail_window=detail.window if detail else None,
         memory=_memory(reader, kind, history_s, interval_s),
-        slabs=_slabs(reader, windows, detail_w, trend_plan) if memcached else (),
+        slabs=_slabs(reader, windows, detail, trend_plan) if memcached else (),
         nodes=_nodes(reader, kind, windows, trend_plan) if reader.scope.label == "cluster" else (),
         slab_activity=_slab_activity(reader, detail_w) if memcached and detail_w else None,
         notes=tuple(notes),
     )
 
 
-def _if(wanted: bool, reader: _Reader, template: str, window: str) -> float | None:
-    return reader.one(template, window) if wanted else None
+def _share(part: float | None, whole: float | None) -> float | None:
+    """part / whole, None unless whole > 0 (as the `/ (... > 0)` of the share expressions)."""
+    if part is None or whole is None or whole <= 0:
+        return None
+    return part / whole
+
+
+def _window_rates(
+    reader: _Reader, kind: _Kind, name: str, seconds: float, covered: float, status: str
+) -> WindowRates:
+    if status == "no data":
+        return WindowRates(name, seconds, 0.0, status)
+    w = window_text(covered)
+    evictions = reader.one(kind.evictions, w)
+    common = {
+        "evictions_per_s": evictions,
+        "expirations_per_s": reader.one(kind.expirations, w),
+        "hit_ratio": reader.one(kind.hit_ratio, w),
+    }
+    if kind is not _MEMCACHED:
+        return WindowRates(name, seconds, covered, status, **common)
+    # the shares from the rates already read: the same arithmetic as
+    # MEMCACHED_UNFETCHED_EVICTION_SHARE and MEMCACHED_WASTED_WRITE_SHARE, without
+    # reading the counters twice
+    evicted_unfetched = reader.one(x.MEMCACHED_EVICTED_UNFETCHED_RATE, w)
+    expired_unfetched = reader.one(x.MEMCACHED_EXPIRED_UNFETCHED_RATE, w)
+    wasted = (
+        evicted_unfetched + expired_unfetched
+        if evicted_unfetched is not None and expired_unfetched is not None
+        else None
+    )
+    return WindowRates(
+        name,
+        seconds,
+        covered,
+        status,
+        **common,
+        evicted_unfetched_per_s=evicted_unfetched,
+        expired_unfetched_per_s=expired_unfetched,
+        reclaimed_per_s=reader.one(x.MEMCACHED_RECLAIMED_RATE, w),
+        unfetched_eviction_share=_share(evicted_unfetched, evictions),
+        wasted_write_share=_share(wasted, reader.one(x.MEMCACHED_STORES_RATE, w)),
+        slabs_moved_per_s=reader.one(x.MEMCACHED_SLABS_MOVED_RATE, w),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,7 +368,10 @@ def _slab_order(slab: str) -> tuple[int, str]:
 
 
 def _slabs(
-    reader: _Reader, windows: list[WindowRates], detail_w: str | None, plan: _TrendPlan | None
+    reader: _Reader,
+    windows: list[WindowRates],
+    detail: WindowRates | None,
+    plan: _TrendPlan | None,
 ) -> tuple[SlabRates, ...]:
     rates = _per_window(reader, x.MEMCACHED_SLAB_EVICTIONS_RATE, windows, "slab")
     trends = _grouped_trends(reader, x.MEMCACHED_SLAB_EVICTIONS_RATE, plan, "slab")
@@ -356,12 +380,16 @@ def _slabs(
     items = reader.by_label(x.MEMCACHED_SLAB_ITEMS, "1m", "slab")
 
     def at_detail(template: str) -> dict[str, float]:
-        return reader.by_label(template, detail_w, "slab") if detail_w else {}
+        if detail is None:
+            return {}
+        return reader.by_label(template, window_text(detail.covered_s), "slab")
 
     unfetched = at_detail(x.MEMCACHED_SLAB_EVICTED_UNFETCHED_RATE)
     expired = at_detail(x.MEMCACHED_SLAB_EXPIRED_UNFETCHED_RATE)
     reclaimed = at_detail(x.MEMCACHED_SLAB_RECLAIMED_RATE)
-    unfetched_share = at_detail(x.MEMCACHED_SLAB_UNFETCHED_EVICTION_SHARE)
+    evicted = {
+        slab: by_window.get(detail.window) if detail else None for slab, by_window in rates.items()
+    }
     slabs = sorted(set(rates) | set(memory), key=_slab_order)
     empty: dict[str, float | None] = {w.window: None for w in windows}
     return tuple(
@@ -372,7 +400,7 @@ def _slabs(
             evicted_unfetched_per_s=unfetched.get(slab),
             expired_unfetched_per_s=expired.get(slab),
             reclaimed_per_s=reclaimed.get(slab),
-            unfetched_eviction_share=unfetched_share.get(slab),
+            unfetched_eviction_share=_share(unfetched.get(slab), evicted.get(slab)),
             memory_bytes=memory.get(slab),
             memory_share=share.get(slab),
             items=items.get(slab),
@@ -401,7 +429,7 @@ def _memory(
 ) -> tuple[MemoryStatus, ...]:
     used = reader.by_label(kind.memory_used, "1m", "instance", "instance")
     limit = reader.by_label(kind.memory_max, "1m", "instance", "instance")
-    growth_window = min(history_s, reader.longest_s)
+    growth_window = min(history_s, DETAIL_MAX_S)
     to_full: dict[str, float] = {}
     if growth_window >= 3 * (interval_s or 1.0):
         to_full = reader.by_label(

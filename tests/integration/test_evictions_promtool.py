@@ -66,10 +66,10 @@ tests:
         exp_samples:
           - labels: 'instance:redis_keyspace_hit_ratio:rate1m{{instance="r1:6379"}}'
             value: 0.9
-      - expr: instance:redis_memory_seconds_to_full:predict_linear1h
+      - expr: instance:redis_memory_seconds_to_full:predict_linear15m
         eval_time: 20m
         exp_samples:
-          - labels: 'instance:redis_memory_seconds_to_full:predict_linear1h{{instance="r1:6379"}}'
+          - labels: 'instance:redis_memory_seconds_to_full:predict_linear15m{{instance="r1:6379"}}'
             value: 800
       - expr: instance:memcached_evictions_unfetched_share:ratio_rate15m
         eval_time: 20m
