@@ -95,3 +95,31 @@ def test_lfu_top_k_drops_keys_that_cooled_down() -> None:
             sampler.observe(key, counter + 3 * second, now=float(second))
     hot = {e.key for e in sampler.hot(3, now=11.0)}
     assert hot == {"new1", "new2", "new3"}
+
+
+def test_a_key_read_once_is_not_ranked_on_its_lifetime_count() -> None:
+    sampler = _sampler()
+    sampler.observe(b"old-but-idle", 200, now=0.0)
+    assert sampler.hot(5, now=0.0) == []
+    sampler.observe(b"old-but-idle", 200, now=1.0)
+    (entry,) = sampler.hot(5, now=1.0)
+    assert entry.ops_per_sec == 0.0
+
+
+def test_a_saturated_counter_holds_the_last_measured_rate_then_falls_to_the_floor() -> None:
+    sampler = _sampler(window_s=2.0)
+    sampler.observe(b"k", 250, now=0.0)
+    sampler.observe(b"k", 254, now=1.0)
+    measured = accesses_for_counter(254, 10) - accesses_for_counter(250, 10)
+    sampler.observe(b"k", 255, now=2.0)
+    sampler.observe(b"k", 255, now=4.0)
+    sampler.observe(b"k", 255, now=6.0)
+    (entry,) = sampler.hot(1, now=6.0)
+    held = accesses_for_counter(255, 10) - accesses_for_counter(254, 10)
+    assert entry.ops_per_sec == pytest.approx(held)  # the 254 -> 255 step, over 1 s
+    assert held > 0 and measured > 0
+    assert sampler.saturated() == 1
+    sampler.observe(b"k", 255, now=70.0)
+    sampler.observe(b"k", 255, now=75.0)
+    (entry,) = sampler.hot(1, now=75.0)
+    assert entry.ops_per_sec == pytest.approx(accesses_for_counter(255, 10) / 60)
