@@ -19,7 +19,7 @@ from monitor.config import config_from_urls
 from monitor.evictions import Trend, eviction_summary
 from monitor.query import Engine
 from monitor.runtime import Runtime
-from tests.servers import LocalCluster, LocalMemcached, LocalRedis
+from tests.servers import LocalCluster, LocalMemcached, LocalRedis, free_port
 
 #: short windows so a few seconds of history cover them; 1h shows how a lacking one reads
 WINDOWS = (("2s", 2.0), ("4s", 4.0), ("1h", 3600.0))
@@ -213,3 +213,14 @@ def test_command_on_a_cluster_seed_summarises_the_cluster(
     nodes = out.split("nodes (evictions/s)\n", 1)[1].split("\n\n", 1)[0].splitlines()
     assert len(nodes) == 1 + len(redis_cluster.nodes)  # header + every node, replicas too
     assert "no limit" in out  # the cluster's nodes have no maxmemory
+
+
+def test_command_on_a_target_that_does_not_answer(capsys: pytest.CaptureFixture[str]) -> None:
+    port = free_port()
+    args = _command_args(
+        f"redis://cw:s3cret@127.0.0.1:{port}", "--duration", "10s", "--interval", "0.5s"
+    )
+    assert args.run(args) == 1
+    err = capsys.readouterr().err
+    assert f"127.0.0.1:{port} is not answering" in err
+    assert "s3cret" not in err
