@@ -13,6 +13,7 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 from monitor.discovery import ClusterNode, ClusterTopology
@@ -45,15 +46,18 @@ def _number(text: Any) -> float:
 
 
 class RemoteSource:
-    def __init__(self, base_url: str, timeout_s: float = 5.0) -> None:
+    def __init__(
+        self, base_url: str, timeout_s: float = 5.0, clock: Callable[[], int] = now_ms
+    ) -> None:
         parts = urllib.parse.urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"--attach {base_url!r}: expected http(s)://host:port[/prefix]")
         self._base = base_url.rstrip("/")
         self._timeout_s = timeout_s
+        self._clock = clock
 
     def now_ms(self) -> int:
-        return now_ms()
+        return self._clock()
 
     def _get(self, path: str, params: dict[str, str]) -> Any:
         url = f"{self._base}{path}?{urllib.parse.urlencode(params)}"

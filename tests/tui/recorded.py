@@ -8,10 +8,12 @@ with one replica each, standalone Redis servers (the first one down), and memcac
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from monitor.discovery import ClusterNode, ClusterTopology
-from monitor.model import Event, labels_of
+from monitor.model import Event, SampleBatch, labels_of
 from monitor.query import Engine, MemoryReader
 from monitor.readmodel.alerts import alerts_from_series
 from monitor.readmodel.source import (
@@ -33,8 +35,9 @@ _BUCKETS = ("16", "64", "256", "1024", "4096", "16384", "+Inf")
 
 class RecordedSource:
     def __init__(self) -> None:
-        self.reader = MemoryReader()
+        self.reader: Any = MemoryReader()
         self.engine = Engine(self.reader)
+        self._series: list[tuple[dict[str, str], np.ndarray]] = []
         self.states: list[TargetState] = []
         self.event_log: list[Event] = []
         self.topology: dict[str, ClusterTopology] = {}
@@ -92,6 +95,27 @@ class RecordedSource:
         ts = self._ts()
         vals = np.broadcast_to(np.asarray(values, dtype=np.float64), ts.shape)
         self.reader.add_series({**base, **labels, "__name__": name}, ts, vals)
+        self._series.append(({**base, **labels, "__name__": name}, vals))
+
+    def copy_into(self, store: Any) -> None:
+        """Write every series into `store` (e.g. an `EmbeddedStore`) as one batch per target
+        and instant, and read from it from now on: the benchmark's indexed, realistic path."""
+        by_instance: dict[str, list[tuple[dict[str, str], np.ndarray]]] = {}
+        for labels, values in self._series:
+            by_instance.setdefault(labels["instance"], []).append((labels, values))
+        for index, ts in enumerate(self._ts()):
+            for instance, series in by_instance.items():
+                batch = SampleBatch(int(ts), (("instance", instance),))
+                for labels, values in series:
+                    own = tuple(
+                        sorted(
+                            (k, v) for k, v in labels.items() if k not in ("__name__", "instance")
+                        )
+                    )
+                    batch.add(labels["__name__"], float(values[index]), own)
+                store.append(batch)
+        self.reader = store
+        self.engine = Engine(store)
 
     def _counter(
         self, base: dict[str, str], name: str, per_s: np.ndarray | float, **labels: str

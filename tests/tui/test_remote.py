@@ -1,0 +1,74 @@
+"""`--attach`: the read model through a running server's Prometheus query API gives the
+same overview, detail and cluster layout as reading the store in-process."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from monitor.http import make_app, serve_forever
+from monitor.readmodel import (
+    Health,
+    RemoteError,
+    RemoteSource,
+    Window,
+    cluster_view,
+    fleet_overview,
+    target_detail,
+)
+from tests.tui.recorded import NOW_MS, RecordedSource, recorded_fleet
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[tuple[RecordedSource, RemoteSource]]:
+    local = recorded_fleet()
+    running = serve_forever(
+        make_app(latest_batches=list, metadata=dict, reader=local.reader), "127.0.0.1:0"
+    )
+    try:
+        yield local, RemoteSource(running.url, clock=lambda: NOW_MS)
+    finally:
+        running.stop()
+
+
+def test_overview_matches_the_in_process_one(served) -> None:  # type: ignore[no-untyped-def]
+    local, remote = served
+    here = {r.instance: r for r in fleet_overview(local, NOW_MS)}
+    there = {r.instance: r for r in fleet_overview(remote, NOW_MS)}
+    # the down target has no series, so an attached UI cannot know it exists
+    assert set(here) - set(there) == {"10.1.0.1:6379"}
+    for instance, row in there.items():
+        assert row.health is Health.UP
+        assert row.ops_per_s == pytest.approx(here[instance].ops_per_s)
+        assert row.hit_ratio == pytest.approx(here[instance].hit_ratio)
+        assert (row.role, row.shard, row.version) == (
+            here[instance].role,
+            here[instance].shard,
+            here[instance].version,
+        )
+        assert row.ops_trend == pytest.approx(here[instance].ops_trend, nan_ok=True)
+
+
+def test_detail_and_cluster_through_the_api(served) -> None:  # type: ignore[no-untyped-def]
+    local, remote = served
+    detail = target_detail(remote, "10.0.0.1:7001", Window.M5)
+    assert detail is not None and detail.replication is not None
+    assert detail.replication.role == "replica"
+    assert [c.command for c in detail.commandstats] == ["get", "set", "del", "expire"]
+    assert detail.slowlog == ()  # events are not served by the query API
+    (cluster,) = cluster_view(remote).clusters
+    assert [len(s.nodes) for s in cluster.shards] == [2, 2, 2]
+    assert cluster.hottest == cluster_view(local).clusters[0].hottest
+
+
+def test_unreachable_server_is_a_clear_error() -> None:
+    source = RemoteSource("http://127.0.0.1:9", timeout_s=1.0)
+    with pytest.raises(RemoteError, match="cannot reach the server"):
+        source.statuses()
+
+
+def test_a_bad_expression_names_the_server_answer(served) -> None:  # type: ignore[no-untyped-def]
+    _, remote = served
+    with pytest.raises(RemoteError, match="HTTP 400"):
+        remote.instant("sum(", NOW_MS)
