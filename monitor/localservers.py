@@ -7,6 +7,7 @@ Used by `cachewatch demo`, the test fixtures and the benchmarks. Every server bi
 
 from __future__ import annotations
 
+import ctypes
 import shutil
 import signal
 import socket
@@ -16,7 +17,27 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["LocalRedis", "LocalMemcached", "LocalCluster", "free_port", "have_binary"]
+__all__ = [
+    "LocalRedis",
+    "LocalMemcached",
+    "LocalCluster",
+    "free_port",
+    "have_binary",
+    "die_with_parent",
+]
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """In a child process: ask Linux to SIGKILL us when our parent dies, so no server
+    outlives a test run or a demo that was killed (even with kill -9)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except OSError:  # not Linux/glibc: cleanup falls back to stop()
+        pass
 
 
 def have_binary(name: str) -> bool:
@@ -94,7 +115,9 @@ class LocalRedis:
             "1",
             *self.extra,
         ]
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=die_with_parent
+        )
         _wait_port(self.port, self.proc)
         return self
 
@@ -158,7 +181,9 @@ class LocalMemcached:
             "nobody",
             *self.extra,
         ]
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=die_with_parent
+        )
         _wait_port(self.port, self.proc)
         return self
 

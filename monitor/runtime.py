@@ -100,12 +100,17 @@ class Runtime:
         self._thread: threading.Thread | None = None
         self._stopping: asyncio.Event | None = None
         self._on_started: list[Callable[[Runtime], Awaitable[None]]] = []
+        self._on_stopping: list[Callable[[], Awaitable[None]]] = []
 
     # -- lifecycle inside a loop -------------------------------------------------------
 
     def on_started(self, hook: Callable[[Runtime], Awaitable[None]]) -> None:
         """Run `hook(runtime)` in the loop once polling has started (alerts, hot keys...)."""
         self._on_started.append(hook)
+
+    def on_stopping(self, hook: Callable[[], Awaitable[None]]) -> None:
+        """Run `hook()` in the loop before polling stops (to stop what `on_started` began)."""
+        self._on_stopping.append(hook)
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -143,6 +148,11 @@ class Runtime:
         await asyncio.to_thread(self.store.maintain, now_ms())
 
     async def stop(self) -> None:
+        for hook in reversed(self._on_stopping):
+            try:
+                await hook()
+            except Exception:
+                log.exception("error while stopping")
         if self.scheduler is not None:
             await self.scheduler.stop()
             self.scheduler = None

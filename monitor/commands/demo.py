@@ -5,12 +5,20 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
+import sys
 import tempfile
+import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from monitor.commands.common import duration_arg, fail
 from monitor.config import Config, config_from_urls
 from monitor.localservers import have_binary
+
+if TYPE_CHECKING:
+    from alerts.runner import AlertingRunner
+    from monitor.runtime import Runtime
 
 log = logging.getLogger("cachewatch.demo")
 
@@ -18,8 +26,12 @@ log = logging.getLogger("cachewatch.demo")
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("demo", help="watch local servers under a realistic load")
     mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--tui", action="store_true", help="open the terminal UI")
-    mode.add_argument("--web", action="store_true", help="open the web dashboard")
+    mode.add_argument(
+        "--tui",
+        action="store_true",
+        help="open the terminal UI (the default on a terminal; the web dashboard runs beside it)",
+    )
+    mode.add_argument("--web", action="store_true", help="serve only the web dashboard")
     parser.add_argument(
         "--interval", type=duration_arg, default=1.0, metavar="D", help="poll interval (default 1s)"
     )
@@ -38,10 +50,14 @@ def run(args: argparse.Namespace) -> int:
             "the demo needs " + ", ".join(missing) + " (apt-get install redis-server "
             "redis-tools memcached)"
         )
+    from alerts.runner import AlertingRunner
     from monitor.demo.fleet import demo_fleet
     from monitor.demo.workload import WorkloadSpec, start_workload
     from monitor.runtime import Runtime
 
+    # SIGTERM/SIGHUP end the demo like Ctrl-C, so everything it started is stopped
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupt)
     with tempfile.TemporaryDirectory(prefix="cachewatch-demo-") as tmp:
         store_path = Path(args.store) if args.store else Path(tmp) / "store"
         print("cachewatch demo: starting redis (standalone + 3x2 cluster) and memcached ...")
@@ -49,18 +65,20 @@ def run(args: argparse.Namespace) -> int:
             config = config_from_urls(
                 fleet.urls, Config(), interval_s=args.interval, store_path=str(store_path)
             )
+            cluster_seed = None if args.no_cluster else ("127.0.0.1", fleet.cluster.nodes[0].port)
             spec = WorkloadSpec(
                 redis_url=fleet.standalone.url,
-                cluster_seed=None
-                if args.no_cluster
-                else ("127.0.0.1", fleet.cluster.nodes[0].port),
+                cluster_seed=cluster_seed,
                 memcached=("127.0.0.1", fleet.memcached.port),
             )
             process, stop = start_workload(spec)
+            alerting = AlertingRunner({}, Path.cwd(), Path(tmp) / "alerts")
             runtime = Runtime(config)
+            runtime.on_started(alerting.start)
+            runtime.on_stopping(alerting.stop)
             runtime.start_background()
             try:
-                return _show(args, runtime)
+                return _show(args, runtime, alerting)
             except KeyboardInterrupt:
                 return 0
             finally:
@@ -71,8 +89,30 @@ def run(args: argparse.Namespace) -> int:
                 runtime.stop_background()
 
 
-def _show(args: argparse.Namespace, runtime: object) -> int:
-    from monitor.demo.table import run_live_table
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
-    run_live_table(runtime)  # type: ignore[arg-type]
+
+def _show(args: argparse.Namespace, runtime: Runtime, alerting: AlertingRunner) -> int:
+    """The TUI in the foreground with the dashboard beside it, the dashboard alone (--web),
+    or, where there is no terminal to draw on, the plain live table."""
+    from ui.web.server import run_web
+
+    web = run_web(runtime, args.listen, alerting=alerting.service)
+    print(f"cachewatch demo: dashboard at {web.url}", flush=True)
+    try:
+        if args.web:
+            print("cachewatch demo: Ctrl-C stops everything", flush=True)
+            threading.Event().wait()
+        elif args.tui or sys.stdout.isatty():
+            from monitor.readmodel import LocalSource
+            from ui.tui import run_tui
+
+            run_tui(LocalSource(runtime, alerting=alerting.service))
+        else:
+            from monitor.demo.table import run_live_table
+
+            run_live_table(runtime)
+    finally:
+        web.stop()
     return 0

@@ -3,6 +3,7 @@ every second from the engine's latest polls."""
 
 from __future__ import annotations
 
+import sys
 import time
 
 from rich.console import Console
@@ -102,8 +103,14 @@ def _render(runtime: Runtime, previous: dict[str, tuple[float, dict[str, float]]
 
 
 def run_live_table(runtime: Runtime, refresh_s: float = 1.0) -> None:
+    """Redraw in place on a terminal; elsewhere (a pipe, a log) print a table every 5 s."""
     previous: dict[str, tuple[float, dict[str, float]]] = {}
     console = Console()
+    if not console.is_terminal:
+        while True:
+            console.print(_render(runtime, previous))
+            sys.stdout.flush()
+            time.sleep(5 * refresh_s)
     with Live(_render(runtime, previous), console=console, refresh_per_second=4) as live:
         while True:
             time.sleep(refresh_s)

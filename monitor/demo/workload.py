@@ -52,6 +52,9 @@ def zipf_keys(
 
 
 def _run(spec: WorkloadSpec, stop: EventType) -> None:
+    from monitor.localservers import die_with_parent
+
+    die_with_parent()
     import redis
     from pymemcache.client.base import Client as MemcacheClient
     from redis.cluster import RedisCluster
