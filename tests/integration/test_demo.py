@@ -3,7 +3,6 @@ and everything it started is gone after it is stopped."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
