@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from dataclasses import replace
+from typing import Any
 
 from monitor.config import Config, ConfigError, config_from_urls, load_config
 from monitor.durations import parse_duration
@@ -78,6 +79,20 @@ def resolve_config(args: argparse.Namespace, need_targets: bool = False) -> Conf
     if need_targets and not config.targets:
         raise ConfigError(["no targets: give URLs or a config file with [[targets]]"])
     return config
+
+
+class NoStoreError(Exception):
+    """The configured store does not exist (nothing has been collected there yet)."""
+
+
+def open_existing_store(config: Config) -> Any:
+    """Open the configured store for reading commands (`query`, `store stats`). The local
+    store must already exist, unless history comes from Prometheus (`backend = "prometheus"`)."""
+    from monitor.runtime import open_store
+
+    if config.store.backend != "prometheus" and not config.store.path.exists():
+        raise NoStoreError(f"no store at {config.store.path} (collect first, or pass --store)")
+    return open_store(config)
 
 
 def fail(message: str, code: int = 2) -> int:

@@ -10,7 +10,14 @@ import math
 import time
 from datetime import UTC, datetime
 
-from monitor.commands.common import add_config_options, duration_arg, fail, resolve_config
+from monitor.commands.common import (
+    NoStoreError,
+    add_config_options,
+    duration_arg,
+    fail,
+    open_existing_store,
+    resolve_config,
+)
 from monitor.config import ConfigError
 from monitor.query import Engine, QueryError, QueryResult
 from monitor.query.values import format_value
@@ -87,12 +94,11 @@ def run(args: argparse.Namespace) -> int:
         config = resolve_config(args)
     except ConfigError as exc:
         return fail(str(exc))
-    if not config.store.path.exists():
-        return fail(f"no store at {config.store.path}")
-    from monitor.runtime import open_store
-
     end_ms = args.at if args.at is not None else round(time.time() * 1000)
-    store = open_store(config)
+    try:
+        store = open_existing_store(config)
+    except NoStoreError as exc:
+        return fail(str(exc))
     try:
         engine = Engine(store)
         if args.range_s is None:

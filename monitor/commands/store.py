@@ -5,9 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 
-from monitor.commands.common import add_config_options, fail, resolve_config
+from monitor.commands.common import (
+    NoStoreError,
+    add_config_options,
+    fail,
+    open_existing_store,
+    resolve_config,
+)
 from monitor.config import ConfigError
-from monitor.runtime import open_store
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -24,9 +29,10 @@ def run(args: argparse.Namespace) -> int:
         config = resolve_config(args)
     except ConfigError as exc:
         return fail(str(exc))
-    if not config.store.path.exists():
-        return fail(f"no store at {config.store.path}")
-    store = open_store(config)
+    try:
+        store = open_existing_store(config)
+    except NoStoreError as exc:
+        return fail(str(exc))
     try:
         stats = store.stats()
     finally:

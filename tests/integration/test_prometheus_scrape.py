@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.parse
@@ -329,3 +330,35 @@ def test_remote_reader_times_out() -> None:
             reader.label_names([], 0, 1000)
     finally:
         server.stop()
+
+
+def test_store_backend_prometheus_reads_history_from_it(setup: Setup, tmp_path: Path) -> None:
+    """`[store] backend = "prometheus"`: `cachewatch query` answers from Prometheus's history
+    (the `job` label only Prometheus adds proves where the data came from)."""
+    config = tmp_path / "cachewatch.toml"
+    config.write_text(
+        f'[store]\npath = "{tmp_path / "local"}"\nbackend = "prometheus"\n'
+        f'url = "{setup.prometheus_url}"\n'
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "monitor",
+            "query",
+            "-c",
+            str(config),
+            'count_over_time(redis_up{job="cachewatch"}[1m])',
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["resultType"] == "vector"
+    (sample,) = data["result"]
+    assert sample["metric"]["job"] == "cachewatch"
+    assert float(sample["value"][1]) >= 5
