@@ -1,0 +1,186 @@
+"""Secrets: a target password from an env var or a file reaches the server and nothing else,
+not `poll --once` output at -vv, logs, statuses, series labels, `/metrics`, `/scrape`, the
+query API; whether the password is right, wrong, or the server is down."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from monitor.config import load_config
+from monitor.exporter import SelfMetrics
+from monitor.http.server import serve_forever
+from monitor.runtime import Runtime
+from monitor.service import build_http_app
+from tests.servers import LocalRedis
+
+PASSWORD = "Zq7SecretNeverShown41"
+WRONG_PASSWORD = "Wrong7NeverShownEither"
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+
+
+def assert_secret_free(text: str, where: str) -> None:
+    for secret in (PASSWORD, WRONG_PASSWORD):
+        assert secret not in text, f"a password appears in {where}"
+        # and not in the encodings a URL or a JSON dump would give it either
+        assert urllib.parse.quote(secret) not in text, f"a quoted password appears in {where}"
+
+
+@pytest.fixture
+def acl_server() -> Iterator[LocalRedis]:
+    server = LocalRedis(
+        extra=["--user", "default", "off", "--user", "monitor", "on", f">{PASSWORD}", "~*", "+@all"]
+    ).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def write_config(tmp_path: Path, server: LocalRedis, source: str) -> Path:
+    secret_file = tmp_path / "redis.password"
+    secret_file.write_text(PASSWORD + "\n")
+    secret_line = {
+        "env": 'password_env = "CW_SECRET_TEST"',
+        "file": f'password_file = "{secret_file}"',
+    }[source]
+    config_path = tmp_path / f"{source}.toml"
+    config_path.write_text(f"""
+[global]
+interval = "500ms"
+timeout = "450ms"
+
+[store]
+path = "{tmp_path / "store"}"
+
+[[targets]]
+url = "{server.url}"
+username = "monitor"
+{secret_line}
+""")
+    return config_path
+
+
+def poll_cli(config_path: Path, password: str, fmt: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "monitor",
+            "-vv",
+            "poll",
+            "-c",
+            str(config_path),
+            "--once",
+            "--format",
+            fmt,
+        ],  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "CW_SECRET_TEST": password},
+    )
+
+
+@pytest.mark.parametrize("source", ["env", "file"])
+def test_poll_once_output_never_holds_the_password(
+    source: str, acl_server: LocalRedis, tmp_path: Path
+) -> None:
+    config_path = write_config(tmp_path, acl_server, source)
+    for fmt in ("json", "table"):
+        result = poll_cli(config_path, PASSWORD, fmt)
+        assert result.returncode == 0, result.stderr
+        assert "redis_up" in result.stdout and "DEBUG" in result.stderr
+        if fmt == "json":
+            assert '"redis_up"' in result.stdout
+        assert_secret_free(result.stdout + result.stderr, f"poll --once --format {fmt}")
+
+
+def test_wrong_password_and_dead_server_errors_never_hold_passwords(
+    acl_server: LocalRedis, tmp_path: Path
+) -> None:
+    config_path = write_config(tmp_path, acl_server, "env")
+    wrong = poll_cli(config_path, WRONG_PASSWORD, "json")
+    assert "AUTH" in wrong.stdout + wrong.stderr, wrong.stderr
+    assert_secret_free(wrong.stdout + wrong.stderr, "poll with a wrong password")
+    acl_server.kill()
+    down = poll_cli(config_path, PASSWORD, "json")
+    assert '"redis_up"' in down.stdout
+    assert_secret_free(down.stdout + down.stderr, "poll of a server that is down")
+
+
+def get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def test_runtime_logs_statuses_labels_and_http_answers_never_hold_the_password(
+    acl_server: LocalRedis,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    config_path = write_config(tmp_path, acl_server, "file")
+    runtime = Runtime(load_config(config_path))
+    runtime.start_background()
+    server = serve_forever(build_http_app(runtime, SelfMetrics(), query_api=True), "127.0.0.1:0")
+    try:
+        wait_for(lambda: bool(runtime.statuses()) and runtime.statuses()[0].up, 30, "a poll")
+        wait_for(
+            lambda: '"result":[{' in get(f"{server.url}/api/v1/query?query=redis_up")[1],
+            30,
+            "redis_up in the store",
+        )
+        # the password shows up nowhere while things are good...
+        answers = []
+        for path in (
+            "/metrics",
+            "/api/v1/query?query=redis_up",
+            "/api/v1/query?query=" + urllib.parse.quote('{__name__=~".+"}'),
+            "/api/v1/series?match[]=" + urllib.parse.quote('{__name__=~"redis_.+"}'),
+            "/api/v1/labels",
+            "/api/v1/label/instance/values",
+            "/api/v1/label/__name__/values",
+            "/api/v1/metadata",
+            "/scrape?target="
+            + urllib.parse.quote(f"redis://monitor:{PASSWORD}@{acl_server.address}"),
+            "/scrape?target="
+            + urllib.parse.quote(f"redis://monitor:{WRONG_PASSWORD}@{acl_server.address}"),
+        ):
+            status, body = get(server.url + path)
+            answers.append(f"{path.split('?')[0]} {status} {body}")
+        assert any("redis_connected_clients" in a for a in answers)
+        # ...nor once the server is gone and every poll fails with an error
+        acl_server.kill()
+        wait_for(lambda: runtime.statuses()[0].up is False, 30, "the target to be down")
+        (status_down,) = runtime.statuses()
+        assert status_down.last_error
+        answers.append(get(server.url + "/metrics")[1])
+        labels = runtime.store.label_values("instance", [], 0, 2**62) if runtime.store else []
+        shown = "\n".join(
+            [*answers, caplog.text, repr(runtime.statuses()), str(runtime.statuses()), *labels]
+        )
+        assert_secret_free(shown, "HTTP answers, logs, statuses or labels")
+    finally:
+        server.stop()
+        runtime.stop_background()
