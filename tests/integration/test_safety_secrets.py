@@ -91,7 +91,7 @@ def poll_cli(config_path: Path, password: str, fmt: str) -> subprocess.Completed
             "--once",
             "--format",
             fmt,
-        ],  # fmt: skip
+        ],
         capture_output=True,
         text=True,
         timeout=60,
