@@ -3,11 +3,12 @@ against Debian's prometheus-redis-exporter CPU per scrape of the same servers.
 
 Starts `--servers` real redis-server processes, loads them with redis-benchmark so
 commandstats, latency histograms and keyspace are populated, then polls every server
-`--rounds` times and divides this process's CPU (time.process_time) by the number of polls.
+`--rounds` times (`--repeat` times over, reporting the median: the machine is shared) and
+divides this process's CPU (time.process_time) by the number of polls.
 The exporter's CPU comes from /proc/PID/stat (utime + stime) around the same number of
 `/scrape?target=` requests. Prints figures; asserts nothing.
 
-    .venv/bin/python bench/redis_poll_bench.py --servers 20 --rounds 50
+    .venv/bin/python bench/redis_poll_bench.py --servers 20 --rounds 150 --repeat 3
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import argparse
 import asyncio
 import os
 import shutil
+import statistics
 import subprocess
 import tempfile
 import time
@@ -64,7 +66,11 @@ def open_store(path: Path) -> Any:
 
 async def measure_ours(servers: list[LocalRedis], rounds: int, store: Any) -> tuple[float, int]:
     """CPU per poll through the real path: `TargetPoller` with every registered Redis
-    collector (the slow tier too, from its cache between runs), appending to `store`."""
+    collector (the slow tier too, from its cache between runs), appending to `store`.
+
+    With a store, `maintain()` runs after every round, as the runtime runs it every second,
+    so the figure includes the store's whole cost: WAL flushes and compressing the chunks
+    that close during the run (rounds > 120 cross at least one 2-minute chunk boundary)."""
     make = collector_factory(Config())
     pollers = []
     for server in servers:
@@ -77,6 +83,8 @@ async def measure_ours(servers: list[LocalRedis], rounds: int, store: Any) -> tu
     for round_number in range(1, rounds + 1):
         ts_ms = base_ms + round_number * 1000  # polls 1 s apart, as the scheduler spaces them
         await asyncio.gather(*(p.poll(ts_ms) for p in pollers))
+        if store is not None:
+            store.maintain(ts_ms)
     cpu = time.process_time() - start
     samples = len(pollers[0].status.last_batch or ())
     for poller in pollers:
@@ -122,11 +130,20 @@ def measure_exporter(servers: list[LocalRedis], rounds: int) -> float | None:
         proc.wait(5)
 
 
+def fmt(runs: list[float]) -> str:
+    return " ".join(f"{r:.3f}" for r in runs)
+
+
+def median(runs: list[float]) -> str:
+    return f"{statistics.median(runs):.3f} ms"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--servers", type=int, default=20)
-    parser.add_argument("--rounds", type=int, default=50)
-    parser.add_argument("--requests", type=int, default=20000, help="redis-benchmark -n each")
+    parser.add_argument("--rounds", type=int, default=150)
+    parser.add_argument("--requests", type=int, default=5000, help="redis-benchmark -n each")
+    parser.add_argument("--repeat", type=int, default=3, help="runs; the median is reported")
     args = parser.parse_args()
     servers: list[LocalRedis] = []
     tmp = Path(tempfile.mkdtemp(prefix="cachewatch-bench-"))
@@ -134,17 +151,29 @@ def main() -> None:
         for _ in range(args.servers):
             servers.append(LocalRedis().start())
         load(servers, args.requests)
-        bare, samples = asyncio.run(measure_ours(servers, args.rounds, None))
-        store = open_store(tmp / "store")
-        with_store = asyncio.run(measure_ours(servers, args.rounds, store))
-        store.close()
-        exporter = measure_exporter(servers, args.rounds)
+        bare_runs, store_runs, exporter_runs = [], [], []
+        for run in range(args.repeat):
+            bare, samples = asyncio.run(measure_ours(servers, args.rounds, None))
+            store = open_store(tmp / f"store{run}")
+            with_store, _ = asyncio.run(measure_ours(servers, args.rounds, store))
+            store.close()
+            exporter = measure_exporter(servers, args.rounds)
+            bare_runs.append(bare)
+            store_runs.append(with_store)
+            if exporter is not None:
+                exporter_runs.append(exporter)
         print(f"servers={args.servers} rounds={args.rounds} samples/poll={samples}")
-        print(f"cachewatch CPU per poll, collectors only:     {bare:.3f} ms")
-        print(f"cachewatch CPU per poll, + EmbeddedStore append: {with_store[0]:.3f} ms")
-        if exporter is not None:
-            print(f"prometheus-redis-exporter CPU per scrape:      {exporter:.3f} ms")
-            print(f"ratio exporter / cachewatch:                   {exporter / with_store[0]:.1f}x")
+        print(f"runs (ms): collectors {fmt(bare_runs)}; +store {fmt(store_runs)}; ", end="")
+        print(f"exporter {fmt(exporter_runs)}")
+        with_store = statistics.median(store_runs)
+        print(f"cachewatch CPU per poll, collectors only:          {median(bare_runs)}")
+        print(f"cachewatch CPU per poll, + EmbeddedStore (median):  {median(store_runs)}")
+        if exporter_runs:
+            exporter = statistics.median(exporter_runs)
+            print(f"prometheus-redis-exporter CPU per scrape (median): {median(exporter_runs)}")
+            print(
+                f"ratio exporter / cachewatch:                       {exporter / with_store:.1f}x"
+            )
     finally:
         for server in servers:
             server.stop()

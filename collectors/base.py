@@ -68,6 +68,9 @@ class CollectContext:
     events: list[Event] = field(default_factory=list)
     #: collectors' options from the config's `[collectors.<name>]` table
     options: dict[str, Any] = field(default_factory=dict)
+    #: what one collector parsed that a later one in the same poll can reuse instead of
+    #: asking the server again (e.g. INFO commandstats); new for every poll
+    scratch: dict[str, Any] = field(default_factory=dict)
 
 
 @runtime_checkable

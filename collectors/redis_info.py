@@ -27,7 +27,14 @@ from collectors.redis_reply import ReplyFormatError, run_command
 from monitor.model import Labels, MetricType, SampleBatch
 from monitor.targets import TargetKind
 
-__all__ = ["InfoCollector", "InfoSummary", "Replica", "parse_info", "parse_commandstats"]
+__all__ = [
+    "COMMANDSTATS_SCRATCH",
+    "InfoCollector",
+    "InfoSummary",
+    "Replica",
+    "parse_info",
+    "parse_commandstats",
+]
 
 G = MetricType.GAUGE
 C = MetricType.COUNTER
@@ -57,6 +64,8 @@ _STRUCTURED_CATALOG: dict[str, tuple[MetricType, str]] = {
     "redis_start_time_seconds": (G, "Start time of the Redis instance since unix epoch"),
 }
 
+#: `CollectContext.scratch` key of this poll's commandstats (cmd -> (calls, usec))
+COMMANDSTATS_SCRATCH = "redis_info.commandstats"
 _STATUS_VALUES = {"ok": 1.0, "true": 1.0, "up": 1.0, "err": 0.0, "fail": 0.0, "false": 0.0}
 _NUMERIC_START = frozenset("-+.0123456789")
 _REPLICA_FIELD = re.compile(r"slave\d+\Z")
@@ -132,6 +141,8 @@ class InfoSummary:
     replicas: list[Replica] = field(default_factory=list)
     master_host: str = ""
     master_port: str = ""
+    #: INFO commandstats: cmd -> (calls, usec)
+    commandstats: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     @property
     def role(self) -> str:
@@ -190,7 +201,7 @@ def parse_info(data: Any, out: SampleBatch) -> InfoSummary:
     labels_list = out.labels
     values = out.values
     plans = FIELD_PLANS
-    cmd_totals: dict[str, tuple[float, float]] = {}
+    cmd_totals = summary.commandstats
     percentiles: list[tuple[str, str, float]] = []
     section = ""
 
@@ -393,6 +404,7 @@ class InfoCollector:
     async def collect(self, conn: Any, ctx: CollectContext, out: SampleBatch) -> None:
         reply = await run_command(conn, ctx, "INFO", "ALL")
         summary = parse_info(reply, out)
+        ctx.scratch[COMMANDSTATS_SCRATCH] = summary.commandstats
         facts = ctx.capabilities.facts
         facts["role"] = summary.role
         # The replication tree for UIs: "ip:port/state,..." on a primary, "host:port" upstream.

@@ -11,7 +11,7 @@ import decimal
 from typing import Any, ClassVar
 
 from collectors.base import CollectContext, Tier, Unsupported
-from collectors.redis_info import parse_commandstats
+from collectors.redis_info import COMMANDSTATS_SCRATCH, parse_commandstats
 from collectors.redis_reply import ReplyFormatError, check_reply, run_command
 from monitor.model import MetricType, SampleBatch
 from monitor.targets import TargetKind
@@ -160,10 +160,16 @@ class LatencyHistogramCollector:
             raise Unsupported("LATENCY HISTOGRAM: needs Redis 7.0 or later")
         if not caps.allows("latency histogram"):
             raise Unsupported("LATENCY HISTOGRAM: command missing or refused")
-        histogram, commandstats = await conn.pipeline(
-            [("LATENCY", "HISTOGRAM"), ("INFO", "commandstats")]
-        )
-        check_reply(histogram, ctx, "LATENCY HISTOGRAM")
-        check_reply(commandstats, ctx, "INFO commandstats")
-        sums = parse_commandstats(commandstats.decode("utf-8", "replace"))
+        # `_sum` comes from commandstats: reuse the INFO collector's parse of this poll's
+        # INFO ALL when it ran, else fetch them in the same round trip.
+        sums = ctx.scratch.get(COMMANDSTATS_SCRATCH)
+        if sums is not None:
+            histogram = await run_command(conn, ctx, "LATENCY", "HISTOGRAM")
+        else:
+            histogram, commandstats = await conn.pipeline(
+                [("LATENCY", "HISTOGRAM"), ("INFO", "commandstats")]
+            )
+            check_reply(histogram, ctx, "LATENCY HISTOGRAM")
+            check_reply(commandstats, ctx, "INFO commandstats")
+            sums = parse_commandstats(commandstats.decode("utf-8", "replace"))
         parse_latency_histogram(histogram, out, sums)

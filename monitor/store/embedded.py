@@ -40,6 +40,7 @@ class EmbeddedStore:
         self.path = path
         self.config = config
         self._lock = threading.RLock()
+        self._maintaining = threading.Lock()
         self._index = SeriesIndex()
         self._blocks: dict[str, list[BlockReader]] = {RAW: []}
         for tier in config.tiers:
@@ -104,11 +105,21 @@ class EmbeddedStore:
             elif kind == "target":
                 targets[ident] = head.target(record[2])  # type: ignore[arg-type]
             elif kind == "layout":
-                head.close_segment(targets[ident])
-                layouts[ident] = np.array(
+                gids = np.array(
                     [gid_map[g] for g in record[2].tolist()],  # type: ignore[attr-defined]
                     np.int64,
                 )
+                state, segment = targets[ident], targets[ident].segment
+                width = 0 if segment is None else segment.gids.size
+                if (
+                    segment is not None
+                    and gids.size > width
+                    and (gids[:width] == segment.gids).all()
+                ):
+                    head.widen_segment(state, gids[width:])  # series new to the chunk
+                else:
+                    head.close_segment(state)
+                layouts[ident] = gids
             else:
                 state, ts = targets[ident], int(record[2])  # type: ignore[call-overload]
                 if ts < head.min_ts or ts <= state.last_ts:
@@ -171,74 +182,125 @@ class EmbeddedStore:
             return self._events.query(kind_prefix, target_labels, start_ms, end_ms, limit)
 
     def flush(self) -> None:
+        # The WAL orders its own frames; only the event log needs the store's lock.
+        assert self._wal is not None
+        self._wal.flush()
         with self._lock:
-            assert self._wal is not None
-            self._wal.flush()
             self._events.commit()
 
     def maintain(self, now: int | None = None) -> None:
-        """Flush when due, cut finished block windows, compact, apply retention."""
+        """Flush when due, compress sealed segments, cut finished block windows, compact,
+        apply retention.
+
+        The heavy work (compressing, merging, writing files, serialising the WAL snapshot)
+        runs on immutable data without the store's lock; the lock is held only to pick the
+        work up and to swap the results in, so appends are not held up by maintenance.
+        One maintenance runs at a time.
+        """
         now = now_ms() if now is None else now
-        with self._lock:
+        with self._maintaining:
+            if self._closed:
+                return
             if now - self._last_flush >= self.config.flush_interval_ms:
                 self.flush()
                 self._last_flush = now
             grace = self.config.chunk_duration_ms
-            done = [
-                b
-                for b in self._head.pending_blocks()
-                if b + self.config.block_duration_ms + grace <= now
-            ]
+            with self._lock:
+                done = [
+                    b
+                    for b in self._head.pending_blocks()
+                    if b + self.config.block_duration_ms + grace <= now
+                ]
+                for block in done:
+                    self._head.seal_block(block)
+                sealed = list(self._head.sealed)
+            if sealed:
+                encoded = self._head.encode_sealed(sealed)
+                with self._lock:
+                    self._head.install_encoded(encoded)
             for block in done:
                 self._cut(block)
             if done:
                 self._rotate_wal()
                 self._compact()
-                self._retain(now)
+                with self._lock:
+                    self._retain(now)
 
     def _cut(self, block: int) -> None:
-        segments, rollups = self._head.take_block(block)
+        with self._lock:
+            segments, rollups = self._head.block_contents(block)
         end = block + self.config.block_duration_ms
-        self._write(RAW, block, end, merge_segments(segments))
+        written = [(RAW, self._write(RAW, block, end, merge_segments(segments)))]
         for tier, parts in rollups.items():
-            self._write(tier, block, end, merge_parts(parts))
+            written.append((tier, self._write(tier, block, end, merge_parts(parts))))
+        with self._lock:
+            for tier, reader in written:
+                self._add_reader(tier, reader)
+            self._head.drop_block(block)
 
-    def _write(self, tier: str, start: int, end: int, segments: list[EncodedSegment]) -> None:
+    def _write(
+        self, tier: str, start: int, end: int, segments: list[EncodedSegment]
+    ) -> BlockReader | None:
+        """Write a block file (no lock needed: it is not visible until `_add_reader`)."""
         if not segments:
-            return
+            return None
         path = self.path / tier / block_name(start, end)
         write_block(path, tier, start, end, segments, self._index.keys.__getitem__)
+        return BlockReader(path, self._gid_of)
+
+    def _gid_of(self, key: SeriesKey) -> int:
+        """A series id for a block being opened without the lock: our own blocks only hold
+        series the index has, so this is a lookup; interning takes the lock."""
+        gid = self._index.lookup(key)
+        if gid is None:
+            with self._lock:
+                gid = self._index.intern(key)
+        return gid
+
+    def _add_reader(self, tier: str, reader: BlockReader | None) -> None:
+        if reader is None:
+            return
         readers = self._blocks[tier]
-        readers.append(BlockReader(path, self._index.intern))
+        readers.append(reader)
         readers.sort(key=lambda b: b.start_ms)
 
     def _rotate_wal(self) -> None:
-        assert self._wal is not None
-        self._wal.close()
-        old = self._wal.path
-        self._wal_seq += 1
-        write_snapshot(self.path / "wal", self._wal_seq, self._head.snapshot())
-        old.unlink()
-        self._wal = WalWriter(wal_path(self.path / "wal", self._wal_seq))
+        """Start a new log holding a snapshot of the head; the old log goes once the
+        snapshot is on disk. Records appended meanwhile wait in the new log's buffer."""
+        wal_dir = self.path / "wal"
+        with self._lock:
+            old = self._wal
+            assert old is not None
+            self._wal_seq += 1
+            self._wal = WalWriter(wal_path(wal_dir, self._wal_seq), deferred=True)
+            parts = self._head.snapshot_parts()
+        old.close()
+        write_snapshot(wal_dir, self._wal_seq, self._head.snapshot_records(parts))
+        self._wal.open()
+        old.path.unlink()
 
     def _compact(self) -> None:
         spans = {RAW: self.config.raw_compact_to_ms}
         spans.update({t.name: t.compact_to_ms for t in self.config.tiers})
         for tier, span in spans.items():
-            groups: dict[int, list[BlockReader]] = {}
-            for reader in self._blocks[tier]:
-                groups.setdefault(reader.start_ms - reader.start_ms % span, []).append(reader)
-            head_start = self._head.min_ts
+            with self._lock:
+                groups: dict[int, list[BlockReader]] = {}
+                for reader in self._blocks[tier]:
+                    groups.setdefault(reader.start_ms - reader.start_ms % span, []).append(reader)
+                head_start = self._head.min_ts
             for start, readers in groups.items():
                 whole = start + span <= head_start
                 if len(readers) < 2 or not whole:
                     continue
+                # the readers stay readable (and are not dropped: only maintenance drops)
                 parts: list[RollupPart] = []
                 for reader in readers:
                     parts.extend(read_block_parts(reader))
-                self._write(tier, start, start + span, merge_parts(parts))
-                for reader in readers:
-                    self._drop(tier, reader)
+                merged = self._write(tier, start, start + span, merge_parts(parts))
+                with self._lock:
+                    self._add_reader(tier, merged)
+                    for reader in readers:
+                        self._drop(tier, reader)
 
     def _drop(self, tier: str, reader: BlockReader) -> None:
         self._blocks[tier].remove(reader)
@@ -268,7 +330,7 @@ class EmbeddedStore:
         self._events.delete_before(now - self.config.event_retention_ms)
 
     def close(self) -> None:
-        with self._lock:
+        with self._maintaining, self._lock:
             if self._closed:
                 return
             self._closed = True

@@ -1,8 +1,10 @@
-"""The in-memory head: each target appends rows to an open segment; closed segments are
-compressed at once and wait, with their rollups, for the next block cut.
+"""The in-memory head: each target appends rows to an open segment; a finished segment is
+sealed (kept as its raw matrix) and compressed later by `maintain()` outside the store's
+lock; encoded segments wait, with their rollups, for the next block cut.
 
 Per-sample Python work on the common path (a target sends the same series as last time) is
-one list comparison; the values go into the matrix as one numpy row.
+one list comparison; the values go into the matrix as one numpy row. Nothing on the append
+path compresses: a series new to the chunk widens the open segment instead of closing it.
 """
 
 from __future__ import annotations
@@ -20,19 +22,24 @@ from monitor.store.segment import (
     STALE,
     EncodedSegment,
     OpenSegment,
+    SealedSegment,
     encode_segment,
     rollup_rows,
 )
 from monitor.store.series_index import SeriesIndex, SeriesKey
 from monitor.store.wal import layout_record, row_record, series_record, target_record
 
-__all__ = ["Head", "TargetState", "RollupPart"]
+__all__ = ["Head", "TargetState", "RollupPart", "Encoded", "SnapshotPart"]
 
 log = logging.getLogger(__name__)
 _STALE_BITS = STALE.view(np.uint64)
 
 #: (gids, ts, matrix) of downsampled rows waiting for a block cut
 RollupPart = tuple[np.ndarray, np.ndarray, np.ndarray]
+#: what `encode_sealed` makes of one sealed segment: the segment and one rollup per tier
+Encoded = tuple[SealedSegment, EncodedSegment, list[RollupPart]]
+#: one target in a snapshot: tid, labels, and its segments (or an open one's gids, ts, rows)
+SnapshotPart = tuple[int, Labels, list["EncodedSegment | SealedSegment | tuple[np.ndarray, ...]"]]
 
 
 class TargetState:
@@ -59,7 +66,7 @@ class TargetState:
         self.cols: np.ndarray | None = None
         self.present = np.empty(0, np.int64)
         self.segment: OpenSegment | None = None
-        self.closed: list[EncodedSegment] = []
+        self.closed: list[EncodedSegment | SealedSegment] = []
         self.last_ts = -(2**63)
 
 
@@ -79,6 +86,8 @@ class Head:
         self.by_tid: list[TargetState] = []
         self.gid_target: dict[int, TargetState] = {}
         self.closed_by_block: dict[int, list[EncodedSegment]] = {}
+        #: sealed segments waiting for `encode_sealed`, oldest first
+        self.sealed: list[SealedSegment] = []
         self.rollups: dict[tuple[str, int], list[RollupPart]] = {}
         self.wal_gids: set[int] = set()
         #: samples before this are already in blocks and are rejected
@@ -128,9 +137,14 @@ class Head:
         )
         ended = np.setdiff1d(state.present, gids)
         segment = state.segment
-        if segment is None or any(int(g) not in segment.col_of for g in gids):
-            columns = np.concatenate((gids[np.sort(np.unique(gids, return_index=True)[1])], ended))
+        if segment is None:
+            columns = np.concatenate((_first_seen(gids), ended))
             segment = self.open_segment(state, columns, batch.ts_ms)
+        else:
+            col_of = segment.col_of
+            extra = [g for g in gids.tolist() if g not in col_of]
+            if extra:
+                self.widen_segment(state, _first_seen(np.array(extra, np.int64)))
         cols = np.array([segment.col_of[int(g)] for g in gids], np.intp)
         row = np.full(segment.gids.size, ABSENT)
         row[cols] = values
@@ -173,14 +187,24 @@ class Head:
     def open_segment(self, state: TargetState, gids: np.ndarray, ts_ms: int) -> OpenSegment:
         if state.segment is not None:
             self.close_segment(state)
+        self._log_series(state, gids)
+        self._wal_add(layout_record(state.tid, gids))
+        state.segment = OpenSegment(gids, ts_ms // self.config.chunk_duration_ms)
+        return state.segment
+
+    def widen_segment(self, state: TargetState, extra: np.ndarray) -> None:
+        segment = state.segment
+        assert segment is not None
+        self._log_series(state, extra)
+        segment.widen(extra)
+        self._wal_add(layout_record(state.tid, segment.gids))
+
+    def _log_series(self, state: TargetState, gids: np.ndarray) -> None:
         for gid in gids.tolist():
             self.gid_target[gid] = state
             if gid not in self.wal_gids:
                 self.wal_gids.add(gid)
                 self._wal_add(series_record(gid, self.index.keys[gid]))
-        self._wal_add(layout_record(state.tid, gids))
-        state.segment = OpenSegment(gids, ts_ms // self.config.chunk_duration_ms)
-        return state.segment
 
     def _write_row(self, state: TargetState, ts_ms: int, row: np.ndarray) -> None:
         assert state.segment is not None
@@ -199,26 +223,49 @@ class Head:
         state.present = np.sort(state.segment.gids[(bits != ABSENT_BITS) & (bits != _STALE_BITS)])
 
     def close_segment(self, state: TargetState) -> None:
+        """Seal the open segment; `encode_sealed` compresses it later, off the append path."""
         segment = state.segment
         state.segment = None
         if segment is None or segment.rows == 0:
             return
-        ts, matrix = segment.view()
-        encoded = encode_segment(segment.gids, ts.copy(), matrix.copy())
-        block = self.block_start(encoded.min_ts)
-        self.closed_by_block.setdefault(block, []).append(encoded)
-        state.closed.append(encoded)
-        counters = np.array([self._is_counter(self.index.keys[g]) for g in segment.gids.tolist()])
-        for tier in self.config.tiers:
-            rts, rmatrix = rollup_rows(ts, matrix, tier.resolution_ms, counters)
-            self.rollups.setdefault((tier.name, block), []).append((segment.gids, rts, rmatrix))
+        sealed = segment.seal()
+        state.closed.append(sealed)
+        self.sealed.append(sealed)
+
+    def encode_sealed(self, sealed: list[SealedSegment]) -> list[Encoded]:
+        """Compress sealed segments and downsample them. Reads only immutable arrays and the
+        append-only series index, so `maintain()` runs it without the store's lock."""
+        out: list[Encoded] = []
+        for segment in sealed:
+            ts, matrix = segment.ts, segment.values
+            encoded = encode_segment(segment.gids, ts, matrix)
+            keys = self.index.keys
+            counters = np.array([self._is_counter(keys[g]) for g in segment.gids.tolist()])
+            rollups = [
+                (segment.gids, *rollup_rows(ts, matrix, tier.resolution_ms, counters))
+                for tier in self.config.tiers
+            ]
+            out.append((segment, encoded, rollups))
+        return out
+
+    def install_encoded(self, results: list[Encoded]) -> None:
+        """Swap sealed segments for their encoded form (under the store's lock)."""
+        done = {id(sealed): encoded for sealed, encoded, _ in results}
+        for sealed, encoded, rollups in results:
+            state = self.gid_target[int(sealed.gids[0])]
+            state.closed = [done.get(id(s), s) for s in state.closed]
+            block = self.block_start(encoded.min_ts)
+            self.closed_by_block.setdefault(block, []).append(encoded)
+            for tier, part in zip(self.config.tiers, rollups, strict=True):
+                self.rollups.setdefault((tier.name, block), []).append(part)
+        self.sealed = [s for s in self.sealed if id(s) not in done]
 
     def block_start(self, ts_ms: int) -> int:
         return ts_ms - ts_ms % self.config.block_duration_ms
 
     # -- block cut -------------------------------------------------------------------------
-    def take_block(self, block: int) -> tuple[list[EncodedSegment], dict[str, list[RollupPart]]]:
-        """Remove and return everything of one block window (closing open segments in it)."""
+    def seal_block(self, block: int) -> None:
+        """Seal the open segments that started in the block window `block`."""
         for state in self.by_tid:
             segment = state.segment
             if (
@@ -226,15 +273,26 @@ class Head:
                 and self.block_start(segment.chunk * self.config.chunk_duration_ms) <= block
             ):
                 self.close_segment(state)
-        segments = self.closed_by_block.pop(block, [])
-        taken = {id(s) for s in segments}
-        for state in self.by_tid:
-            state.closed = [s for s in state.closed if id(s) not in taken]
+
+    def block_contents(
+        self, block: int
+    ) -> tuple[list[EncodedSegment], dict[str, list[RollupPart]]]:
+        """Everything of one block window (once sealed and encoded), left in place so reads
+        find it until `drop_block`; from now on samples in the window are rejected."""
+        segments = list(self.closed_by_block.get(block, []))
         rollups = {
-            tier.name: self.rollups.pop((tier.name, block), []) for tier in self.config.tiers
+            tier.name: list(self.rollups.get((tier.name, block), [])) for tier in self.config.tiers
         }
         self.min_ts = max(self.min_ts, block + self.config.block_duration_ms)
         return segments, rollups
+
+    def drop_block(self, block: int) -> None:
+        """Forget a block window that is now on disk."""
+        taken = {id(s) for s in self.closed_by_block.pop(block, [])}
+        for state in self.by_tid:
+            state.closed = [s for s in state.closed if id(s) not in taken]
+        for tier in self.config.tiers:
+            self.rollups.pop((tier.name, block), None)
 
     def pending_blocks(self) -> list[int]:
         opened = [
@@ -242,26 +300,49 @@ class Head:
             for s in self.by_tid
             if s.segment is not None
         ]
-        return sorted(set(self.closed_by_block) | set(opened))
+        sealed = [self.block_start(s.min_ts) for s in self.sealed]
+        return sorted(set(self.closed_by_block) | set(opened) | set(sealed))
 
     def snapshot(self) -> list[bytes]:
         """WAL records that rebuild the current head from nothing."""
-        records: list[bytes] = []
-        self.wal_gids = set()
+        return self.snapshot_records(self.snapshot_parts())
+
+    def snapshot_parts(self) -> list[SnapshotPart]:
+        """What a snapshot must hold, as references to arrays no append writes again (rows
+        already written never change; widening and growing allocate new arrays), so
+        `snapshot_records` can serialise them outside the store's lock."""
+        parts: list[SnapshotPart] = []
+        logged: set[int] = set()
         for state in self.by_tid:
-            records.append(target_record(state.tid, state.labels))
-            parts = [(s.gids, *s.matrix()) for s in state.closed]
-            if state.segment is not None and state.segment.rows:
-                parts.append((state.segment.gids, *state.segment.view()))
-            for gids, ts, matrix in parts:
-                for gid in gids.tolist():
-                    if gid not in self.wal_gids:
-                        self.wal_gids.add(gid)
-                        records.append(series_record(gid, self.index.keys[gid]))
-                records.append(layout_record(state.tid, gids))
-                records.extend(
-                    row_record(state.tid, int(t), r) for t, r in zip(ts, matrix, strict=True)
+            pieces: list[EncodedSegment | SealedSegment | tuple[np.ndarray, ...]] = list(
+                state.closed
+            )
+            segment = state.segment
+            if segment is not None and segment.rows:
+                pieces.append((segment.gids, *segment.view()))
+            for piece in pieces:
+                gids = piece[0] if isinstance(piece, tuple) else piece.gids
+                logged.update(gids.tolist())
+            parts.append((state.tid, state.labels, pieces))
+        self.wal_gids = logged
+        return parts
+
+    def snapshot_records(self, parts: list[SnapshotPart]) -> list[bytes]:
+        records: list[bytes] = []
+        logged: set[int] = set()
+        keys = self.index.keys
+        for tid, labels, pieces in parts:
+            records.append(target_record(tid, labels))
+            for piece in pieces:
+                gids, ts, matrix = (
+                    piece if isinstance(piece, tuple) else (piece.gids, *piece.matrix())
                 )
+                for gid in gids.tolist():
+                    if gid not in logged:
+                        logged.add(gid)
+                        records.append(series_record(gid, keys[gid]))
+                records.append(layout_record(tid, gids))
+                records.extend(row_record(tid, int(t), r) for t, r in zip(ts, matrix, strict=True))
         return records
 
     # -- reading ---------------------------------------------------------------------------
@@ -281,8 +362,14 @@ class Head:
 
     def oldest_ts(self) -> int | None:
         starts = [s.min_ts for segs in self.closed_by_block.values() for s in segs]
+        starts += [s.min_ts for s in self.sealed]
         starts += [int(s.segment.ts[0]) for s in self.by_tid if s.segment and s.segment.rows]
         return min(starts) if starts else None
 
     def open_bytes(self) -> int:
         return sum(s.segment.matrix.nbytes for s in self.by_tid if s.segment is not None)
+
+
+def _first_seen(gids: np.ndarray) -> np.ndarray:
+    """`gids` without repeats, in order of first appearance."""
+    return gids[np.sort(np.unique(gids, return_index=True)[1])]

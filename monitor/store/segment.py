@@ -25,6 +25,7 @@ from monitor.store.codec import (
 __all__ = [
     "ABSENT_BITS",
     "OpenSegment",
+    "SealedSegment",
     "EncodedSegment",
     "encode_segment",
     "rollup_rows",
@@ -65,6 +66,52 @@ class OpenSegment:
     def column(self, gid: int) -> tuple[np.ndarray, np.ndarray]:
         ts, matrix = self.view()
         return _present(ts, matrix[:, self.col_of[gid]])
+
+    def widen(self, extra: np.ndarray) -> None:
+        """Add columns for series new in this chunk; earlier rows get ABSENT in them.
+
+        Cheaper than closing the segment: a histogram bucket or command showing up for the
+        first time costs one matrix copy, not a compression of everything so far.
+        """
+        base = self.gids.size
+        self.gids = np.concatenate((self.gids, extra))
+        for i, gid in enumerate(extra.tolist()):
+            self.col_of[gid] = base + i
+        wider = np.full((self.ts.size, self.gids.size), ABSENT)
+        wider[: self.rows, :base] = self.matrix[: self.rows]
+        self.matrix = wider
+
+    def seal(self) -> SealedSegment:
+        ts, matrix = self.view()
+        return SealedSegment(self.gids, ts, matrix, self.col_of)
+
+
+@dataclass(frozen=True, slots=True)
+class SealedSegment:
+    """A finished segment not yet compressed: `maintain()` encodes it off the append path.
+
+    Its arrays are never written again (the open segment that made it is gone), so it can be
+    encoded outside the store's lock while readers read it inside.
+    """
+
+    gids: np.ndarray
+    ts: np.ndarray
+    values: np.ndarray
+    col_of: dict[int, int] = field(compare=False)
+
+    @property
+    def min_ts(self) -> int:
+        return int(self.ts[0])
+
+    @property
+    def max_ts(self) -> int:
+        return int(self.ts[-1])
+
+    def column(self, gid: int) -> tuple[np.ndarray, np.ndarray]:
+        return _present(self.ts, self.values[:, self.col_of[gid]])
+
+    def matrix(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.ts, self.values
 
 
 def _present(ts: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

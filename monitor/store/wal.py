@@ -14,9 +14,11 @@ import json
 import logging
 import os
 import struct
+import threading
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -54,26 +56,43 @@ def row_record(tid: int, ts_ms: int, row: np.ndarray) -> bytes:
 
 
 class WalWriter:
-    def __init__(self, path: Path) -> None:
+    """Buffers records and writes them as one frame per `flush`.
+
+    `add` is called by the appender under the store's lock; `flush` may run in another
+    thread without that lock (compressing and fsyncing a second of rows takes milliseconds
+    the polling loop should not wait for): it swaps the buffer out under its own lock, so
+    frames keep the order records were added in. With `deferred=True` the file is not
+    opened until `open()`: the log after a rotation buffers until its snapshot is on disk.
+    """
+
+    def __init__(self, path: Path, deferred: bool = False) -> None:
         self.path = path
-        self._file = open(path, "ab")  # noqa: SIM115 - lives as long as the store
+        self._file: BinaryIO | None = None if deferred else open(path, "ab")  # noqa: SIM115
         self._buffer: list[bytes] = []
+        self._io = threading.Lock()
 
     def add(self, record: bytes) -> None:
         self._buffer.append(record)
 
+    def open(self) -> None:
+        with self._io:
+            self._file = open(self.path, "ab")  # noqa: SIM115 - lives as long as the store
+
     def flush(self) -> None:
-        if not self._buffer:
-            return
-        payload = zlib.compress(b"".join(self._buffer), 1)
-        self._buffer.clear()
-        self._file.write(_FRAME.pack(len(payload), zlib.crc32(payload)) + payload)
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        with self._io:
+            if self._file is None or not self._buffer:
+                return
+            records, self._buffer = self._buffer, []
+            payload = zlib.compress(b"".join(records), 1)
+            self._file.write(_FRAME.pack(len(payload), zlib.crc32(payload)) + payload)
+            self._file.flush()
+            os.fsync(self._file.fileno())
 
     def close(self) -> None:
         self.flush()
-        self._file.close()
+        with self._io:
+            if self._file is not None:
+                self._file.close()
 
 
 def wal_path(directory: Path, seq: int) -> Path:
