@@ -9,7 +9,7 @@ import dash
 from dash import Input, Output, State, dcc, html
 
 from monitor.discovery import ClusterNode, ClusterTopology
-from monitor.readmodel.overview import OverviewRow, fleet_overview
+from monitor.readmodel.overview import OverviewRow
 from monitor.readmodel.source import Health
 from ui.web.components import empty_state, page_header, panel, pill, stat_tile, status_badge, tick
 from ui.web.context import PageContext
@@ -229,6 +229,6 @@ def register(app: dash.Dash, ctx: PageContext) -> None:
             return empty_state(
                 f"No cluster named {name!r}", f"Known: {', '.join(sorted(topologies))}"
             ), ""
-        rows = {r.instance: r for r in fleet_overview(source, now, with_trend=False)}
+        rows = {r.instance: r for r in ctx.overview_rows()}
         body = cluster_body(ctx, topology, rows, search or "", theme or ctx.default_theme)
         return body, f"{name} · updated {fmt_clock(now)}"

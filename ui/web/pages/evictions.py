@@ -105,9 +105,10 @@ def _by_instance(ctx: PageContext, expr: str, now_ms: int) -> dict[str, float]:
     }
 
 
-def eviction_rows(
-    ctx: PageContext, now_ms: int
-) -> list[tuple[str, float | None, float | None, float | None, float | None]]:
+Row = tuple[str, float | None, float | None, float | None, float | None]
+
+
+def eviction_rows(ctx: PageContext, now_ms: int) -> list[Row]:
     """(instance, evictions/s, wasted share, memory fill, seconds to full) per target."""
     window = "5m"
     evicted = _by_instance(
@@ -143,7 +144,7 @@ def eviction_rows(
     return rows
 
 
-def _table(ctx: PageContext, now_ms: int) -> html.Div:
+def _table(rows_now: list[Row]) -> html.Div:
     rows = [
         (
             instance,
@@ -154,7 +155,7 @@ def _table(ctx: PageContext, now_ms: int) -> html.Div:
             if to_full is not None
             else ("full" if fill is not None and fill >= 1 else "not growing"),
         )
-        for instance, rate, wasted, fill, to_full in eviction_rows(ctx, now_ms)
+        for instance, rate, wasted, fill, to_full in rows_now
     ]
     return panel(
         "Now (5 min rates; time to full from the last 30 min's growth)",
@@ -165,6 +166,11 @@ def _table(ctx: PageContext, now_ms: int) -> html.Div:
             empty="No targets yet.",
         ),
     )
+
+
+def table_rows(ctx: PageContext) -> list[Row]:
+    """The table's rows, computed once per poll interval for every viewer."""
+    return ctx.snapshot("evictions", lambda: eviction_rows(ctx, ctx.data.source.now_ms())).get()
 
 
 def register(app: dash.Dash, ctx: PageContext) -> None:
@@ -203,7 +209,7 @@ def register(app: dash.Dash, ctx: PageContext) -> None:
             isinstance(dash.ctx.triggered_id, dict),
         )
         return (
-            _table(ctx, now),
+            _table(table_rows(ctx)),
             f"updated {fmt_clock(now)}",
             update.figures,
             update.extends,

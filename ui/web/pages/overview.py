@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import dash
 from dash import Input, Output, State, dcc, html
 
-from monitor.readmodel.overview import OverviewRow, fleet_overview
+from monitor.readmodel.overview import OverviewRow
 from monitor.readmodel.source import Health
 from ui.web.components import empty_state, page_header, stat_tile, status_badge, tick
 from ui.web.context import PageContext
@@ -137,21 +138,24 @@ def _group_header(name: str, rows: Sequence[OverviewRow]) -> html.Div:
 
 def _items(
     rows: Sequence[OverviewRow], search: str, now_ms: int, last_polls: dict[str, int]
-) -> list[tuple[str, str, Any]]:
-    """(key, digest, component) for each group header and card, in display order."""
+) -> list[tuple[str, str, Callable[[], Any]]]:
+    """(key, digest, build) for each group header and card, in display order; components
+    are built only for what changed."""
     groups: dict[str, list[OverviewRow]] = {}
     for row in rows:
         groups.setdefault(_group_name(row), []).append(row)
-    items: list[tuple[str, str, Any]] = []
+    items: list[tuple[str, str, Callable[[], Any]]] = []
     for name, members in groups.items():
         header_digest = json.dumps([len(members), sum(r.health is Health.DOWN for r in members)])
-        items.append((f"group:{name}", header_digest, _group_header(name, members)))
+        items.append((f"group:{name}", header_digest, partial(_group_header, name, members)))
         for row in members:
+            last_poll = last_polls.get(row.instance, 0)
+            age = fmt_age(last_poll, now_ms) if row.health is Health.DOWN else ""
             items.append(
                 (
                     f"card:{row.instance}",
-                    _digest(row, search),
-                    card(row, search, now_ms, last_polls.get(row.instance, 0)),
+                    _digest(row, search) + age,
+                    partial(card, row, search, now_ms, last_poll),
                 )
             )
     return items
@@ -243,7 +247,7 @@ def overview_update(ctx: PageContext, search: str, state: dict[str, Any] | None)
     source = ctx.data.source
     now = source.now_ms()
     view = parse_query(search)
-    rows = fleet_overview(source, now, with_trend=False)
+    rows = ctx.overview_rows()
     wanted = view.get("filter")
     shown = [r for r in rows if r.matches(wanted)] if wanted else rows
     updated = f"{len(rows)} targets · updated {fmt_clock(now)}"
@@ -269,13 +273,13 @@ def overview_update(ctx: PageContext, search: str, state: dict[str, Any] | None)
     if state and state.get("keys") == keys:
         patch = dash.Patch()
         changed = 0
-        for index, (old, (_, digest, component)) in enumerate(
+        for index, (old, (_, digest, build)) in enumerate(
             zip(state["digests"], items, strict=True)
         ):
             if old != digest:
-                patch[index] = component
+                patch[index] = build()
                 changed += 1
         grid = patch if changed else dash.no_update
     else:
-        grid = [component for _, _, component in items]
+        grid = [build() for _, _, build in items]
     return grid, _stats(rows), updated, new_state

@@ -9,12 +9,14 @@ import dash
 from dash import ALL, Input, Output, State, dcc, html
 
 from monitor.readmodel import queries as q
-from monitor.readmodel.source import Health, TargetState
+from monitor.readmodel.info_sections import info_sections
+from monitor.readmodel.source import Health, InstantSample, TargetState
 from ui.web.components import (
     chart_panel,
     empty_state,
     error_banner,
     page_header,
+    panel,
     pill,
     status_badge,
     table,
@@ -32,7 +34,6 @@ TITLE = "Target"
 NAV = ""
 NAME = "target"
 TABS = (("charts", "Charts"), ("info", "INFO"), ("slowlog", "Slowlog"), ("keyspace", "Keyspace"))
-_MAX_INFO_ROWS = 400
 
 
 def _find(ctx: PageContext, instance: str) -> TargetState | None:
@@ -231,20 +232,25 @@ def _info(ctx: PageContext, state: TargetState) -> Any:
         return empty_state(
             "Nothing collected yet", "The INFO browser shows the target's last poll."
         )
-    rows = []
-    for name, labels, value in sorted(zip(batch.names, batch.labels, batch.values, strict=True)):
-        label_text = ", ".join(f"{k}={v}" for k, v in labels)
-        rows.append((html.Code(name), html.Span(label_text, className="note"), f"{value:g}"))
-    shown = rows[:_MAX_INFO_ROWS]
-    note = f"{len(rows)} samples from the poll at {fmt_clock(batch.ts_ms)}"
-    if len(rows) > len(shown):
-        note += f"; the first {len(shown)} by name"
+    index: dict[str, list[InstantSample]] = {}
+    for name, labels, value in zip(batch.names, batch.labels, batch.values, strict=True):
+        index.setdefault(name, []).append(InstantSample(dict(labels), value))
+    sections = info_sections(index, frozenset(state.labels))
+    panels = [
+        panel(
+            section.capitalize(),
+            table(("field", "value"), [(k, html.Code(v)) for k, v in rows], numeric=(1,)),
+        )
+        for section, rows in sections.items()
+    ]
+    note = (
+        f"From the poll at {fmt_clock(batch.ts_ms)}; per-command and per-slab series are charted."
+    )
     return html.Div(
         [
-            html.Div(note, className="note", style={"marginBottom": "8px"}),
-            table(("metric", "labels", "value"), shown, numeric=(2,)),
-        ],
-        className="panel",
+            html.Div(note, className="note", style={"marginBottom": "10px"}),
+            html.Div(panels, className="info-grid"),
+        ]
     )
 
 
