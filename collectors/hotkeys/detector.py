@@ -55,12 +55,12 @@ class HotKeyOptions:
     #: the span a report covers; LFU scores halve every window/4, bursts older than it drop
     window_s: float = 10.0
     #: SCAN/OBJECT FREQ/TYPE/MEMORY USAGE commands per second for LFU sampling
-    command_budget_per_s: float = 2000.0
+    command_budget_per_s: float = 3000.0
     #: keys whose counters are re-read every step (the LFU top-K's working set)
     candidates: int = 64
     big_keys: bool = True
     #: TYPE + MEMORY USAGE on every n-th scanned key
-    bigkey_sample_every: int = 4
+    bigkey_sample_every: int = 8
     bigkeys_per_type: int = 10
     #: MONITOR is opt-in: it costs the server dearly while it runs
     monitor: bool = False
@@ -93,7 +93,6 @@ class HotKeyDetector:
         self.options = options or HotKeyOptions()
         self.method: Method | None = None
         self.notes: list[str] = []
-        self._started_wall = time.time()
         self._started = time.monotonic()
         self._conn: RedisConnection | None = None
         self._ladder: list[Method] = []
@@ -118,9 +117,9 @@ class HotKeyDetector:
     async def step(self) -> None:
         """One poll's worth of work within the command budget; raises on connection loss
         (the next step reconnects)."""
-        if self.method is None:
-            await self._choose()
         try:
+            if self.method is None:
+                await self._choose()
             while self.method not in (None, Method.NONE):
                 try:
                     await self._step_method()

@@ -6,8 +6,9 @@ counter stands for an expected number of accesses (`accesses_for_counter`), and 
 difference between two readings of the same key over time is an access rate.
 
 Each step spends a command budget: first it re-reads the counters of the current
-candidates (so their rates stay fresh and keys that cooled down lose their place), then it
-continues the SCAN cursor and reads the counters of the keys it returns; every
+candidates and of the keys on probation (so their rates stay fresh and keys that cooled
+down lose their place), then it continues the SCAN cursor and reads the counters of the keys
+it returns; the highest of those go on probation, to be read again next step. Every
 `bigkey_sample_every`-th key also gets `TYPE` and `MEMORY USAGE ... SAMPLES 5`.
 """
 
@@ -38,6 +39,8 @@ __all__ = [
 
 #: the counter a new key starts at (Redis's LFU_INIT_VAL)
 LFU_INIT_VAL = 5
+#: readings of one key closer together than this are ignored (the older one stays the base)
+MIN_READ_INTERVAL_S = 0.5
 #: the counter's ceiling: with lfu-log-factor 10 it is reached after ~311k accesses
 LFU_MAX = 255
 
@@ -101,7 +104,6 @@ class LfuSampler:
         self.window_s = window_s
         self.bigkey_sample_every = bigkey_sample_every
         self.big = BiggestPerType(bigkeys_per_type)
-        self.scans_completed = 0
         self._half_life_s = window_s / 4
         self._candidates: DecayingTopK[bytes] = DecayingTopK(candidates, self._half_life_s)
         self._history: dict[bytes, deque[tuple[float, int]]] = {}
@@ -135,11 +137,10 @@ class LfuSampler:
             wanted = max(1, min(slice_size, int((budget - spent - 1) / per_key)))
             batch, scan_commands = await self._next_keys(conn, wanted)
             spent += scan_commands
-            if not batch:
-                if self._cursor == b"0":
-                    break
-                continue
-            spent += await self._sample(conn, batch)
+            if batch:
+                spent += await self._sample(conn, batch)
+            if scan_commands and self._cursor == b"0":
+                break  # one pass per step at most: a second reading now would measure nothing
             await asyncio.sleep(0)
         return spent
 
@@ -151,8 +152,6 @@ class LfuSampler:
         if not (isinstance(reply, list) and len(reply) == 2 and isinstance(reply[1], list)):
             raise ValueError(f"{self.instance}: SCAN reply is not [cursor, keys]: {reply!r:.80}")
         self._cursor = reply[0]
-        if self._cursor == b"0":
-            self.scans_completed += 1
         return [k for k in reply[1] if isinstance(k, bytes)], 1
 
     async def _sample(self, conn: RedisConnection, keys: list[bytes]) -> int:
@@ -194,7 +193,10 @@ class LfuSampler:
         again next step) if its counter is among the highest seen; so a hot key that cooled
         down earns nothing when the SCAN comes round again, and fades."""
         factor = self.config.log_factor
-        previous = self._seen.pop(key, None)
+        previous = self._seen.get(key)
+        if previous is not None and now - previous[0] < MIN_READ_INTERVAL_S:
+            return  # too soon: one counter step over milliseconds is not a rate
+        self._seen.pop(key, None)
         self._seen[key] = (now, counter)
         if len(self._seen) > self.memory:
             del self._seen[next(iter(self._seen))]
@@ -202,8 +204,6 @@ class LfuSampler:
             self._put_on_probation(key, counter)
             return
         elapsed = now - previous[0]
-        if elapsed <= 0:
-            return
         if counter >= LFU_MAX and previous[1] >= LFU_MAX:
             rate = self._saturated_rate(key, now)
         else:

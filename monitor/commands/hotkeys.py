@@ -59,9 +59,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument(
         "--budget",
         type=float,
-        default=2000.0,
+        default=3000.0,
         metavar="N",
-        help="LFU sampling commands per second (2000)",
+        help="LFU sampling commands per second (3000)",
     )
     parser.add_argument(
         "--replicas",

@@ -31,24 +31,28 @@ class ClusterZipf:
             pipe.set(key, "v")
         pipe.execute()
 
-    def run(self, operations: int) -> None:
+    def run(self, operations: int, write: bool = False) -> None:
         pipe = self.client.pipeline()
         for key in self._rng.choices(self.keys, self.weights, k=operations):
-            pipe.get(key)
+            pipe.set(key, "w") if write else pipe.get(key)
         pipe.execute()
+
+    def background(self, write: bool = False) -> tuple[threading.Thread, threading.Event]:
+        stop = threading.Event()
+
+        def load() -> None:
+            while not stop.is_set():
+                self.run(300, write)
+
+        thread = threading.Thread(target=load, daemon=True)
+        thread.start()
+        return thread, stop
 
 
 def test_cluster_seed_runs_per_primary_and_merges(redis_cluster: LocalCluster) -> None:
     zipf = ClusterZipf(redis_cluster.nodes[0].port, 300, seed=11)
     zipf.fill()
-    stop = threading.Event()
-
-    def load() -> None:
-        while not stop.is_set():
-            zipf.run(300)
-
-    thread = threading.Thread(target=load, daemon=True)
-    thread.start()
+    thread, stop = zipf.background()
     try:
         options = HotKeyOptions(top=5, monitor=True, burst_s=0.3, burst_every_s=0.5)
         seed = parse_target_url(redis_cluster.seed_url)
@@ -117,10 +121,16 @@ def test_valkey_hot_slots_are_sampled_first(valkey_lfu_cluster: LocalCluster) ->
 def test_valkey_replicas_are_sampled_with_readonly(valkey_lfu_cluster: LocalCluster) -> None:
     zipf = ClusterZipf(valkey_lfu_cluster.nodes[0].port, 200, seed=13)
     zipf.fill()
-    zipf.client.close()
     seed = parse_target_url(valkey_lfu_cluster.seed_url)
     options = HotKeyOptions(top=5, big_keys=False)
-    report = asyncio.run(detect_hot_keys(seed, 0.5, options, include_replicas=True))
+    # writes reach the replicas through replication, which touches their LFU counters
+    thread, stop = zipf.background(write=True)
+    try:
+        report = asyncio.run(detect_hot_keys(seed, 2.5, options, include_replicas=True))
+    finally:
+        stop.set()
+        thread.join(10)
+        zipf.client.close()
     replicas = {
         t.instance for t in asyncio.run(discover_nodes(seed)) if dict(t.labels)["role"] == "replica"
     }
