@@ -153,14 +153,16 @@ def _live_scope(runtime: Any, instance: str) -> Scope:
 
 
 def _wait(runtime: Any, instance: str, duration_s: float, interval_s: float) -> bool:
-    """Poll for `duration_s`, printing progress; False (with the reason) if the target is
-    down from the start."""
+    """Poll for `duration_s`, printing progress; False (with the reason) if no target has
+    answered once and every one has failed three polls in a row."""
     started = time.monotonic()
     next_progress = started + _PROGRESS_EVERY_S
+    answered = False
     _note(f"polling {instance} every {interval_s:g}s for {duration_s:g}s")
     while (elapsed := time.monotonic() - started) < duration_s:
         statuses = runtime.statuses()
-        if statuses and all(s.up is False for s in statuses) and elapsed > 3 * interval_s:
+        answered = answered or any(s.up for s in statuses)
+        if statuses and not answered and all(s.consecutive_failures >= 3 for s in statuses):
             errors = "; ".join(s.last_error or "down" for s in statuses)
             _note(f"{instance} is not answering: {errors}")
             return False

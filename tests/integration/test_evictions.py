@@ -22,7 +22,7 @@ from monitor.runtime import Runtime
 from tests.servers import LocalCluster, LocalMemcached, LocalRedis, free_port
 
 #: short windows so a few seconds of history cover them; 1h shows how a lacking one reads
-WINDOWS = (("2s", 2.0), ("4s", 4.0), ("1h", 3600.0))
+WINDOWS = (("3s", 3.0), ("6s", 6.0), ("1h", 3600.0))
 
 
 @pytest.fixture
@@ -93,15 +93,16 @@ def test_redis_evicting_faster_and_faster(small_redis: LocalRedis, tmp_path: Pat
         pipe = client.pipeline(transaction=False)
         for key in range(first, first + count):
             pipe.set(f"k{key}", b"v" * 1000)
-            pipe.get(f"k{key // 2}")  # older keys: hits until they are evicted
+            pipe.get(f"k{max(0, key - 500)}")  # half a megabyte back: mostly still there
+            pipe.get(f"never{key}")  # a miss
         pipe.execute()
 
     runtime = _runtime(small_redis.url, tmp_path / "store")
     try:
         engine = Engine(runtime.store)
-        with Writer(write, batch=lambda tick: 10 * tick):  # an ever faster write load
+        with Writer(write, batch=lambda tick: 5 * tick):  # an ever faster write load
             _wait_for(lambda: client.info("stats")["evicted_keys"] > 0)
-            time.sleep(4.5)
+            time.sleep(6.5)
         summary = eviction_summary(engine, small_redis.address, windows=WINDOWS)
     finally:
         runtime.stop_background()
@@ -165,7 +166,7 @@ def test_memcached_evicting_then_quiet_per_slab(
         client.close()
         observer.close()
     assert summary.kind == "memcached"
-    longer = summary.window("4s")
+    longer = summary.window("6s")
     assert longer.status == "complete"
     assert summary.trend.trend is Trend.FALLING
     evicting = [s for s in summary.slabs if s.trend.points and s.trend.trend is Trend.FALLING]
@@ -205,7 +206,7 @@ def test_command_polls_live_when_no_store_has_history(
 def test_command_on_a_cluster_seed_summarises_the_cluster(
     redis_cluster: LocalCluster, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    args = _command_args(redis_cluster.seed_url, "--duration", "2s", "--interval", "0.5s")
+    args = _command_args(redis_cluster.seed_url, "--duration", "3s", "--interval", "1s")
     assert args.run(args) == 0
     out = capsys.readouterr().out
     seed = redis_cluster.seed_url.removeprefix("redis://")
