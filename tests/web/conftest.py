@@ -96,6 +96,10 @@ def served() -> Iterator[Served]:
         f'auth_username = "{USER}"\n'
         f'auth_password_file = "{tmp / "password"}"\n'
         'theme = "dark"\n'
+        "[hotkeys]\n"
+        "enabled = true\n"
+        "monitor = true\n"
+        'monitor_every = "2s"\n'
     )
     port = free_port()
     log_path = tmp / "serve.log"

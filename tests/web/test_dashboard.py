@@ -171,13 +171,28 @@ def test_cluster_page_shows_shards_and_nodes(served: Served, browser: Any) -> No
     screenshot(browser, "cluster")
 
 
-@pytest.mark.parametrize("path", ["/hotkeys", "/evictions", "/explore?q=redis_up"])
+def test_hot_keys_page_lists_the_workloads_keys(served: Served, browser: Any) -> None:
+    open_page(browser, served, "/hotkeys")
+    wait_for(
+        lambda: browser.find_elements("css selector", "#hotkeys-body .data-table code"),
+        timeout_s=60,
+        what="hot keys in a table",
+    )
+    text = browser.find_element("id", "hotkeys-body").text
+    assert "monitor" in text or "watch" in text or "lfu" in text
+    screenshot(browser, "hotkeys")
+
+
+@pytest.mark.parametrize("path", ["/evictions", "/explore?q=redis_up"])
 def test_other_pages_render(served: Served, browser: Any, path: str) -> None:
     open_page(browser, served, path)
     if path.startswith("/evictions"):
         wait_for(
             lambda: browser.find_elements("css selector", "#evictions-table table"),
             what="eviction table",
+        )
+        wait_for(
+            lambda: len(browser.find_elements("css selector", ".main-svg")) >= 4, what="charts"
         )
     if path.startswith("/explore"):
         wait_for(lambda: any(n > 0 for n in plotted_points(browser)), what="the query's plot")

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import dash
 from dash import ALL, Input, Output, State, dcc, html
 
 from ui.web import pages
-from ui.web.components import empty_state
+from ui.web.components import attributes, empty_state
 from ui.web.context import PageContext
 from ui.web.data import WebData
 from ui.web.urlstate import RANGES, REFRESHES, parse_query, with_params
@@ -61,7 +61,7 @@ def _shell(ctx: PageContext) -> html.Div:
     return html.Div(
         id="app-root",
         className="app-root",
-        **{"data-theme": ctx.default_theme},
+        **attributes(data_theme=ctx.default_theme),
         children=[
             dcc.Location(id="url", refresh=False),
             dcc.Store(id="theme-store", storage_type="local"),
@@ -85,7 +85,7 @@ def _shell(ctx: PageContext) -> html.Div:
                                 id="theme-toggle",
                                 className="icon-button",
                                 title="Switch between dark and light",
-                                **{"aria-label": "Switch between dark and light theme"},
+                                **attributes(aria_label="Switch between dark and light theme"),
                             ),
                         ],
                     ),
@@ -96,7 +96,7 @@ def _shell(ctx: PageContext) -> html.Div:
                 delay_show=400,
                 type="dot",
                 color="#56B4E9",
-                target_components={"page": "children"},
+                target_components=cast(Any, {"page": "children"}),
                 parent_className="page-loading",
             ),
         ],
@@ -109,7 +109,7 @@ def create_app(data: WebData, can_write: bool = False, default_theme: str = "dar
         "cachewatch",
         assets_folder=str(ASSETS),
         title="cachewatch",
-        update_title=None,
+        update_title="",
         suppress_callback_exceptions=True,
         serve_locally=True,
         compress=False,

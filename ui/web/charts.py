@@ -200,6 +200,8 @@ def line_figure(
             item["stackgroup"] = "one"
             item["line"]["width"] = 0.8
         data.append(item)
+    if spec.stacked:
+        data.append(_window_anchor(x))
     layout = theme.plotly_layout()
     layout["yaxis"].update(PLOTLY_TICK_SUFFIX.get(spec.unit, {}))
     layout["showlegend"] = len(traces) > 1
@@ -218,7 +220,25 @@ def extend_payload(
         present = np.isfinite(trace.values) if drop_missing else np.ones(len(x), dtype=bool)
         xs.append([label for label, keep in zip(x, present, strict=True) if keep])
         ys.append(_json_values(trace.values[present]))
-    return [{"x": xs, "y": ys}, list(range(len(traces))), max_points]
+    if drop_missing:
+        anchor = _window_anchor(x)
+        xs.append(anchor["x"])
+        ys.append(anchor["y"])
+    return [{"x": xs, "y": ys}, list(range(len(xs))), max_points]
+
+
+def _window_anchor(x: list[str]) -> dict[str, Any]:
+    """An invisible trace over every step: a stack sends only the points it has, and this
+    keeps its time axis spanning the whole window like the other charts'."""
+    return {
+        "type": "scatter",
+        "mode": "lines",
+        "x": x,
+        "y": [None] * len(x),
+        "showlegend": False,
+        "hoverinfo": "skip",
+        "name": "",
+    }
 
 
 def empty_figure(theme: Theme, message: str) -> dict[str, Any]:

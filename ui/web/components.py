@@ -20,6 +20,7 @@ __all__ = [
     "pill",
     "graph_config",
     "tick",
+    "attributes",
 ]
 
 _STATUS_WORDS = {"up": "Up", "down": "Down", "unknown": "Waiting", "warn": "Pending"}
@@ -40,10 +41,15 @@ def page_header(title: str, subtitle: Any = None, actions: Any = None) -> html.D
     )
 
 
+def attributes(**names: str) -> dict[str, Any]:
+    """HTML attributes Python names cannot spell (`data_theme` -> `data-theme`)."""
+    return {name.replace("_", "-"): value for name, value in names.items()}
+
+
 def stat_tile(
     label: str, value: str, hint: str = "", tone: str = "", tile_id: Any = None
 ) -> html.Div:
-    kwargs = {"id": tile_id} if tile_id is not None else {}
+    kwargs: dict[str, Any] = {"id": tile_id} if tile_id is not None else {}
     return html.Div(
         className=f"stat-tile {tone}".strip(),
         children=[
@@ -96,13 +102,13 @@ def table(
             for row in rows
         ]
     )
-    kwargs = {"id": table_id} if table_id else {}
+    kwargs: dict[str, Any] = {"id": table_id} if table_id else {}
     return html.Div(
         html.Table([head, body], className="data-table"), className="table-wrap", **kwargs
     )
 
 
-def graph_config() -> dict[str, Any]:
+def graph_config() -> Any:
     return {
         "displaylogo": False,
         "responsive": True,

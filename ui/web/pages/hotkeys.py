@@ -40,24 +40,40 @@ def _rate(entry: HotKeyEntry) -> str:
 
 
 def _hot_table(entries: Sequence[HotKeyEntry], with_instance: bool) -> html.Div:
-    columns = ["#", "key", "ops/s", "reads/s", "writes/s", "share", "method"]
-    if with_instance:
-        columns.append("node")
+    with_share = any(e.share is not None for e in entries)
+    with_split = any(e.reads_per_sec is not None for e in entries)
+    columns = ["#", "key", "ops/s"]
+    columns += ["reads / writes"] if with_split else []
+    columns += ["share"] if with_share else []
+    columns += ["method"] + (["node"] if with_instance else [])
     rows = []
     for rank, entry in enumerate(entries, 1):
-        row: list[Any] = [
-            str(rank),
-            html.Code(entry.key),
-            _rate(entry),
-            fmt_count(entry.reads_per_sec),
-            fmt_count(entry.writes_per_sec),
-            fmt_percent(entry.share),
-            pill(entry.method.value),
-        ]
+        row: list[Any] = [str(rank), html.Code(entry.key), _rate(entry)]
+        if with_split:
+            row.append(f"{fmt_count(entry.reads_per_sec)} / {fmt_count(entry.writes_per_sec)}")
+        if with_share:
+            row.append(fmt_percent(entry.share))
+        row.append(pill(entry.method.value))
         if with_instance:
             row.append(entry.instance)
         rows.append(row)
-    return table(columns, rows, numeric=(0, 2, 3, 4, 5), empty="No key stood out in this window.")
+    numeric = tuple(
+        i for i, c in enumerate(columns) if c in ("#", "ops/s", "reads / writes", "share")
+    )
+    return table(columns, rows, numeric=numeric, empty="No key stood out in this window.")
+
+
+def _notes(notes: Sequence[str]) -> list[html.Div]:
+    """Each distinct note once; a merged report's "node: note" lines are counted per note."""
+    counts: dict[str, int] = {}
+    for note in notes:
+        head, sep, rest = note.partition(": ")
+        text = rest if sep and ":" in head else note
+        counts[text] = counts.get(text, 0) + 1
+    return [
+        html.Div(f"{n} nodes: {text}" if n > 1 else text, className="note")
+        for text, n in counts.items()
+    ]
 
 
 def _report_panel(title: str, report: HotKeyReport, with_instance: bool) -> html.Div:
@@ -66,9 +82,8 @@ def _report_panel(title: str, report: HotKeyReport, with_instance: bool) -> html
     children: list[Any] = [
         html.Div(meta, className="note"),
         _hot_table(report.top(TOP), with_instance),
+        *_notes(report.notes),
     ]
-    for note in report.notes:
-        children.append(html.Div(note, className="note"))
     return panel(title, *children)
 
 

@@ -294,7 +294,7 @@ def _keyspace(ctx: PageContext, state: TargetState) -> Any:
         elif name in ("memcached_current_items", "memcached_items_total"):
             totals[name] = value
     if state.kind == "memcached":
-        rows = [
+        rows: list[tuple[str, ...]] = [
             ("items stored now", fmt_count(totals.get("memcached_current_items"))),
             ("items stored since start", fmt_count(totals.get("memcached_items_total"))),
         ]
