@@ -115,16 +115,21 @@ def parse_target_url(url: str, **overrides: object) -> Target:
         path = parts.path or parts.netloc
         if not path:
             raise TargetError(f"target URL {_safe(url)!r}: unix:// needs a socket path")
+        _check_printable(path, "socket path", url)
         query = urllib.parse.parse_qs(parts.query)
         db = query.get("db", ["0"])[0]
         fields.update(kind=TargetKind.REDIS, unix_path=path, db=_parse_db(db, url))
     elif scheme in _DEFAULT_PORTS:
         try:
-            host, port = parts.hostname, parts.port or _DEFAULT_PORTS[scheme]
+            host, port = parts.hostname, parts.port
         except ValueError as exc:
             raise TargetError(f"target URL {_safe(url)!r}: {exc}") from None
         if not host:
             raise TargetError(f"target URL {_safe(url)!r}: missing host")
+        _check_printable(host, "host", url)
+        if port == 0:
+            raise TargetError(f"target URL {_safe(url)!r}: port 0 is not a server's port")
+        port = port or _DEFAULT_PORTS[scheme]
         kind = TargetKind.MEMCACHED if scheme == "memcached" else TargetKind.REDIS
         fields.update(kind=kind, host=host, port=port)
         if kind is TargetKind.REDIS:
@@ -141,6 +146,13 @@ def parse_target_url(url: str, **overrides: object) -> Target:
         )
     fields.update(overrides)
     return Target(**fields)  # type: ignore[arg-type]
+
+
+def _check_printable(text: str, what: str, url: str) -> None:
+    # Control characters would reach connect() (a NUL fails there) and, from `/scrape`,
+    # the log lines that name the target, where they could forge lines or escape codes.
+    if any(not char.isprintable() or char.isspace() for char in text):
+        raise TargetError(f"target URL {_safe(url)!r}: {what} contains control characters")
 
 
 def _parse_db(text: str, url: str) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import math
 from collections.abc import Callable, Iterable, Mapping
 
 from monitor.exporter import Exposition, Format, SelfMetrics, negotiate
@@ -100,5 +101,8 @@ def _probe_timeout(header: str | None) -> float:
     try:
         scraper_timeout = float(header) if header else _DEFAULT_PROBE_TIMEOUT_S
     except ValueError:
+        scraper_timeout = _DEFAULT_PROBE_TIMEOUT_S
+    if not math.isfinite(scraper_timeout):
+        # NaN would time the probe out at once, inf would let a silent target hang it
         scraper_timeout = _DEFAULT_PROBE_TIMEOUT_S
     return max(scraper_timeout - _PROBE_TIMEOUT_MARGIN_S, 0.5)

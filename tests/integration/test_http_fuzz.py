@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.http.server import RunningServer, serve_forever
+from tests.servers import LocalRedis
 from tests.unit.test_http_fuzz import API_PATHS, API_STATUSES, NOW_S, make_app, query_strings
 
 
@@ -118,3 +119,20 @@ def test_metrics_answers_any_accept_header(server: RunningServer, accept: str) -
     assert status == 200
     assert b"cachewatch_" in body
     assert_serving(server)
+
+
+@pytest.mark.parametrize("timeout", ["NaN", "inf", "-inf", "soon", "-3"])
+def test_scrape_timeout_header_garbage_still_probes(
+    server: RunningServer, shared_redis: LocalRedis, timeout: str
+) -> None:
+    """A NaN timeout once timed the probe out at once (`poll timed out after nans`), and an
+    infinite one would have let a silent target hold the request forever."""
+    target = urllib.parse.quote(shared_redis.url)
+    status, body = request(
+        server,
+        "GET",
+        f"/scrape?target={target}",
+        headers={"X-Prometheus-Scrape-Timeout-Seconds": timeout},
+    )
+    assert status == 200
+    assert b"\nredis_up 1\n" in body, body[:500]

@@ -242,6 +242,49 @@ def test_errors_name_the_bad_parameter(path: str, query: str, named: str) -> Non
     assert named in error["error"], error
 
 
+#: loopback only, and ports nothing listens on, so a probe that gets through fails at once
+scrape_targets = st.builds(
+    "{}{}{}{}".format,
+    st.sampled_from(["redis://", "rediss://", "memcached://", "unix://", "http://", "", "redis:"]),
+    st.sampled_from(["", "u:pw@", ":pw@", "%zz@", "u@"]),
+    st.sampled_from(["127.0.0.1", "[::1]", "[::1", "127.0.0.1\x00", "127.0.0.1\x1bc", "/tmp/x"]),
+    st.sampled_from([":1", ":0", ":65536", ":-1", ":abc", ":1/0", ":1/x", ":1/-1", ":1?db=z"]),
+)  # fmt: skip
+
+
+@settings(max_examples=100, deadline=None)
+@given(target=scrape_targets, timeout=numbers)
+def test_scrape_of_any_target_gets_a_clean_answer(target: str, timeout: str) -> None:
+    query = urllib.parse.urlencode({"target": target})
+    headers = {"X-Prometheus-Scrape-Timeout-Seconds": timeout}
+    status, response_headers, body = call(APP, "/scrape", query, headers=headers)
+    check_answer("/scrape", "GET", status, response_headers, body)
+    if status == 200:
+        assert b"_up 0" in body, body  # nothing listens there
+    else:
+        assert status == 400 and '"target"' in json.loads(body)["error"]
+    assert b"pw" not in body
+
+
+@pytest.mark.parametrize(
+    ("target", "problem"),
+    [
+        ("redis://127.0.0.1:0", "port 0"),
+        ("memcached://127.0.0.1:0", "port 0"),
+        ("127.0.0.1\x00:1", "control characters"),
+        ("redis://127.0.0.1\x1bc:1", "control characters"),
+        ("unix:///tmp/redis\x00.sock", "control characters"),
+        ("redis://127.0.0.1:1/x", "database"),
+    ],
+)
+def test_scrape_refuses_targets_that_name_no_server(target: str, problem: str) -> None:
+    """Port 0 once meant "the default port", and control characters reached connect() and
+    the log line that names the target."""
+    status, _, body = call(APP, "/scrape", urllib.parse.urlencode({"target": target}))
+    assert status == 400, body
+    assert problem in json.loads(body)["error"]
+
+
 def test_good_requests_still_work_after_fuzzing() -> None:
     for path in API_PATHS:
         query = {
