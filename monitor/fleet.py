@@ -16,7 +16,7 @@ from typing import Any
 
 from collectors.base import Collector
 from monitor.discovery import ClusterTopology, diff_topologies, node_targets, read_topology
-from monitor.model import Event, now_ms
+from monitor.model import Event, SampleBatch, now_ms
 from monitor.poller import PollObserver, SampleSink, TargetPoller, TargetStatus, open_connection
 from monitor.sharding import ALL, Shard
 from monitor.targets import Target, TargetKind
@@ -62,6 +62,8 @@ class Fleet:
         self._options = options or {}
         self._connect = connect
         self.pollers: dict[str, TargetPoller] = {}
+        #: shared with every poller: callables adding samples to each successful poll
+        self.contributors: list[Callable[[Target, SampleBatch], None]] = []
         self._clusters: dict[str, _Cluster] = {}
 
     def statuses(self) -> list[TargetStatus]:
@@ -84,6 +86,7 @@ class Fleet:
             slow_interval_s=self._slow_interval_s,
             options=self._options,
             connect=self._connect,
+            contributors=self.contributors,
         )
 
     async def start(self) -> FleetChange:

@@ -101,12 +101,19 @@ class Runtime:
         self._stopping: asyncio.Event | None = None
         self._on_started: list[Callable[[Runtime], Awaitable[None]]] = []
         self._on_stopping: list[Callable[[], Awaitable[None]]] = []
+        self._contributors: list[Callable[[Target, SampleBatch], None]] = []
 
     # -- lifecycle inside a loop -------------------------------------------------------
 
     def on_started(self, hook: Callable[[Runtime], Awaitable[None]]) -> None:
         """Run `hook(runtime)` in the loop once polling has started (alerts, hot keys...)."""
         self._on_started.append(hook)
+
+    def add_contributor(self, contribute: Callable[[Target, SampleBatch], None]) -> None:
+        """Let `contribute(target, batch)` add samples to every successful poll (hot keys)."""
+        self._contributors.append(contribute)
+        if self.fleet is not None:
+            self.fleet.contributors = self._contributors
 
     def on_stopping(self, hook: Callable[[], Awaitable[None]]) -> None:
         """Run `hook()` in the loop before polling stops (to stop what `on_started` began)."""
@@ -127,6 +134,7 @@ class Runtime:
             options=self.config.collectors,
             shard=self.config.shard,
         )
+        self.fleet.contributors = self._contributors
         await self.fleet.start()
         self.scheduler = PollScheduler(
             self.fleet,

@@ -10,6 +10,7 @@ store's timestamp encoding at one bit per sample.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import logging
@@ -71,7 +72,13 @@ class PollScheduler:
     def add_periodic(
         self, name: str, interval_s: float, func: Callable[[], Awaitable[None]]
     ) -> None:
-        """Run `func` every `interval_s` (store maintenance, rule groups, hot-key steps)."""
+        """Run `func` every `interval_s` (store maintenance, rule groups, hot-key steps).
+
+        `func` must be a coroutine function (or a `functools.partial` of one): APScheduler
+        runs anything else in a thread, where a returned coroutine would never be awaited.
+        """
+        if not asyncio.iscoroutinefunction(getattr(func, "func", func)):
+            raise TypeError(f"add_periodic({name!r}): needs a coroutine function, got {func!r}")
         assert self._scheduler is not None, "start() first"
         self._scheduler.add_job(
             func,

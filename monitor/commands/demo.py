@@ -18,6 +18,7 @@ from monitor.localservers import have_binary
 
 if TYPE_CHECKING:
     from alerts.runner import AlertingRunner
+    from monitor.hotkeys_runner import HotKeysRunner
     from monitor.runtime import Runtime
 
 log = logging.getLogger("cachewatch.demo")
@@ -53,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from alerts.runner import AlertingRunner
     from monitor.demo.fleet import demo_fleet
     from monitor.demo.workload import WorkloadSpec, start_workload
+    from monitor.hotkeys_runner import HotKeysRunner
     from monitor.runtime import Runtime
 
     # SIGTERM/SIGHUP end the demo like Ctrl-C, so everything it started is stopped
@@ -73,12 +75,14 @@ def run(args: argparse.Namespace) -> int:
             )
             process, stop = start_workload(spec)
             alerting = AlertingRunner({}, Path.cwd(), Path(tmp) / "alerts")
+            hotkeys = HotKeysRunner({})
             runtime = Runtime(config)
-            runtime.on_started(alerting.start)
-            runtime.on_stopping(alerting.stop)
+            for part in (alerting, hotkeys):
+                runtime.on_started(part.start)
+                runtime.on_stopping(part.stop)
             runtime.start_background()
             try:
-                return _show(args, runtime, alerting)
+                return _show(args, runtime, alerting, hotkeys)
             except KeyboardInterrupt:
                 return 0
             finally:
@@ -93,12 +97,14 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _show(args: argparse.Namespace, runtime: Runtime, alerting: AlertingRunner) -> int:
+def _show(
+    args: argparse.Namespace, runtime: Runtime, alerting: AlertingRunner, hotkeys: HotKeysRunner
+) -> int:
     """The TUI in the foreground with the dashboard beside it, the dashboard alone (--web),
     or, where there is no terminal to draw on, the plain live table."""
     from ui.web.server import run_web
 
-    web = run_web(runtime, args.listen, alerting=alerting.service)
+    web = run_web(runtime, args.listen, alerting=alerting.service, hotkeys=hotkeys.reports)
     print(f"cachewatch demo: dashboard at {web.url}", flush=True)
     try:
         if args.web:
