@@ -401,6 +401,9 @@ class InfoCollector:
         **_STRUCTURED_CATALOG,
     }
 
+    def prefetch(self, ctx: CollectContext) -> list[tuple[Any, ...]]:
+        return [("INFO", "ALL")]
+
     async def collect(self, conn: Any, ctx: CollectContext, out: SampleBatch) -> None:
         reply = await run_command(conn, ctx, "INFO", "ALL")
         summary = parse_info(reply, out)

@@ -135,6 +135,9 @@ class LatencyLatestCollector:
         ),
     }
 
+    def prefetch(self, ctx: CollectContext) -> list[tuple[Any, ...]]:
+        return [("LATENCY", "LATEST")] if ctx.capabilities.allows("latency latest") else []
+
     async def collect(self, conn: Any, ctx: CollectContext, out: SampleBatch) -> None:
         if not ctx.capabilities.allows("latency latest"):
             raise Unsupported("LATENCY LATEST: command missing or refused")
@@ -153,6 +156,12 @@ class LatencyHistogramCollector:
             "A histogram of latencies per command",
         ),
     }
+
+    def prefetch(self, ctx: CollectContext) -> list[tuple[Any, ...]]:
+        caps = ctx.capabilities
+        if (caps.version and not caps.at_least(7)) or not caps.allows("latency histogram"):
+            return []
+        return [("LATENCY", "HISTOGRAM")]
 
     async def collect(self, conn: Any, ctx: CollectContext, out: SampleBatch) -> None:
         caps = ctx.capabilities

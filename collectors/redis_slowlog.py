@@ -87,6 +87,11 @@ def slowlog_event_data(
     }
 
 
+def _commands(ctx: CollectContext) -> list[tuple[Any, ...]]:
+    fetch = int(ctx.options.get("slowlog_fetch", DEFAULT_FETCH))
+    return [("SLOWLOG", "LEN"), ("SLOWLOG", "GET", fetch)]
+
+
 class SlowlogCollector:
     """Slowlog length, last id and duration, plus new entries as events."""
 
@@ -105,11 +110,13 @@ class SlowlogCollector:
     def __init__(self) -> None:
         self.watermark: int | None = None
 
+    def prefetch(self, ctx: CollectContext) -> list[tuple[Any, ...]]:
+        return _commands(ctx) if ctx.capabilities.allows("slowlog") else []
+
     async def collect(self, conn: Any, ctx: CollectContext, out: SampleBatch) -> None:
         if not ctx.capabilities.allows("slowlog"):
             raise Unsupported("SLOWLOG: command missing or refused")
-        fetch = int(ctx.options.get("slowlog_fetch", DEFAULT_FETCH))
-        length, reply = await conn.pipeline([("SLOWLOG", "LEN"), ("SLOWLOG", "GET", fetch)])
+        length, reply = await conn.pipeline(_commands(ctx))
         check_reply(length, ctx, "SLOWLOG LEN")
         check_reply(reply, ctx, "SLOWLOG GET")
         if not isinstance(length, int):
