@@ -33,6 +33,7 @@ from monitor.model import SampleBatch, now_ms
 from monitor.poller import TargetStatus
 from monitor.store import EmbeddedStore
 from monitor.targets import Target, TargetKind
+from tests.web.browser import headless_chromium
 
 _COMMANDS = ("get", "set", "del", "expire", "mget", "hget")
 _BUCKETS = ("1", "2", "4", "8", "16", "32", "64", "128", "256", "+Inf")
@@ -133,37 +134,15 @@ def percentiles(action: Callable[[], object], rounds: int) -> tuple[float, float
 
 
 def first_paint(url: str, targets: int, loads: int) -> list[float]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="cachewatch-bench-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-dev-shm-usage",
-        f"--user-data-dir={profile}",
-        "--window-size=1440,1000",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(
-        service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=options
-    )
     script = "return document.querySelectorAll('.target-card').length"
     results = []
-    try:
+    with headless_chromium() as driver:
         for _ in range(loads + 1):  # the first load warms the browser's cache, as a user's would be
             driver.get("about:blank")
             driver.get(url + "/?range=1h&refresh=off")
             while driver.execute_script(script) < targets:
                 time.sleep(0.01)
             results.append(float(driver.execute_script("return performance.now()")))
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
     return results[1:]
 
 

@@ -19,10 +19,12 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.servers import LocalCluster, LocalMemcached, LocalRedis, free_port, have_binary
+from tests.web.browser import headless_chromium
 
 USER = "ops"
 PASSWORD = "correct horse battery staple"
@@ -161,36 +163,13 @@ def served() -> Iterator[Served]:
 
 
 @pytest.fixture(scope="session")
-def browser(served: Served) -> Iterator[object]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="cachewatch-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-dev-shm-usage",
-        f"--user-data-dir={profile}",
-        "--window-size=1440,1000",
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(
-        service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=options
-    )
-    try:
+def browser(served: Served) -> Iterator[Any]:
+    with headless_chromium(logs=True) as driver:
         driver.execute_cdp_cmd("Network.enable", {})
         driver.execute_cdp_cmd(
             "Network.setExtraHTTPHeaders", {"headers": {"Authorization": auth_header()}}
         )
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def screenshot(driver: object, name: str) -> Path:
