@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from collectors.hotkeys import HotKeyOptions, HotKeyReport, Method, detect_hot_keys
+from collectors.redis_conn import CommandError
 from monitor.commands.common import duration_arg, fail
 from monitor.targets import TargetError, parse_target_url
 
@@ -102,7 +103,8 @@ def run(args: argparse.Namespace) -> int:
         report = asyncio.run(
             detect_hot_keys(target, args.duration, options, include_replicas=args.replicas)
         )
-    except (OSError, ConnectionError, ValueError) as exc:
+    except (OSError, ValueError, CommandError) as exc:
+        # CommandError: the server refused us (a wrong password), a clear line, no traceback
         return fail(str(exc), 1)
     for note in report.notes:
         print(f"cachewatch: {note}", file=sys.stderr)

@@ -184,3 +184,30 @@ def test_runtime_logs_statuses_labels_and_http_answers_never_hold_the_password(
     finally:
         server.stop()
         runtime.stop_background()
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "monitor", "-vv", *args], capture_output=True, text=True, timeout=60
+    )
+
+
+def test_passwords_in_command_line_urls_never_show(acl_server: LocalRedis) -> None:
+    """`poll URL` and `hotkeys URL` take the password in the URL: right, wrong, server gone.
+    A wrong password once crashed `hotkeys` with a traceback instead of one clear line."""
+    for password, ok in ((PASSWORD, True), (WRONG_PASSWORD, False)):
+        url = f"redis://monitor:{password}@{acl_server.address}"
+        poll = cli("poll", url, "--once", "--format", "json")
+        hot = cli("hotkeys", url, "--duration", "1s", "--method", "monitor", "--monitor")
+        for result in (poll, hot):
+            assert (result.returncode == 0) is ok, result.stderr
+            assert "Traceback" not in result.stderr, result.stderr
+            assert_secret_free(result.stdout + result.stderr, f"{result.args[3]} with {url}")
+        if not ok:
+            assert "WRONGPASS" in hot.stderr and "AUTH failed" in poll.stderr
+    acl_server.kill()
+    url = f"redis://monitor:{PASSWORD}@{acl_server.address}"
+    for result in (cli("poll", url, "--once"), cli("hotkeys", url, "--duration", "1s")):
+        assert result.returncode == 1 and "cannot connect" in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
+        assert_secret_free(result.stdout + result.stderr, "a command against a server that is down")
