@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import hashlib
 import logging
 import math
@@ -59,6 +60,7 @@ class PollScheduler:
         self._mark_stale = mark_stale
         self._scheduler: AsyncIOScheduler | None = None
         self._last_discovery_request = 0.0
+        self._running: set[asyncio.Task[object]] = set()  # jobs in flight, for stop()
 
     async def start(self) -> None:
         """Start inside the running event loop, with a job for every poller the fleet has."""
@@ -81,8 +83,9 @@ class PollScheduler:
             raise TypeError(f"add_periodic({name!r}): needs a coroutine function, got {func!r}")
         assert self._scheduler is not None, "start() first"
         self._scheduler.add_job(
-            func,
+            self._tracked,
             IntervalTrigger(seconds=interval_s),
+            args=[func],
             id=f"periodic:{name}",
             replace_existing=True,
             misfire_grace_time=max(1, int(interval_s)),
@@ -108,7 +111,19 @@ class PollScheduler:
             next_run_time=dt.datetime.now(dt.UTC),  # first poll right away
         )
 
+    async def _tracked(self, func: Callable[[], Awaitable[None]]) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._running.add(task)
+        try:
+            await func()
+        finally:
+            self._running.discard(task)
+
     async def _poll(self, instance: str, interval_s: float, offset_s: float) -> None:
+        await self._tracked(functools.partial(self._poll_now, instance, interval_s, offset_s))
+
+    async def _poll_now(self, instance: str, interval_s: float, offset_s: float) -> None:
         poller = self.fleet.pollers.get(instance)
         if poller is None:
             return
@@ -151,8 +166,13 @@ class PollScheduler:
         for poller in change.added:
             self._add_poll_job(poller)
 
-    async def stop(self) -> None:
+    async def stop(self, grace_s: float = 5.0) -> None:
+        """Stop scheduling, let running jobs finish (each is bounded by its own timeout),
+        then close the connections: nothing is cancelled half-way through a poll."""
         if self._scheduler is not None:
+            self._scheduler.pause()
+            if self._running:
+                await asyncio.wait(set(self._running), timeout=grace_s)
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
         for poller in list(self.fleet.pollers.values()):
