@@ -82,6 +82,7 @@ CATALOG: Catalog = {
         "Total number of all requests broken down by command (get, set, etc.) and status per slab.",
     ),
     _ACTIVE_SLABS: (G, "Slab classes with at least one page allocated."),
+    "memcached_malloced_bytes": (G, "Number of bytes of memory allocated to slab pages."),
     **{name: (kind, help_text) for name, kind, help_text in _FIELDS.values()},
 }
 
@@ -101,6 +102,10 @@ def add_slab_stats(pairs: Iterable[tuple[str, str]], out: SampleBatch) -> None:
     active = parse_number(totals.get("active_slabs", ""))
     if active is not None:
         emit(out, CATALOG, _ACTIVE_SLABS, active)
+    # memcached 1.6 reports total_malloced only among the `stats slabs` totals
+    malloced = parse_number(totals.get("total_malloced", ""))
+    if malloced is not None:
+        emit(out, CATALOG, "memcached_malloced_bytes", malloced)
 
 
 class MemcachedSlabsCollector(StatsGroupCollector):

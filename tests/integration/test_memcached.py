@@ -282,3 +282,24 @@ def test_unix_socket_target():
     assert (
         got[("cachewatch_memcached_client_connections_by_transport", (("transport", "unix"),))] >= 1
     )
+
+
+def test_slab_memory_allocated_is_reported(memcached_server: LocalMemcached) -> None:
+    from collectors.memcached_slabs import add_slab_stats
+
+    writer = Client(("127.0.0.1", memcached_server.port))
+    writer.set("k", b"v" * 1000)
+    writer.close()
+
+    async def main() -> SampleBatch:
+        conn = await MemcachedConnection.open(parse_target_url(memcached_server.url))
+        try:
+            out = SampleBatch(ts_ms=0, target_labels=())
+            add_slab_stats(await conn.stats("slabs"), out)
+            return out
+        finally:
+            await conn.close()
+
+    batch = asyncio.run(main())
+    # one slab page was allocated for the item
+    assert batch.values[batch.names.index("memcached_malloced_bytes")] >= 1024 * 1024
