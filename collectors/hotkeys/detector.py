@@ -257,7 +257,12 @@ class HotKeyDetector:
                 self._remember_burst(burst.duration_s, summary)
             if self.options.metadump and now - self._last_metadump >= self.options.metadump_every_s:
                 self._last_metadump = now
-                self._recent = await read_recent(self.target, self.options.metadump_max_items)
+                try:
+                    self._recent = await read_recent(self.target, self.options.metadump_max_items)
+                except CommandError as exc:
+                    # managed memcached often disables the LRU crawler: keep the watch bursts
+                    self._last_metadump = float("inf")
+                    self.notes.append(f"metadump dropped: {exc}")
         if self.options.big_keys and self.target.kind is TargetKind.REDIS:
             await self._refresh_keysizes(now)
 

@@ -4,8 +4,13 @@ server sees each missing command tried at most once."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+import socket
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +22,7 @@ from collectors.redis_config import CONFIG_PARAMETERS
 from monitor.config import config_from_urls, load_config
 from monitor.model import SampleBatch
 from monitor.runtime import Runtime
-from tests.servers import LocalRedis
+from tests.servers import LocalMemcached, LocalRedis
 
 RENAMED = ("CONFIG", "LATENCY", "SLOWLOG", "CLUSTER")
 ADMIN_PASSWORD = "AdminPw9"
@@ -177,3 +182,37 @@ password_env = "CW_MANAGED_PASSWORD"
         assert all(re.match(r"(config|latency|slowlog|cluster)", c) for c in denied), denied
     finally:
         server.stop()
+
+
+def test_memcached_without_lru_crawler_keeps_watch_hot_keys(tmp_path: Path) -> None:
+    """A memcached that refuses `lru_crawler metadump` (managed services often disable the
+    crawler) drops metadump with a note; the `watch` bursts carry on. The refusal once
+    dropped the watch method with it, leaving no hot keys at all."""
+    server = LocalMemcached(extra=["-o", "no_lru_crawler"]).start()
+    stop = threading.Event()
+
+    def traffic() -> None:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+            while not stop.is_set():
+                sock.sendall(b"get hot:key\r\n" * 20)
+                data = b""
+                while data.count(b"END\r\n") < 20:
+                    data += sock.recv(65536)
+
+    worker = threading.Thread(target=traffic, daemon=True)
+    worker.start()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "monitor", "hotkeys", server.url, "--duration", "2s",
+             "--metadump", "--burst", "200ms", "--burst-every", "400ms", "--format", "json"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    finally:
+        stop.set()
+        worker.join(10)
+        server.stop()
+    assert result.returncode == 0, result.stderr
+    assert "metadump dropped" in result.stderr and "lru crawler disabled" in result.stderr
+    assert "watch dropped" not in result.stderr, result.stderr
+    hot = json.loads(result.stdout)
+    assert hot and hot[0]["key"] == "hot:key", hot
