@@ -166,3 +166,27 @@ def test_units_read_like_people_write_them() -> None:
     assert fmt_usec(1500) == "1.5 ms"
     assert fmt_percent(0.973) == "97.3 %"
     assert fmt_bytes(float("nan")) == "—"
+
+
+def test_serve_refuses_a_public_address_without_auth() -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "monitor",
+            "serve",
+            "redis://127.0.0.1:1",
+            "--listen",
+            "0.0.0.0:8050",
+            "--store",
+            "/nonexistent/never-created",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "--allow-insecure-listen" in result.stderr

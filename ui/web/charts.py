@@ -31,6 +31,8 @@ __all__ = [
     "line_figure",
     "extend_payload",
     "empty_figure",
+    "trace_volume",
+    "on_grid",
 ]
 
 _NICE_STEPS_S = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 86400)
@@ -129,32 +131,37 @@ def on_grid(series: RangeSeries, steps: np.ndarray) -> np.ndarray:
     return values
 
 
+def trace_volume(trace: Trace) -> float:
+    """The mean of a trace's points (0 without any): how big it draws."""
+    finite = trace.values[np.isfinite(trace.values)]
+    return float(finite.mean()) if finite.size else 0.0
+
+
 def traces_of(
     spec: ChartSpec,
     results: Sequence[Sequence[RangeSeries]],
     frame: Frame,
     keep: Sequence[str] | None = None,
 ) -> list[Trace]:
-    """One trace per resulting series, named by the legends; `keep` (the names already
-    drawn) fixes the set and order, else the biggest `max_traces` by mean are kept."""
+    """One trace per resulting series, named by the legends. `keep` (the names already
+    drawn) fixes the set and order; otherwise each query's series come biggest first (the
+    bottom of a stack) and only the first `max_traces` are kept."""
     steps = frame.steps
     traces: list[Trace] = []
     for query, series_list in zip(spec.queries, results, strict=True):
-        for series in series_list:
-            name = _legend(query.legend, series.labels) or query.legend
-            traces.append(Trace(name, on_grid(series, steps), query.dash))
+        own = [
+            Trace(
+                _legend(query.legend, series.labels) or query.legend,
+                on_grid(series, steps),
+                query.dash,
+            )
+            for series in series_list
+        ]
+        traces.extend(sorted(own, key=trace_volume, reverse=True))
     if keep is not None:
         by_name = {t.name: t for t in traces}
         return [by_name.get(n, Trace(n, np.full(len(steps), np.nan))) for n in keep]
-    if len(traces) > spec.max_traces:
-        traces.sort(
-            key=lambda t: (
-                -float(np.nan_to_num(np.nanmean(t.values)) if np.isfinite(t.values).any() else 0.0)
-            )
-        )
-        traces = traces[: spec.max_traces]
-        traces.sort(key=lambda t: t.name)
-    return traces
+    return traces[: spec.max_traces]
 
 
 def _json_values(values: np.ndarray) -> list[float | None]:

@@ -21,6 +21,8 @@ __all__ = [
     "graph_config",
     "tick",
     "attributes",
+    "loading_figure",
+    "blank_figure",
 ]
 
 _STATUS_WORDS = {"up": "Up", "down": "Down", "unknown": "Waiting", "warn": "Pending"}
@@ -117,6 +119,38 @@ def graph_config() -> Any:
     }
 
 
+def blank_figure(message: str = "") -> dict[str, Any]:
+    """A figure that draws nothing but `message`, transparent in either theme (Plotly's
+    default layout is white, which flashes on a dark page)."""
+    return {
+        "data": [],
+        "layout": {
+            "paper_bgcolor": "rgba(0,0,0,0)",
+            "plot_bgcolor": "rgba(0,0,0,0)",
+            "xaxis": {"visible": False},
+            "yaxis": {"visible": False},
+            "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
+            "annotations": [
+                {
+                    "text": message,
+                    "showarrow": False,
+                    "xref": "paper",
+                    "yref": "paper",
+                    "x": 0.5,
+                    "y": 0.5,
+                    "font": {"color": "#8a8f98", "size": 13},
+                }
+            ]
+            if message
+            else [],
+        },
+    }
+
+
+def loading_figure() -> dict[str, Any]:
+    return blank_figure("Loading…")
+
+
 def chart_panel(
     graph_id: Any, title: str, figure: dict[str, Any] | None = None, tall: bool = False
 ) -> html.Div:
@@ -126,7 +160,7 @@ def chart_panel(
             html.Div(title, className="panel-title"),
             dcc.Graph(
                 id=graph_id,
-                figure=figure or {"data": [], "layout": {}},
+                figure=figure or loading_figure(),
                 config=graph_config(),
                 className="chart",
             ),

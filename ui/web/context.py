@@ -39,6 +39,4 @@ class PageContext:
 
     def overview_rows(self) -> list[OverviewRow]:
         source = self.data.source
-        return self.snapshot(
-            "overview", lambda: fleet_overview(source, source.now_ms(), with_trend=False)
-        ).get()
+        return self.snapshot("overview", lambda: fleet_overview(source, source.now_ms())).get()

@@ -62,7 +62,9 @@ def fmt_count(value: float | None) -> str:
 
 def fmt_rate(value: float | None, unit: str = "ops/s") -> str:
     text = fmt_count(value)
-    return text if text == MISSING else f"{text} {unit}"
+    if text == MISSING or not unit:
+        return text
+    return f"{text}{unit}" if unit.startswith("/") else f"{text} {unit}"
 
 
 def fmt_percent(ratio: float | None) -> str:

@@ -6,15 +6,25 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-import numpy as np
 from dash import Input, Output, State, dcc, html
 
 from monitor.query import QueryError
-from ui.web.charts import ChartSpec, SeriesQuery, Trace, frame_for, line_figure, on_grid, plan_step
+from ui.web.charts import (
+    ChartSpec,
+    SeriesQuery,
+    Trace,
+    frame_for,
+    line_figure,
+    on_grid,
+    plan_step,
+    trace_volume,
+)
 from ui.web.components import (
+    blank_figure,
     empty_state,
     error_banner,
     graph_config,
+    loading_figure,
     page_header,
     panel,
     table,
@@ -54,7 +64,7 @@ def layout(ctx: PageContext, view: ViewQuery) -> html.Div:
                     [
                         html.Button("Run query", id="explore-run", className="button"),
                         html.Span(
-                            "Ctrl+Enter also runs it · results follow the time range above",
+                            "Results follow the time range and refresh above",
                             className="note",
                         ),
                     ],
@@ -72,7 +82,7 @@ def layout(ctx: PageContext, view: ViewQuery) -> html.Div:
                         id="explore-graph",
                         config=graph_config(),
                         className="chart",
-                        figure={"data": [], "layout": {}},
+                        figure=loading_figure(),
                     ),
                 ],
             ),
@@ -94,10 +104,10 @@ def run_query(
         series = source.range(expr, frame.start_ms, frame.end_ms, frame.step_ms)
         latest = source.instant(expr, now)
     except QueryError as exc:
-        return error_banner("The query failed", str(exc)), "", {"data": [], "layout": {}}, None
+        return error_banner("The query failed", str(exc)), "", blank_figure(), None
     spec = ChartSpec("explore", expr, Unit.COUNT, (SeriesQuery(expr, ""),), max_traces=MAX_SERIES)
     named = [Trace(_series_name(s.labels), on_grid(s, frame.steps)) for s in series]
-    named.sort(key=lambda t: -float(np.nanmax(t.values)) if np.isfinite(t.values).any() else 0.0)
+    named.sort(key=trace_volume, reverse=True)
     named = named[:MAX_SERIES]
     figure = line_figure(spec, named, frame, theme)
     figure["layout"]["showlegend"] = len(named) <= 12
@@ -156,6 +166,6 @@ def register(app: dash.Dash, ctx: PageContext) -> None:
                 "Type a PromQL expression and run it",
                 html.Span(["For example ", html.Code(EXAMPLE)]),
             )
-            return hint, "", {"data": [], "layout": {}}, None
+            return hint, "", blank_figure(), None
         width = (viewport or {}).get("width", DEFAULT_WIDTH_PX)
         return run_query(ctx, expr, view, theme or ctx.default_theme, width)

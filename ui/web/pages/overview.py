@@ -60,15 +60,25 @@ def _membar(row: OverviewRow) -> html.Div | None:
     )
 
 
+def _spark(trend: Sequence[float]) -> html.Div | None:
+    """ops/s over the last five minutes as bars: enough to see a cliff or a spike."""
+    finite = [v for v in trend if math.isfinite(v)]
+    if not finite:
+        return None
+    top = max(finite) or 1.0
+    bars = [
+        html.Div(style={"height": f"{max(v / top * 100, 3):.0f}%"})
+        if math.isfinite(v)
+        else html.Div(className="gap")
+        for v in trend
+    ]
+    return html.Div(bars, className="spark", title="ops/s over the last 5 minutes")
+
+
 def _metric(label: str, value: str) -> html.Div:
     return html.Div(
         [html.Div(label, className="metric-label"), html.Div(value, className="metric-value")]
     )
-
-
-def _memory_text(row: OverviewRow) -> str:
-    used = fmt_bytes(row.memory_used)
-    return f"{used} / {fmt_bytes(row.memory_max)}" if row.memory_max else used
 
 
 def _status(row: OverviewRow) -> str:
@@ -93,7 +103,10 @@ def card(row: OverviewRow, search: str, now_ms: int, last_poll_ms: int = 0) -> d
             "p99",
             f"{row.p99_ms:.2f} ms" if row.p99_ms is not None and math.isfinite(row.p99_ms) else "—",
         ),
-        _metric("memory", _memory_text(row)),
+        _metric(
+            f"memory of {fmt_bytes(row.memory_max)}" if row.memory_max else "memory",
+            fmt_bytes(row.memory_used),
+        ),
         _metric("clients", fmt_count(row.clients)),
         _metric("evictions/s", fmt_count(row.evictions_per_s)),
     ]
@@ -104,6 +117,7 @@ def card(row: OverviewRow, search: str, now_ms: int, last_poll_ms: int = 0) -> d
         ),
         html.Div(sub, className="card-sub"),
         html.Div(metrics, className="card-metrics"),
+        _spark(row.ops_trend),
         _membar(row),
     ]
     if row.health is Health.DOWN:
@@ -179,6 +193,7 @@ def _digest(row: OverviewRow, search: str) -> str:
             rounded(row.evictions_per_s),
             rounded(row.clients),
             rounded(row.p99_ms),
+            [rounded(v) for v in row.ops_trend],
             with_params(search, keep_only_global=True),
         ]
     )
