@@ -108,6 +108,13 @@ def parse_target_url(url: str, **overrides: object) -> Target:
     except ValueError as exc:
         raise TargetError(f"target URL {_safe(url)!r}: {exc}") from None
     scheme = parts.scheme.lower()
+    if scheme != "unix" and "@" in url.partition("://")[2] and "@" not in parts.netloc:
+        # A '#', '?' or '/' in a password ends the authority early: the rest of the
+        # password would become the port, db or a host label, and show in errors or labels.
+        raise TargetError(
+            f"target URL {_safe(url)!r}: the part before '@' holds a '#', '?' or '/'; "
+            "percent-encode them in a password (%23, %3F, %2F)"
+        )
     password = Secret(urllib.parse.unquote(parts.password)) if parts.password else None
     username = urllib.parse.unquote(parts.username) if parts.username else None
     fields: dict[str, object] = {"username": username or None, "password": password}
@@ -162,13 +169,11 @@ def _parse_db(text: str, url: str) -> int:
 
 
 def _safe(url: str) -> str:
-    """The URL with any password replaced, for error messages."""
-    try:
-        parts = urllib.parse.urlsplit(url)
-    except ValueError:
-        return "<unparseable URL>"
-    if parts.password is None:
+    """The URL with everything between `user:` and the last `@` masked, for error messages;
+    by the raw text, so a password that the URL parser would misread is masked too."""
+    head, sep, rest = url.partition("://")
+    userinfo, at, tail = rest.rpartition("@")
+    if not sep or not at or ":" not in userinfo:
         return url
-    user = parts.username or ""
-    host = parts.netloc.rsplit("@", 1)[-1]
-    return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    user = userinfo.split(":", 1)[0]
+    return f"{head}://{user}:***@{tail}"

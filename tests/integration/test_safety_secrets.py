@@ -211,3 +211,20 @@ def test_passwords_in_command_line_urls_never_show(acl_server: LocalRedis) -> No
         assert result.returncode == 1 and "cannot connect" in result.stderr, result.stderr
         assert "Traceback" not in result.stderr
         assert_secret_free(result.stdout + result.stderr, "a command against a server that is down")
+
+
+@pytest.mark.parametrize("cut", ["#", "?", "/"])
+def test_password_with_url_delimiters_never_shows(cut: str, acl_server: LocalRedis) -> None:
+    """An unencoded '#', '?' or '/' ends a URL's authority early: the password's tail once
+    became the port, and the error echoed the whole URL; a numeric head parsed as a target
+    whose host:port label held part of the password."""
+    for password in (f"Xy7{cut}{PASSWORD}", f"4242{cut}{PASSWORD}"):
+        url = f"redis://monitor:{password}@{acl_server.address}"
+        result = cli("poll", url, "--once")
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert "percent-encode" in result.stderr
+        shown = result.stdout + result.stderr
+        assert PASSWORD not in shown and "4242" not in shown and "Xy7" not in shown, shown
+    # percent-encoded, the same password works
+    url = f"redis://monitor:{urllib.parse.quote(PASSWORD, safe='')}@{acl_server.address}"
+    assert cli("poll", url, "--once").returncode == 0
