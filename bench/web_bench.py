@@ -21,11 +21,15 @@ import argparse
 import math
 import shutil
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+# the Chromium helper lives with the browser tests
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from monitor.config import Config
 from monitor.durations import parse_duration
@@ -210,6 +214,10 @@ def main() -> None:
         fleet_charts = LiveCharts(ctx.data.source, evictions.CHARTS, "", _INTERVAL_S)
         rows = [
             ("overview tick (snapshot read + card patch)", overview_tick),
+            (
+                "overview tick, every card changed",
+                lambda: overview.overview_update(ctx, search, None),
+            ),
             (
                 "overview snapshot (background, once per poll)",
                 lambda: fleet_overview(ctx.data.source, now_ms(), with_trend=False),

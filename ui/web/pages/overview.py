@@ -60,19 +60,29 @@ def _membar(row: OverviewRow) -> html.Div | None:
     )
 
 
-def _spark(trend: Sequence[float]) -> html.Div | None:
-    """ops/s over the last five minutes as bars: enough to see a cliff or a spike."""
+def _spark(trend: Sequence[float], down: bool) -> html.Div | None:
+    """ops/s over the last five minutes as bars, enough to see a cliff or a spike: one SVG
+    drawn as the element's background, so 50 cards stay 50 elements, not 1,500."""
     finite = [v for v in trend if math.isfinite(v)]
     if not finite:
         return None
     top = max(finite) or 1.0
-    bars = [
-        html.Div(style={"height": f"{max(v / top * 100, 3):.0f}%"})
+    bars = "".join(
+        f"M{i} 24v-{max(v / top * 24, 0.7):.1f}h0.8v{max(v / top * 24, 0.7):.1f}z"
+        for i, v in enumerate(trend)
         if math.isfinite(v)
-        else html.Div(className="gap")
-        for v in trend
-    ]
-    return html.Div(bars, className="spark", title="ops/s over the last 5 minutes")
+    )
+    colour = "%238a8f98" if down else "%2356B4E9"
+    svg = (
+        "data:image/svg+xml;utf8,<svg xmlns='http://www.w3.org/2000/svg' "
+        f"viewBox='0 0 {len(trend)} 24' preserveAspectRatio='none'>"
+        f"<path d='{bars}' fill='{colour}' fill-opacity='0.6'/></svg>"
+    )
+    return html.Div(
+        className="spark",
+        title="ops/s over the last 5 minutes",
+        style={"backgroundImage": f'url("{svg}")'},
+    )
 
 
 def _metric(label: str, value: str) -> html.Div:
@@ -117,7 +127,7 @@ def card(row: OverviewRow, search: str, now_ms: int, last_poll_ms: int = 0) -> d
         ),
         html.Div(sub, className="card-sub"),
         html.Div(metrics, className="card-metrics"),
-        _spark(row.ops_trend),
+        _spark(row.ops_trend, row.health is Health.DOWN),
         _membar(row),
     ]
     if row.health is Health.DOWN:
