@@ -28,6 +28,8 @@ from tests.web.browser import headless_chromium
 
 USER = "ops"
 PASSWORD = "correct horse battery staple"
+#: the password of one Redis target; it must never reach the browser
+TARGET_PASSWORD = "target-secret-4f1d9c"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
 
@@ -35,6 +37,7 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 class Served:
     url: str
     redis: LocalRedis
+    secured: LocalRedis
     memcached: LocalMemcached
     cluster: LocalCluster | None
     process: subprocess.Popen[bytes]
@@ -89,11 +92,17 @@ def served() -> Iterator[Served]:
             pytest.skip(f"{binary} not installed")
     tmp = Path(tempfile.mkdtemp(prefix="cachewatch-web-"))
     redis, memcached = LocalRedis().start(), LocalMemcached().start()
+    secured = LocalRedis(extra=["--requirepass", TARGET_PASSWORD]).start()
     cluster = LocalCluster().start() if have_binary("redis-cli") else None
     urls = [redis.url, memcached.url] + ([cluster.seed_url] if cluster else [])
     (tmp / "password").write_text(PASSWORD + "\n")
     config = tmp / "cachewatch.toml"
+    (tmp / "target-password").write_text(TARGET_PASSWORD + "\n")
     config.write_text(
+        "[[targets]]\n"
+        f'url = "{secured.url}"\n'
+        f'password_file = "{tmp / "target-password"}"\n'
+        'labels = { service = "sessions" }\n'
         "[web]\n"
         f'auth_username = "{USER}"\n'
         f'auth_password_file = "{tmp / "password"}"\n'
@@ -143,7 +152,7 @@ def served() -> Iterator[Served]:
     )
     try:
         _wait_ready(url, process, log_path)
-        yield Served(url, redis, memcached, cluster, process, log_path)
+        yield Served(url, redis, secured, memcached, cluster, process, log_path)
     finally:
         stop_workload.set()
         workload.join(10)
@@ -156,6 +165,7 @@ def served() -> Iterator[Served]:
             process.kill()
             process.wait()
         redis.stop()
+        secured.stop()
         memcached.stop()
         if cluster is not None:
             cluster.stop()

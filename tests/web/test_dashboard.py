@@ -3,7 +3,6 @@ screenshots of each land in artifacts/screenshots/."""
 
 from __future__ import annotations
 
-import json
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -11,7 +10,14 @@ from typing import Any
 
 import pytest
 
-from tests.web.conftest import PASSWORD, Served, auth_header, http_get, screenshot
+from tests.web.conftest import (
+    PASSWORD,
+    TARGET_PASSWORD,
+    Served,
+    auth_header,
+    http_get,
+    screenshot,
+)
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -278,8 +284,22 @@ def test_light_theme_and_wall_monitor(served: Served, browser: Any) -> None:
 
 
 def test_no_secret_reaches_the_browser(served: Served, browser: Any) -> None:
-    open_page(browser, served, "/")
+    """Neither the dashboard's password nor a target's appears in any page, tab, layout
+    or callback response the browser received."""
+    pages = ["/", "/cluster", "/alerts", "/hotkeys", "/evictions", "/explore?q=redis_instance_info"]
+    for tab in ("charts", "info", "slowlog", "keyspace"):
+        pages.append(
+            "/target?" + urllib.parse.urlencode({"instance": served.secured.address, "tab": tab})
+        )
+    browser.execute_cdp_cmd("Network.enable", {})
+    for path in pages:
+        open_page(browser, served, path)
+        time.sleep(1.5)  # let the page's callbacks answer
+        source = browser.page_source
+        assert PASSWORD not in source and TARGET_PASSWORD not in source, path
+    assert served.secured.address in browser.page_source  # the secured target was polled and shown
     status, _, layout = http_get(served.url + "/_dash-layout", auth_header())
     assert status == 200
-    assert PASSWORD not in browser.page_source
-    assert PASSWORD not in json.dumps(json.loads(layout))
+    assert PASSWORD not in layout.decode() and TARGET_PASSWORD not in layout.decode()
+    logged = served.log()
+    assert TARGET_PASSWORD not in logged and PASSWORD not in logged
