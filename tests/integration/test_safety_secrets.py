@@ -145,7 +145,9 @@ def test_runtime_logs_statuses_labels_and_http_answers_never_hold_the_password(
     runtime.start_background()
     server = serve_forever(build_http_app(runtime, SelfMetrics(), query_api=True), "127.0.0.1:0")
     try:
-        wait_for(lambda: bool(runtime.statuses()) and runtime.statuses()[0].up, 30, "a poll")
+        wait_for(
+            lambda: bool(runtime.statuses()) and runtime.statuses()[0].up is True, 30, "a poll"
+        )
         wait_for(
             lambda: '"result":[{' in get(f"{server.url}/api/v1/query?query=redis_up")[1],
             30,

@@ -105,9 +105,25 @@ def _is_command_append(node: ast.AST) -> bool:
     )
 
 
+def _builds_commands(node: ast.AST) -> bool:
+    """A function that hands commands to someone else to send: a collector's `prefetch`
+    (its commands join the poll's pipeline) or a helper like `_commands(ctx)`."""
+    return isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and (
+        node.name == "prefetch" or "command" in node.name.lower()
+    )
+
+
 def _sent_nodes(tree: ast.AST) -> Iterator[tuple[ast.AST, list[str | None]]]:
-    """Tuples inside a command call or a command-list append, and the command calls' own
-    argument lists (`execute("SCAN", cursor)`), with their words."""
+    """Tuples inside a command call, a command-list append or what a command-building
+    function returns, and the command calls' own argument lists (`execute("SCAN", cursor)`),
+    with their words."""
+    for function in ast.walk(tree):
+        if _builds_commands(function):
+            for returned in ast.walk(function):
+                if isinstance(returned, ast.Return) and returned.value is not None:
+                    for node in ast.walk(returned.value):
+                        if isinstance(node, ast.Tuple):
+                            yield node, _words(node.elts)
     for call in ast.walk(tree):
         if _is_command_call(call):
             assert isinstance(call, ast.Call)
@@ -166,6 +182,10 @@ def python_files() -> list[Path]:
 
 
 PLANTED_REDIS = """
+def prefetch(self, ctx):
+    return [("DEBUG", "SLEEP", 0)]
+
+
 async def tidy(conn, ctx):
     await conn.pipeline([("CONFIG", "SET", "maxmemory", "0"), ("INFO", "server")])
     await conn.execute("KEYS", "*")
@@ -180,6 +200,7 @@ def test_planted_redis_writes_are_caught(vocabulary: frozenset[str], tmp_path: P
     planted.write_text(PLANTED_REDIS)
     found = violations([planted], vocabulary)
     assert [v.split(": ")[1].strip() for v in found] == [
+        "DEBUG SLEEP",
         "CONFIG SET",
         "KEYS",
         "FLUSHALL",
