@@ -280,6 +280,10 @@ def test_light_theme_and_wall_monitor(served: Served, browser: Any) -> None:
     wait_for(lambda: sum(1 for n in plotted_points(browser) if n > 0) >= 4, timeout_s=60)
     screenshot(browser, "target-light-wall")
     browser.find_element("id", "theme-toggle").click()
+    browser.set_window_size(1366, 768)
+    open_page(browser, served, f"/target?{query}")
+    wait_for(lambda: sum(1 for n in plotted_points(browser) if n > 0) >= 4, timeout_s=60)
+    screenshot(browser, "target-laptop")
     browser.set_window_size(1440, 1000)
 
 

@@ -15,6 +15,7 @@ from dash import ALL, Input, Output, State, dcc, html
 from alerts.silences import SilenceError, parse_matcher
 from monitor.durations import parse_duration
 from monitor.query import QueryError
+from monitor.readmodel.source import AlertRow
 from ui.web.components import (
     empty_state,
     page_header,
@@ -125,6 +126,19 @@ def _silence_form(ctx: PageContext) -> html.Div:
     )
 
 
+def _silence_button(ctx: PageContext, alert: AlertRow) -> Any:
+    """Fills the form with matchers for this alert (its name and instance)."""
+    if not (ctx.can_write and ctx.data.silences is not None):
+        return ""
+    wanted = {"alertname": alert.name, **({"instance": alert.instance} if alert.instance else {})}
+    text = " ".join(f'{k}="{v}"' for k, v in wanted.items())
+    return html.Button(
+        "Silence…",
+        id={"type": "silence-alert", "matchers": text},
+        className="button secondary small",
+    )
+
+
 def _alert_rows(ctx: PageContext, now_ms: int) -> tuple[list[Any], list[Any]]:
     alerts = ctx.data.source.alerts(now_ms)
     rows = []
@@ -141,7 +155,7 @@ def _alert_rows(ctx: PageContext, now_ms: int) -> tuple[list[Any], list[Any]]:
                 summary,
                 fmt_count(alert.value) if alert.value is not None else "—",
                 fmt_age(alert.active_at_ms, now_ms) if alert.active_at_ms else "—",
-                pill("silenced", "accent") if alert.silenced_by else "",
+                pill("silenced", "accent") if alert.silenced_by else _silence_button(ctx, alert),
             )
         )
     firing = sum(1 for a in alerts if a.state == "firing")
@@ -283,6 +297,17 @@ def register(app: dash.Dash, ctx: PageContext) -> None:
             _history(ctx, parse_query(search), now),
             f"updated {fmt_clock(now)}",
         )
+
+    @app.callback(
+        Output("silence-matchers", "value"),
+        Input({"type": "silence-alert", "matchers": ALL}, "n_clicks"),
+        prevent_initial_call=True,
+    )
+    def prefill(clicks: Sequence[int | None]) -> str:
+        trigger = dash.ctx.triggered_id
+        if not any(clicks) or not isinstance(trigger, dict):
+            raise dash.exceptions.PreventUpdate
+        return str(trigger["matchers"])
 
     @app.callback(
         Output("silence-message", "children"),

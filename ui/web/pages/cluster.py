@@ -11,7 +11,16 @@ from dash import Input, Output, State, dcc, html
 from monitor.discovery import ClusterNode, ClusterTopology
 from monitor.readmodel.overview import OverviewRow
 from monitor.readmodel.source import Health
-from ui.web.components import empty_state, page_header, panel, pill, stat_tile, status_badge, tick
+from ui.web.components import (
+    empty_state,
+    page_header,
+    panel,
+    pill,
+    stat_tile,
+    status_badge,
+    table,
+    tick,
+)
 from ui.web.context import PageContext
 from ui.web.theme import theme_named
 from ui.web.units import fmt_bytes, fmt_clock, fmt_rate
@@ -22,6 +31,8 @@ TITLE = "Clusters"
 NAV = "Clusters"
 NAME = "cluster"
 SLOTS = 16384
+#: CLUSTER SHARDS health -> pill tone: a replica loading its first sync is not a failure
+_LINK_TONES = {"online": "", "loading": "warn", "handshake": "warn"}
 
 
 def layout(ctx: PageContext, view: ViewQuery) -> html.Div:
@@ -104,7 +115,7 @@ def _node_row(node: ClusterNode, row: OverviewRow | None, search: str) -> html.D
         status = "unknown"
     else:
         status = {Health.UP: "up", Health.DOWN: "down"}.get(row.health, "unknown")
-    link_tone = "" if node.health == "online" else "bad"
+    link_tone = _LINK_TONES.get(node.health, "bad")
     details = [pill(node.role, "accent" if node.role == "primary" else "")]
     details.append(pill(f"link {node.health}", link_tone))
     if row is not None:
@@ -142,6 +153,7 @@ def cluster_body(
     colours = theme_named(theme_name).series
     covered = sum(_slot_count(s) for s in order)
     failing = [n for n in topology.nodes if n.health != "online"]
+    failed = [n for n in failing if _LINK_TONES.get(n.health, "bad") == "bad"]
     down = [
         n
         for n in topology.nodes
@@ -159,7 +171,12 @@ def cluster_body(
             stat_tile(
                 "Slots covered", f"{covered} / {SLOTS}", "", "good" if covered == SLOTS else "bad"
             ),
-            stat_tile("Links not online", str(len(failing)), "", "bad" if failing else "good"),
+            stat_tile(
+                "Links not online",
+                str(len(failing)),
+                ", ".join(sorted({n.health for n in failing})),
+                "good" if not failing else "bad" if failed else "warn",
+            ),
         ],
         className="stat-row",
     )
@@ -185,7 +202,41 @@ def cluster_body(
         panel("Slot map", _slot_map(order, colours)),
         html.Div("Shards", className="section-title"),
         html.Div(cards, className="shard-grid"),
+        _changes(ctx, {n.address for n in topology.nodes}),
     ]
+
+
+def _changes(ctx: PageContext, addresses: set[str]) -> html.Div:
+    """Topology changes of the last day (failovers, nodes added or removed)."""
+    source = ctx.data.source
+    since = source.now_ms() - 86_400_000
+    events = [
+        e
+        for e in source.events("topology.", None, since, 200)
+        if dict(e.target_labels).get("instance") in addresses
+    ]
+    rows = [
+        (
+            fmt_clock(e.ts_ms),
+            e.kind.removeprefix("topology.").replace("_", " "),
+            dict(e.target_labels).get("instance", ""),
+            f"{e.data.get('before') or '—'} → {e.data.get('after') or '—'}",
+        )
+        for e in events[:20]
+    ]
+    return html.Div(
+        [
+            html.Div("Changes in the last 24 h", className="section-title"),
+            panel(
+                None,
+                table(
+                    ("time", "change", "node", "from → to"),
+                    rows,
+                    empty="No failover or membership change in the last 24 hours.",
+                ),
+            ),
+        ]
+    )
 
 
 def register(app: dash.Dash, ctx: PageContext) -> None:
