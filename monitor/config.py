@@ -277,12 +277,13 @@ def parse_config(doc: dict[str, Any], source: str = "<config>") -> Config:
     if not isinstance(raw_targets, list):
         check.error("targets", "must be an array of tables: [[targets]]")
         raw_targets = []
+    seen: dict[str, int] = {}
     for index, entry in enumerate(raw_targets):
         target = _parse_target(check, entry, f"targets[{index}].", global_)
-        if target is not None:
-            targets.append(target)
-    seen: dict[str, int] = {}
-    for index, target in enumerate(targets):
+        if target is None:
+            continue
+        targets.append(target)
+        # indexes as written in the file, so a duplicate after a bad entry is named right
         if target.instance in seen:
             check.error(
                 f"targets[{index}].url",
