@@ -1,13 +1,22 @@
-"""Bad target definitions in a config: each problem is named with where it is (the entry's
-index as written in the file) and no password is echoed."""
+"""Bad input that is not HTTP: target definitions in a config (each problem named with the
+entry's index as written in the file, no password echoed) and hostile server replies (the
+engine keeps polling everything else)."""
 
 from __future__ import annotations
 
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from monitor.config import ConfigError, load_config
+from monitor.config import ConfigError, config_from_urls, load_config
+from monitor.poller import TargetStatus
+from monitor.runtime import Runtime
+from tests.servers import LocalRedis
 
 SECRET = "NeverEchoed9"
 
@@ -45,3 +54,99 @@ url = "redis://127.0.0.1:7001"
         "targets[3].url: duplicate target redis://127.0.0.1:7001 (also targets[0])"
     ], found
     assert not any(SECRET[:4] in p or SECRET[4:] in p for p in found), found
+
+
+#: what a broken or hostile "Redis" might answer to anything
+BAD_REPLIES = {
+    "garbage": b"\x00\xffHTTP/1.1 400 Bad Request\r\n\r\n",
+    "huge-bulk": b"$999999999999\r\n",
+    "deep-nesting": b"*1\r\n" * 200_000,
+    "negative-array": b"*-5\r\n+OK\r\n",
+    "bad-integer": b":12x\r\n",
+    "unterminated": b"+OK",
+}
+
+
+class BadServer:
+    """Answers every connection with one canned reply, then keeps it open or closes it."""
+
+    def __init__(self, reply: bytes) -> None:
+        self.reply = reply
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        self.sock.settimeout(0.1)
+        while not self.stopping.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with conn:
+                try:
+                    conn.settimeout(0.5)
+                    conn.recv(65536)
+                    conn.sendall(self.reply)
+                    conn.recv(65536)  # leave it hanging until the client gives up
+                except OSError:
+                    pass
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(5)
+        self.sock.close()
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+
+
+def test_hostile_replies_never_stop_the_engine(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+    good = LocalRedis().start()
+    bad = {name: BadServer(reply) for name, reply in BAD_REPLIES.items()}
+    try:
+        urls = [good.url] + [f"redis://127.0.0.1:{server.port}" for server in bad.values()]
+        runtime = Runtime(config_from_urls(urls, interval_s=0.5), with_store=False)
+        runtime.start_background()
+        bad_instances = {f"127.0.0.1:{server.port}": name for name, server in bad.items()}
+
+        def statuses() -> dict[str, TargetStatus]:
+            return {s.target.instance: s for s in runtime.statuses()}
+
+        try:
+            wait_for(
+                lambda: all(statuses()[i].consecutive_failures >= 3 for i in bad_instances),
+                60,
+                "three failed polls of every hostile server",
+            )
+            for instance, name in bad_instances.items():
+                assert statuses()[instance].up is False, name
+                assert statuses()[instance].last_error, name
+            # and the engine still polls the good one, after all that
+            polled_at = statuses()[good.address].last_poll_ms
+            wait_for(
+                lambda: statuses()[good.address].last_poll_ms > polled_at,
+                30,
+                "another poll of the good server",
+            )
+            assert statuses()[good.address].up, statuses()[good.address].last_error
+        finally:
+            runtime.stop_background()
+    finally:
+        for server in bad.values():
+            server.stop()
+        good.stop()
+    assert "Traceback" not in caplog.text
