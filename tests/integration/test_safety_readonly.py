@@ -300,3 +300,27 @@ def test_memcached_polls_and_hot_keys_never_write(caplog: pytest.LogCaptureFixtu
         assert int(stats["cmd_get"]) == 0, "cachewatch read a key"
     finally:
         server.stop()
+
+
+def test_costly_methods_stay_off_unless_asked_for() -> None:
+    """MONITOR and `lru_crawler metadump` are opt-in: a default `hotkeys` run sends neither."""
+    server = acl_redis().start()  # noeviction: no LFU, so MONITOR would be the fallback
+    memcached = LocalMemcached().start()
+    try:
+        url = f"redis://monitor:{PASSWORD}@127.0.0.1:{server.port}"
+        result = cachewatch("hotkeys", url, "--duration", "1s")
+        assert result.returncode == 0, result.stderr
+        assert "MONITOR bursts are not enabled" in result.stderr, result.stderr
+        with admin(server) as conn:
+            calls = assert_read_only(conn)
+        assert "monitor" not in calls, calls
+        crawls = int(memcached_stats(memcached.port)["lru_crawler_starts"])
+        result = cachewatch("hotkeys", memcached.url, "--duration", "1s")
+        assert result.returncode == 0, result.stderr
+        assert int(memcached_stats(memcached.port)["lru_crawler_starts"]) == crawls
+        result = cachewatch("hotkeys", memcached.url, "--duration", "1s", "--metadump")
+        assert result.returncode == 0, result.stderr
+        assert int(memcached_stats(memcached.port)["lru_crawler_starts"]) == crawls + 1
+    finally:
+        memcached.stop()
+        server.stop()
