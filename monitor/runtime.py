@@ -92,6 +92,7 @@ class Runtime:
         self.config = config
         self.store = store
         self._with_store = with_store
+        self._owns_store = False
         self.observer = observer
         self.fleet: Fleet | None = None
         self.scheduler: PollScheduler | None = None
@@ -123,6 +124,7 @@ class Runtime:
         self._loop = asyncio.get_running_loop()
         if self.store is None and self._with_store:
             self.store = open_store(self.config)
+            self._owns_store = True
         if self.store is not None and hasattr(self.store, "register_metadata"):
             self.store.register_metadata(static_metadata(self.config))
         self.fleet = Fleet(
@@ -164,7 +166,7 @@ class Runtime:
         if self.scheduler is not None:
             await self.scheduler.stop()
             self.scheduler = None
-        if self.store is not None and self._with_store:
+        if self.store is not None and self._owns_store:  # a store passed in is the caller's
             self.store.close()
 
     async def run_until_stopped(self) -> None:

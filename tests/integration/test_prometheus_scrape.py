@@ -152,6 +152,7 @@ def setup() -> Iterator[Setup]:
         prometheus.wait(10)
         cachewatch.stop()
         runtime.stop_background()
+        store.close()
         redis.stop()
         subprocess.run(["rm", "-rf", str(workdir)], check=False)
 
