@@ -153,9 +153,27 @@ def test_target_page_draws_charts_with_data(served: Served, browser: Any) -> Non
     assert "redis_connected_clients" in browser.page_source or "tab=keyspace" in browser.current_url
 
 
-def test_memcached_target_page(served: Served, browser: Any) -> None:
-    query = urllib.parse.urlencode({"instance": served.memcached.address, "range": "5m"})
+def test_picking_a_memcached_target_lays_out_its_charts(served: Served, browser: Any) -> None:
+    query = urllib.parse.urlencode({"instance": served.redis.address, "range": "5m"})
     open_page(browser, served, f"/target?{query}")
+    wait_for(lambda: len(browser.find_elements("css selector", ".chart-panel")) == 8)
+    browser.find_element("id", "target-picker").click()
+    option = wait_for(
+        lambda: [
+            o
+            for o in browser.find_elements("css selector", "[role=option]")
+            if o.text.strip() == served.memcached.address
+        ],
+        what="the memcached target in the picker",
+    )
+    option[0].click()
+    wait_for(
+        lambda: served.memcached.address in urllib.parse.unquote(browser.current_url),
+        what="the URL to follow",
+    )
+    wait_for(
+        lambda: len(browser.find_elements("css selector", ".chart-panel")) == 6, what="6 charts"
+    )
     wait_for(
         lambda: sum(1 for n in plotted_points(browser) if n > 0) >= 3,
         timeout_s=60,

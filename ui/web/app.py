@@ -66,6 +66,7 @@ def _shell(ctx: PageContext) -> html.Div:
             dcc.Location(id="url", refresh=False),
             dcc.Store(id="theme-store", storage_type="local"),
             dcc.Store(id="viewport"),
+            dcc.Store(id="page-key"),
             html.Header(
                 className="topbar",
                 children=[
@@ -128,18 +129,33 @@ def create_app(data: WebData, can_write: bool = False, default_theme: str = "dar
 def _register_shell(app: dash.Dash, ctx: PageContext) -> None:
     nav_pages = [p for p in pages.PAGES if p.NAV]
 
-    @app.callback(Output("page", "children"), Input("url", "pathname"), State("url", "search"))
-    def route(pathname: str | None, search: str | None) -> Any:
+    @app.callback(
+        Output("page", "children"),
+        Output("page-key", "data"),
+        Input("url", "pathname"),
+        Input("url", "search"),
+        State("page-key", "data"),
+    )
+    def route(pathname: str | None, search: str | None, shown: str | None) -> Any:
+        """Render the page for the path; a change of query string alone re-renders only if
+        the page's layout depends on it (`layout_key`, e.g. the target page's server kind),
+        otherwise the page's own callbacks follow the URL."""
         page = pages.page_for(pathname)
         if page is None:
-            return empty_state(
+            missing = empty_state(
                 "No such page",
                 dcc.Link(
                     "Back to the fleet overview",
                     href="/" + with_params(search, keep_only_global=True),
                 ),
             )
-        return page.layout(ctx, parse_query(search))
+            return missing, None
+        view = parse_query(search)
+        key_of = getattr(page, "layout_key", None)
+        key = key_of(ctx, view) if key_of is not None else page.PATH
+        if shown == key and "url.pathname" not in dash.ctx.triggered_prop_ids:
+            raise dash.exceptions.PreventUpdate
+        return page.layout(ctx, view), key
 
     @app.callback(
         Output("url", "search"),

@@ -43,9 +43,24 @@ def _find(ctx: PageContext, instance: str) -> TargetState | None:
     return None
 
 
+def layout_key(ctx: PageContext, view: ViewQuery) -> str:
+    """The chart grid depends on the kind of server: switching from a Redis to a memcached
+    target lays the page out again."""
+    state = _find(ctx, _instance(ctx, view))
+    return f"{PATH}:{state.kind if state else ''}"
+
+
+def _instance(ctx: PageContext, view: ViewQuery) -> str:
+    """The URL's target, else the first one by address."""
+    if view.get("instance"):
+        return view.get("instance")
+    states = ctx.data.source.statuses()
+    return min((s.instance for s in states), default="")
+
+
 def layout(ctx: PageContext, view: ViewQuery) -> html.Div:
     states = sorted(ctx.data.source.statuses(), key=lambda s: s.instance)
-    instance = view.get("instance") or (states[0].instance if states else "")
+    instance = _instance(ctx, view)
     state = _find(ctx, instance)
     if state is None:
         return html.Div(
@@ -158,7 +173,7 @@ def register(app: dash.Dash, ctx: PageContext) -> None:
         if pathname != PATH:
             raise dash.exceptions.PreventUpdate
         view = parse_query(search)
-        state = _find(ctx, view.get("instance"))
+        state = _find(ctx, _instance(ctx, view))
         if state is None:
             raise dash.exceptions.PreventUpdate
         now = ctx.data.source.now_ms()
@@ -191,12 +206,16 @@ def register(app: dash.Dash, ctx: PageContext) -> None:
         if pathname != PATH:
             raise dash.exceptions.PreventUpdate
         view = parse_query(search)
-        target = _find(ctx, view.get("instance"))
+        target = _find(ctx, _instance(ctx, view))
         if target is None or view.get("tab", "charts") != "charts":
+            raise dash.exceptions.PreventUpdate
+        specs = charts_for(target.kind)
+        if len(dash.ctx.outputs_list[0]) != len(specs):
+            # another kind of server was picked; its layout is on the way
             raise dash.exceptions.PreventUpdate
         live = LiveCharts(
             ctx.data.source,
-            charts_for(target.kind),
+            specs,
             q.selector(target.instance),
             ctx.data.interval_s,
         )
