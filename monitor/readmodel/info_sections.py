@@ -53,13 +53,13 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("client", "clients"),
     ("connection", "clients"),
     ("uptime", "server"),
-    ("process", "server"),
+    ("process_id", "server"),
     ("hz", "server"),
     ("start_time", "server"),
     ("version", "server"),
     ("io_threads", "server"),
     ("threads", "server"),
-    ("time", "server"),
+    ("time_seconds", "server"),
 )
 
 

@@ -24,7 +24,12 @@ def test_human_numbers() -> None:
     assert human_bytes(512) == "512B" and human_bytes(64 << 20) == "64.0M"
     assert human_rate(0) == "0" and human_rate(2.25) == "2.2" and human_rate(1500) == "1.5k"
     assert human_rate(25_000) == "25k" and human_rate(3e6) == "3.0M"
-    assert human_ms(0.5) == "0.50ms" and human_ms(12.3) == "12ms" and human_ms(1500) == "1.5s"
+    assert (
+        human_ms(0.5) == "500µs"
+        and human_ms(2.25) == "2.2ms"
+        and human_ms(12.3) == "12ms"
+        and human_ms(1500) == "1.5s"
+    )
     assert percent(0.905) == "90.5%" and percent(None) == "-"
 
 

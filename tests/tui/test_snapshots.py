@@ -53,7 +53,7 @@ def test_detail_commands(snap_compare: Any) -> None:
 
 
 def test_detail_memcached_slabs(snap_compare: Any) -> None:
-    keys = ("end", "enter", "l", "l")  # memcached is the last row
+    keys = ("G", "enter", "l", "l")  # memcached is the last row
     assert snap_compare(_app(), terminal_size=(160, 48), run_before=_then(*keys))
 
 

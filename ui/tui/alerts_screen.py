@@ -82,12 +82,7 @@ class AlertsScreen(LiveScreen):
     def show(self, data: list[AlertRow]) -> None:
         self.alerts = data
         palette = self.app.palette  # type: ignore[attr-defined]
-        table = self.query_one(VimTable)
-        if not table.columns:
-            for label in ("state", "alert", "instance", "since", "silenced", "summary"):
-                table.add_column(label, key=label)
-        cursor = table.cursor_row
-        table.clear()
+        rows = []
         for alert in data:
             style = f"bold {palette.bad}" if alert.state == "firing" else palette.warn
             since = (
@@ -95,16 +90,19 @@ class AlertsScreen(LiveScreen):
                 if alert.active_at_ms
                 else "-"
             )
-            table.add_row(
-                Text(alert.state, style="" if alert.silenced_by else style),
-                alert.name,
-                alert.instance,
-                since,
-                ",".join(alert.silenced_by) or "",
-                alert.annotations.get("summary", ""),
+            rows.append(
+                (
+                    Text(alert.state, style="" if alert.silenced_by else style),
+                    alert.name,
+                    alert.instance,
+                    since,
+                    ",".join(alert.silenced_by),
+                    alert.annotations.get("summary", ""),
+                )
             )
-        if data:
-            table.move_cursor(row=min(cursor, len(data) - 1), animate=False)
+        self.query_one(VimTable).fill(
+            ("state", "alert", "instance", "since", "silenced", "summary"), rows
+        )
         firing = sum(1 for a in data if a.state == "firing")
         self.query_one(StatusBar).update(
             f"alerts: {firing} firing, {len(data) - firing} pending" + self.app.status_suffix()  # type: ignore[attr-defined]

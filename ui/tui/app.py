@@ -1,14 +1,15 @@
 """The cachewatch terminal UI.
 
-The refresh loop, as in dolphie: a one-shot timer starts a thread worker that asks the read
-model for what the visible screen shows; the worker hands the result to the main thread,
-which draws it inside `batch_update()` and only then re-arms the timer. So refreshes never
+The refresh loop, as in dolphie: a one-shot timer starts a worker that asks the read model,
+in a thread, for what the visible screen shows; back on the main thread the worker draws it
+inside `batch_update()` and only then re-arms the timer. So refreshes never
 overlap, a slow query delays the next refresh instead of piling up, and only the visible
 screen is ever computed or drawn.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
 from typing import Any, ClassVar
@@ -17,7 +18,6 @@ from textual.app import App, SystemCommand
 from textual.binding import BindingType
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.worker import Worker, get_current_worker
 
 from monitor.readmodel import DataSource, Window
 from ui.tui.alerts_screen import AlertsScreen
@@ -159,27 +159,21 @@ class CachewatchApp(App[None]):
         if not isinstance(screen, LiveScreen) or (self.paused and self.refreshes):
             self._rearm()
             return
-        self.run_worker(
-            lambda: self._fetch(screen),
-            thread=True,
-            exclusive=True,
-            group="refresh",
-            exit_on_error=False,
-        )
+        self.run_worker(self._refresh(screen), exclusive=True, group="refresh")
 
-    def _fetch(self, screen: LiveScreen) -> None:
-        worker = get_current_worker()
+    async def _refresh(self, screen: LiveScreen) -> None:
+        """Fetch in a thread, draw here. Cancelled (a newer refresh started, or the app is
+        closing), it draws nothing; whoever cancelled it re-arms the timer."""
         try:
-            data = screen.fetch(self.source, self.source.now_ms(), self.window)
+            data = await asyncio.to_thread(
+                screen.fetch, self.source, self.source.now_ms(), self.window
+            )
         except Exception as exc:  # a query error must not end the UI: show it, try again
             log.debug("refresh failed", exc_info=True)
-            if not worker.is_cancelled:
-                self.call_from_thread(self._failed, str(exc))
+            self.last_error = str(exc)[:200]
+            self.notify(self.last_error, severity="error", timeout=3)
+            self._rearm()
             return
-        if not worker.is_cancelled:
-            self.call_from_thread(self._apply, screen, data)
-
-    def _apply(self, screen: LiveScreen, data: Any) -> None:
         self.last_error = None
         if screen in self.screen_stack:
             with self.batch_update():
@@ -187,15 +181,6 @@ class CachewatchApp(App[None]):
                 screen.show(data)
         self.refreshes += 1
         self._rearm()
-
-    def _failed(self, message: str) -> None:
-        self.last_error = message[:200]
-        self.notify(self.last_error, severity="error", timeout=3)
-        self._rearm()
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group == "refresh" and event.worker.is_cancelled:
-            self._rearm()
 
 
 def run_tui(source: DataSource, refresh_s: float = 1.0) -> None:

@@ -33,19 +33,6 @@ _CHARTS = (
 _TABS = ("charts", "info", "commands", "latency", "keyspace", "slabs", "keys")
 
 
-def _fill(table: VimTable, columns: tuple[str, ...], rows: list[tuple[object, ...]]) -> None:
-    """Replace a small table's rows, keeping the cursor where it was."""
-    if not table.columns:
-        for label in columns:
-            table.add_column(label, key=label)
-    cursor = table.cursor_row
-    table.clear()
-    for row in rows:
-        table.add_row(*(str(cell) for cell in row))
-    if rows:
-        table.move_cursor(row=min(cursor, len(rows) - 1), animate=False)
-
-
 def _clock(ms: int) -> str:
     return time.strftime("%H:%M:%S", time.localtime(ms / 1000))
 
@@ -131,8 +118,7 @@ class DetailScreen(LiveScreen):
         elif tab == "info":
             self._show_info(data)
         elif tab == "commands":
-            _fill(
-                self.query_one("#commands-table", VimTable),
+            self.query_one("#commands-table", VimTable).fill(
                 ("command", "calls", "ops/s", "µs/call", "failed", "rejected"),
                 [
                     (
@@ -147,16 +133,14 @@ class DetailScreen(LiveScreen):
                 ],
             )
         elif tab == "latency":
-            _fill(
-                self.query_one("#latency-table", VimTable),
+            self.query_one("#latency-table", VimTable).fill(
                 ("latency event", "last", "duration"),
                 [
                     (e.event, _clock(int(e.last_at_s * 1000)), human_ms(e.duration_ms))
                     for e in data.latency_events
                 ],
             )
-            _fill(
-                self.query_one("#slowlog-table", VimTable),
+            self.query_one("#slowlog-table", VimTable).fill(
                 ("slowlog id", "at", "duration", "command", "client"),
                 [
                     (s.id, _clock(s.at_ms), human_ms(s.duration_us / 1000), s.command, s.client)
@@ -164,8 +148,7 @@ class DetailScreen(LiveScreen):
                 ],
             )
         elif tab == "keyspace":
-            _fill(
-                self.query_one("#keyspace-table", VimTable),
+            self.query_one("#keyspace-table", VimTable).fill(
                 ("db", "keys", "expiring", "avg ttl"),
                 [
                     (
@@ -198,14 +181,12 @@ class DetailScreen(LiveScreen):
                     )
                     for r in repl.replicas
                 ]
-            _fill(
-                self.query_one("#replication-table", VimTable),
+            self.query_one("#replication-table", VimTable).fill(
                 ("role", "peer", "link/state", "lag"),
                 rows,
             )
         elif tab == "slabs":
-            _fill(
-                self.query_one("#slabs-table", VimTable),
+            self.query_one("#slabs-table", VimTable).fill(
                 ("slab", "chunk", "pages", "used", "items", "evicted", "evict/s", "age"),
                 [
                     (
@@ -222,13 +203,11 @@ class DetailScreen(LiveScreen):
                 ],
             )
         elif tab == "keys":
-            _fill(
-                self.query_one("#hotkeys-table", VimTable),
+            self.query_one("#hotkeys-table", VimTable).fill(
                 ("rank", "hot key", "ops/s", "method"),
                 [(k.rank, k.key, human_rate(k.value), k.method) for k in data.hot_keys],
             )
-            _fill(
-                self.query_one("#bigkeys-table", VimTable),
+            self.query_one("#bigkeys-table", VimTable).fill(
                 ("rank", "big key", "size", "method"),
                 [(k.rank, k.key, human_bytes(k.value), k.method) for k in data.big_keys],
             )
@@ -241,7 +220,7 @@ class DetailScreen(LiveScreen):
             for key, value in pairs
             if needle in f"{section} {key} {value}".lower()
         ]
-        _fill(self.query_one("#info-table", VimTable), ("section", "key", "value"), rows)
+        self.query_one("#info-table", VimTable).fill(("section", "key", "value"), rows)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if self.detail is not None:

@@ -97,7 +97,7 @@ def _alerts(row: OverviewRow, palette: Palette) -> Text:
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("instance", "target", _name, lambda r: r.instance),
+    Column("instance", "target", _name, lambda r: r.instance, 23),
     Column("status", "status", _status, lambda r: r.health.value, 6),
     Column(
         "ops",
@@ -138,7 +138,7 @@ COLUMNS: tuple[Column, ...] = (
     Column(
         "clients",
         "clients",
-        lambda r, p: Text(human_rate(r.clients), justify="right"),
+        lambda r, p: Text("-" if r.clients is None else f"{r.clients:.0f}", justify="right"),
         lambda r: _num(r.clients),
         7,
     ),

@@ -64,7 +64,9 @@ def human_ms(value: float | None) -> str:
         return f"{value / 1000:.1f}s"
     if value >= 10:
         return f"{value:.0f}ms"
-    return f"{value:.2f}ms"
+    if value >= 1:
+        return f"{value:.1f}ms"
+    return f"{value * 1000:.0f}µs"
 
 
 def percent(value: float | None) -> str:

@@ -43,6 +43,6 @@ class HelpScreen(ModalScreen[None]):
         text.append("  ctrl+p      ", style="bold")
         text.append("Command palette (every action)\n")
         text.append("  mouse       ", style="bold")
-        text.append("click a header to sort, a row to select, double-click to open\n")
+        text.append("click a header to sort, a row to select, again to open\n")
         with VerticalScroll():
             yield Static(text)

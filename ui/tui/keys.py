@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 __all__ = ["KeyAction", "GLOBAL", "OVERVIEW", "TABLE", "DETAIL", "ALERTS", "SECTIONS", "bindings"]
 
@@ -40,14 +40,16 @@ OVERVIEW = (
     KeyAction("clear-filter", "escape", "clear_filter", "Clear filter", show=False),
     KeyAction("sort-next", "s", "sort_next", "Sort"),
     KeyAction("sort-reverse", "S", "sort_reverse", "Reverse sort", show=False),
-    KeyAction("sort-group", "G", "sort_group", "Group by cluster", show=False),
+    KeyAction(
+        "sort-group", "equals_sign", "sort_group", "Group by cluster", show=False, key_display="="
+    ),
     KeyAction("open", "enter", "open", "Details"),
 )
 TABLE = (
     KeyAction("down", "j", "cursor_down", "Down", show=False),
     KeyAction("up", "k", "cursor_up", "Up", show=False),
     KeyAction("top", "g", "scroll_top", "Top", show=False),
-    KeyAction("bottom", "end", "scroll_bottom", "Bottom", show=False),
+    KeyAction("bottom", "G", "scroll_bottom", "Bottom", show=False),
 )
 DETAIL = (
     KeyAction("back", "escape", "back", "Back"),
@@ -70,7 +72,7 @@ SECTIONS: dict[str, Sequence[KeyAction]] = {
 }
 
 
-def bindings(actions: Sequence[KeyAction]) -> list[Binding]:
+def bindings(actions: Sequence[KeyAction]) -> list[BindingType]:
     return [
         Binding(
             a.key,
