@@ -325,3 +325,9 @@ def test_no_secret_reaches_the_browser(served: Served, browser: Any) -> None:
     assert PASSWORD not in layout.decode() and TARGET_PASSWORD not in layout.decode()
     logged = served.log()
     assert TARGET_PASSWORD not in logged and PASSWORD not in logged
+
+
+def test_no_callback_failed_on_the_server(served: Served, browser: Any) -> None:
+    """Runs last: every page above rendered without a server-side exception."""
+    log = served.log()
+    assert "Traceback" not in log, log[-4000:]
