@@ -109,7 +109,10 @@ def test_lfu_sampling_finds_the_zipf_top_keys(lfu_redis: LocalRedis) -> None:
         try:
             await detector.step()
             zipf.run(client, 30_000)
+            # the sampler ignores readings of a key taken < 0.5 s apart (too noisy)
+            await asyncio.sleep(0.6)
             await detector.step()
+            await asyncio.sleep(0.6)
             await detector.step()
         finally:
             await detector.close()
