@@ -2,8 +2,11 @@
 
 Without `--attach` it polls the targets itself (a cluster seed discovers the cluster) into
 an embedded store: the configured one with `-c`/`--store`, else a temporary one, so a
-quick look never competes with a running `cachewatch serve` for its store. With
-`--attach URL` it polls nothing and reads a running `cachewatch serve` through its query API.
+quick look never competes with a running `cachewatch serve` for its store. It runs the alert
+rules and the hot-key detectors as `serve` does (with `-c`: the config's rules and
+receivers, so don't run it next to a `serve` of the same config: attach to that instead).
+With `--attach URL` it polls nothing and reads a running `cachewatch serve` through its
+query API.
 Textual is imported only here, inside `run`, so the core never loads it.
 """
 
@@ -69,26 +72,41 @@ def run(args: argparse.Namespace) -> int:
 
         run_tui(source, refresh_s=args.refresh)
         return 0
-    try:
-        config = resolve_config(args, need_targets=True)
-    except ConfigError as exc:
-        return fail(str(exc))
+    from alerts.runner import AlertingRunner
+    from alerts.service import AlertSettingsError, default_state_dir
+    from monitor.hotkeys_runner import HotKeysRunner, HotKeysSettingsError
+
     with tempfile.TemporaryDirectory(prefix="cachewatch-tui-") as tmp:
-        if not args.config and not args.store:
-            store = replace(config.store, path=Path(tmp) / "store")
-            config = replace(config, store=store)
+        try:
+            config = resolve_config(args, need_targets=True)
+            if not args.config and not args.store:
+                config = replace(config, store=replace(config.store, path=Path(tmp) / "store"))
+            # without a config file: the default rule pack, no receivers, state thrown away
+            base_dir = Path(args.config).resolve().parent if args.config else Path.cwd()
+            state_dir = default_state_dir() if args.config else Path(tmp) / "alerts"
+            alerting = AlertingRunner(config.alerts, base_dir, state_dir)
+            hotkeys = HotKeysRunner(config.hotkeys)
+        except ConfigError as exc:
+            return fail(str(exc))
+        except AlertSettingsError as exc:
+            return fail("\n".join(exc.problems))
+        except HotKeysSettingsError as exc:
+            return fail(str(exc))
         _log_to(args.log)
         from monitor.readmodel import LocalSource
         from monitor.runtime import Runtime
         from ui.tui import run_tui
 
         runtime = Runtime(config)
+        for part in (alerting, hotkeys):
+            runtime.on_started(part.start)
+            runtime.on_stopping(part.stop)
         try:
             runtime.start_background()
         except Exception as exc:
             return fail(f"cannot start polling: {exc}")
         try:
-            run_tui(LocalSource(runtime), refresh_s=args.refresh)
+            run_tui(LocalSource(runtime, alerting=alerting.service), refresh_s=args.refresh)
         finally:
             runtime.stop_background()
     return 0
