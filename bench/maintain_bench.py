@@ -5,7 +5,9 @@ Appends `--targets` x `--series` samples per poll at synthetic timestamps 1 s ap
 Whenever maintain() has real work (a block cut, a compaction) it runs in a worker thread
 while this thread plays the polling loop: it appends the next poll's batches one by one
 (as the event loop does) and records how long each `append` took. The longest such append
-is the stall a poll would see. Prints figures; asserts nothing.
+is the stall a poll would see; the longest hold of the store's lock inside maintain() is
+the part of it the store controls (the rest is the GIL and the OS scheduler). Prints
+figures; asserts nothing.
 
     .venv/bin/python bench/maintain_bench.py --targets 200 --series 300 --minutes 13
     .venv/bin/python bench/maintain_bench.py --targets 50 --series 300 --minutes 133
@@ -21,6 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from soak_bench import TimedLock  # bench/ is on sys.path when run as a script
 
 from monitor.model import SampleBatch
 from monitor.store import EmbeddedStore, StoreConfig
@@ -50,10 +53,13 @@ def main() -> None:
     args = parser.parse_args()
     path = Path(tempfile.mkdtemp(prefix="maintain-bench-"))
     store = EmbeddedStore.open(path, StoreConfig())
+    lock = TimedLock(store._lock)
+    store._lock = lock  # type: ignore[assignment]
     names = [f"redis_metric_{i}_total" for i in range(args.series)]
     polls = args.minutes * 60
     raw_dir = path / "raw"
-    busy: list[tuple[float, float, float, int]] = []  # maintain s, max append ms, p99, blocks
+    #: maintain s, max append ms, p99 append ms, blocks, longest lock hold ms
+    busy: list[tuple[float, float, float, int, float]] = []
     try:
         poll = 0
         plain_worst = 0.0
@@ -72,7 +78,8 @@ def main() -> None:
             if not due:
                 store.maintain(now)
                 continue
-            worker = threading.Thread(target=store.maintain, args=(now,))
+            holds_before = len(lock.holds)
+            worker = threading.Thread(target=store.maintain, args=(now,), name="maintain")
             started = time.perf_counter()
             worker.start()
             stalls: list[float] = []
@@ -88,16 +95,17 @@ def main() -> None:
             took = time.perf_counter() - started
             stalls.sort()
             blocks = len(list(raw_dir.glob("*.blk"))) - blocks_before
-            busy.append((took, stalls[-1], stalls[int(len(stalls) * 0.99)], blocks))
+            held = max(h for name, h in lock.holds[holds_before:] if name == "maintain") * 1000
+            busy.append((took, stalls[-1], stalls[int(len(stalls) * 0.99)], blocks, held))
     finally:
         store.close()
         shutil.rmtree(path, ignore_errors=True)
     print(f"targets={args.targets} series={args.series} minutes={args.minutes} (1 s polls)")
     print(f"longest append outside maintain() (chunk closes happen here): {plain_worst:.1f} ms")
-    for took, worst, p99, blocks in busy:
+    for took, worst, p99, blocks, held in busy:
         print(
-            f"maintain with work: {took * 1000:8.1f} ms wall; appends meanwhile: "
-            f"max {worst:7.1f} ms, p99 {p99:6.2f} ms; raw blocks {blocks:+d}"
+            f"maintain with work: {took * 1000:8.1f} ms wall, lock held at most {held:6.1f} ms; "
+            f"appends meanwhile: max {worst:7.1f} ms, p99 {p99:6.2f} ms; raw blocks {blocks:+d}"
         )
 
 

@@ -96,7 +96,10 @@ def parse_latency_histogram(
         name, details = reply[i], reply[i + 1]
         if not isinstance(name, bytes) or not isinstance(details, list) or len(details) % 2:
             continue
-        fields = dict(zip(details[::2], details[1::2], strict=True))
+        # keys that are not strings (a garbled reply) are skipped, not hashed
+        fields = {
+            k: v for k, v in zip(details[::2], details[1::2], strict=True) if isinstance(k, bytes)
+        }
         calls = fields.get(b"calls")
         buckets = fields.get(b"histogram_usec")
         if not isinstance(calls, int) or not isinstance(buckets, list) or len(buckets) % 2:

@@ -312,7 +312,6 @@ class Head:
         already written never change; widening and growing allocate new arrays), so
         `snapshot_records` can serialise them outside the store's lock."""
         parts: list[SnapshotPart] = []
-        logged: set[int] = set()
         for state in self.by_tid:
             pieces: list[EncodedSegment | SealedSegment | tuple[np.ndarray, ...]] = list(
                 state.closed
@@ -320,11 +319,11 @@ class Head:
             segment = state.segment
             if segment is not None and segment.rows:
                 pieces.append((segment.gids, *segment.view()))
-            for piece in pieces:
-                gids = piece[0] if isinstance(piece, tuple) else piece.gids
-                logged.update(gids.tolist())
             parts.append((state.tid, state.labels, pieces))
-        self.wal_gids = logged
+        # The snapshot logs its own series; the new log starts knowing none, so a layout
+        # written after the swap logs its series again (a duplicate record at worst) rather
+        # than walking every segment here, under the lock, to list what the snapshot holds.
+        self.wal_gids = set()
         return parts
 
     def snapshot_records(self, parts: list[SnapshotPart]) -> list[bytes]:
