@@ -10,7 +10,7 @@ queries, one per chart.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from monitor.model import Event
 from monitor.readmodel.info_sections import info_sections
@@ -430,6 +430,12 @@ def target_detail(
         return None
     sel = selector(instance)
     index = _index(source.instant(f"{{{sel}}}", now))
+    if not state.version:  # attached: the version is only in the info-style series
+        info = index.get("redis_instance_info") or index.get("memcached_version") or []
+        version = (
+            info[0].labels.get("redis_version") or info[0].labels.get("version") if info else ""
+        )
+        state = replace(state, version=version or "")
     charts = _charts(source, state, window, now) if with_charts else ()
     if state.kind == "memcached":
         evict_rates = {

@@ -54,6 +54,7 @@ def test_detail_and_cluster_through_the_api(served) -> None:  # type: ignore[no-
     local, remote = served
     detail = target_detail(remote, "10.0.0.1:7001", Window.M5)
     assert detail is not None and detail.replication is not None
+    assert detail.state.version == "7.0.15"  # from redis_instance_info
     assert detail.replication.role == "replica"
     assert [c.command for c in detail.commandstats] == ["get", "set", "del", "expire"]
     assert detail.slowlog == ()  # events are not served by the query API
