@@ -147,14 +147,16 @@ def fmt_unit(value: float | None, unit: str) -> str:
     return fmt_count(value)
 
 
-#: Plotly axis settings per unit: readable ticks without client-side code
+#: Plotly axis settings per unit: SI prefixes from a thousand up (56k, 3.2M), plain numbers
+#: below (0.8/s rather than 800m/s)
+_SI = {"exponentformat": "SI", "minexponent": 3}
 PLOTLY_TICK_SUFFIX: dict[str, dict[str, object]] = {
-    Unit.BYTES: {"ticksuffix": "B", "tickformat": "~s", "exponentformat": "SI"},
-    Unit.BYTES_PER_SECOND: {"ticksuffix": "B/s", "tickformat": "~s"},
-    Unit.OPS: {"ticksuffix": "", "tickformat": "~s"},
-    Unit.PER_SECOND: {"ticksuffix": "/s", "tickformat": "~s"},
+    Unit.BYTES: {"ticksuffix": "B", **_SI},
+    Unit.BYTES_PER_SECOND: {"ticksuffix": "B/s", **_SI},
+    Unit.OPS: {"ticksuffix": "", **_SI},
+    Unit.PER_SECOND: {"ticksuffix": "/s", **_SI},
     Unit.RATIO: {"tickformat": ".0%", "range": [0, 1.02]},
-    Unit.USEC: {"ticksuffix": " µs", "tickformat": "~s"},
-    Unit.COUNT: {"tickformat": "~s"},
-    Unit.SECONDS: {"ticksuffix": " s", "tickformat": "~s"},
+    Unit.USEC: {"ticksuffix": " µs", **_SI},
+    Unit.COUNT: {**_SI},
+    Unit.SECONDS: {"ticksuffix": " s", **_SI},
 }
