@@ -73,3 +73,21 @@ def test_a_bad_expression_names_the_server_answer(served) -> None:  # type: igno
     _, remote = served
     with pytest.raises(RemoteError, match="HTTP 400"):
         remote.instant("sum(", NOW_MS)
+
+
+def test_the_ui_survives_an_unreachable_server_and_says_so() -> None:
+    import asyncio
+
+    from tests.tui.helpers import until
+    from ui.tui.app import CachewatchApp
+    from ui.tui.status_bar import StatusBar
+
+    async def scenario() -> None:
+        app = CachewatchApp(RemoteSource("http://127.0.0.1:9", timeout_s=1.0), refresh_s=0.1)
+        async with app.run_test(size=(100, 24)) as pilot:
+            await until(pilot, lambda: app.last_error is not None)
+            assert "cannot reach the server" in app.last_error  # type: ignore[operator]
+            await pilot.press("s", "slash", "x")  # still responsive
+            await until(pilot, lambda: "error:" in str(app.screen.query_one(StatusBar).render()))
+
+    asyncio.run(scenario())

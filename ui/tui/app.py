@@ -28,6 +28,7 @@ from ui.tui.help_screen import HelpScreen
 from ui.tui.keys import GLOBAL, SECTIONS, bindings
 from ui.tui.live import LiveScreen
 from ui.tui.overview_screen import OverviewScreen
+from ui.tui.status_bar import StatusBar
 
 __all__ = ["CachewatchApp", "run_tui"]
 
@@ -172,9 +173,14 @@ class CachewatchApp(App[None]):
             log.debug("refresh failed", exc_info=True)
             self.last_error = str(exc)[:200]
             self.notify(self.last_error, severity="error", timeout=3)
+            for bar in screen.query(StatusBar):
+                bar.update("cachewatch: cannot refresh" + self.status_suffix())
+                bar.add_class("-error")
             self._rearm()
             return
         self.last_error = None
+        for bar in screen.query(StatusBar):
+            bar.remove_class("-error")
         if screen in self.screen_stack:
             with self.batch_update():
                 self._follow_theme()
