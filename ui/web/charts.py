@@ -31,6 +31,7 @@ __all__ = [
     "line_figure",
     "extend_payload",
     "empty_figure",
+    "blank_figure",
     "trace_volume",
     "on_grid",
 ]
@@ -248,19 +249,32 @@ def _window_anchor(x: list[str]) -> dict[str, Any]:
     }
 
 
+def blank_figure(message: str = "", colour: str = "#8a8f98") -> dict[str, Any]:
+    """A figure that draws nothing but `message`, transparent in either theme (Plotly's
+    default layout is white, which flashes on a dark page)."""
+    annotation = {
+        "text": message,
+        "showarrow": False,
+        "xref": "paper",
+        "yref": "paper",
+        "x": 0.5,
+        "y": 0.5,
+        "font": {"color": colour, "size": 13},
+    }
+    return {
+        "data": [],
+        "layout": {
+            "paper_bgcolor": "rgba(0,0,0,0)",
+            "plot_bgcolor": "rgba(0,0,0,0)",
+            "xaxis": {"visible": False},
+            "yaxis": {"visible": False},
+            "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
+            "annotations": [annotation] if message else [],
+        },
+    }
+
+
 def empty_figure(theme: Theme, message: str) -> dict[str, Any]:
-    layout = theme.plotly_layout()
-    layout["xaxis"] = {"visible": False}
-    layout["yaxis"] = {"visible": False}
-    layout["annotations"] = [
-        {
-            "text": message,
-            "showarrow": False,
-            "xref": "paper",
-            "yref": "paper",
-            "x": 0.5,
-            "y": 0.5,
-            "font": {"color": theme.muted, "size": 13},
-        }
-    ]
-    return {"data": [], "layout": layout}
+    figure = blank_figure(message, theme.muted)
+    figure["layout"] = {**theme.plotly_layout(), **figure["layout"]}
+    return figure

@@ -8,6 +8,8 @@ from typing import Any
 
 from dash import dcc, html
 
+from ui.web.charts import blank_figure
+
 __all__ = [
     "page_header",
     "stat_tile",
@@ -22,7 +24,6 @@ __all__ = [
     "tick",
     "attributes",
     "loading_figure",
-    "blank_figure",
 ]
 
 _STATUS_WORDS = {"up": "Up", "down": "Down", "unknown": "Waiting", "warn": "Pending"}
@@ -116,34 +117,6 @@ def graph_config() -> Any:
         "responsive": True,
         # the toolbar covers the legend on small panels; zoom by dragging still works
         "displayModeBar": False,
-    }
-
-
-def blank_figure(message: str = "") -> dict[str, Any]:
-    """A figure that draws nothing but `message`, transparent in either theme (Plotly's
-    default layout is white, which flashes on a dark page)."""
-    return {
-        "data": [],
-        "layout": {
-            "paper_bgcolor": "rgba(0,0,0,0)",
-            "plot_bgcolor": "rgba(0,0,0,0)",
-            "xaxis": {"visible": False},
-            "yaxis": {"visible": False},
-            "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
-            "annotations": [
-                {
-                    "text": message,
-                    "showarrow": False,
-                    "xref": "paper",
-                    "yref": "paper",
-                    "x": 0.5,
-                    "y": 0.5,
-                    "font": {"color": "#8a8f98", "size": 13},
-                }
-            ]
-            if message
-            else [],
-        },
     }
 
 

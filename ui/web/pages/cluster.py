@@ -25,6 +25,7 @@ from ui.web.context import PageContext
 from ui.web.theme import theme_named
 from ui.web.units import fmt_bytes, fmt_clock, fmt_rate
 from ui.web.urlstate import ViewQuery, parse_query, with_params
+from ui.web.wiring import url_param_control
 
 PATH = "/cluster"
 TITLE = "Clusters"
@@ -240,16 +241,7 @@ def _changes(ctx: PageContext, addresses: set[str]) -> html.Div:
 
 
 def register(app: dash.Dash, ctx: PageContext) -> None:
-    @app.callback(
-        Output("url", "search", allow_duplicate=True),
-        Input("cluster-picker", "value"),
-        State("url", "search"),
-        prevent_initial_call=True,
-    )
-    def picker_to_url(name: str | None, search: str | None) -> Any:
-        if parse_query(search).get("cluster") == (name or ""):
-            raise dash.exceptions.PreventUpdate
-        return with_params(search, cluster=name)
+    url_param_control(app, "cluster-picker", "cluster")
 
     @app.callback(
         Output("cluster-body", "children"),

@@ -13,6 +13,7 @@ from ui.web.charts import (
     ChartSpec,
     SeriesQuery,
     Trace,
+    blank_figure,
     frame_for,
     line_figure,
     on_grid,
@@ -20,7 +21,6 @@ from ui.web.charts import (
     trace_volume,
 )
 from ui.web.components import (
-    blank_figure,
     empty_state,
     error_banner,
     graph_config,

@@ -18,6 +18,7 @@ from ui.web.components import empty_state, page_header, stat_tile, status_badge,
 from ui.web.context import PageContext
 from ui.web.units import fmt_age, fmt_bytes, fmt_clock, fmt_count, fmt_percent, fmt_rate
 from ui.web.urlstate import ViewQuery, parse_query, with_params
+from ui.web.wiring import url_param_control
 
 PATH = "/"
 TITLE = "Fleet"
@@ -239,14 +240,7 @@ def _stats(rows: Sequence[OverviewRow]) -> list[html.Div]:
 
 
 def register(app: dash.Dash, ctx: PageContext) -> None:
-    @app.callback(
-        Output("url", "search", allow_duplicate=True),
-        Input("overview-filter", "value"),
-        State("url", "search"),
-        prevent_initial_call=True,
-    )
-    def filter_to_url(text: str | None, search: str | None) -> str:
-        return with_params(search, filter=(text or "").strip() or None)
+    url_param_control(app, "overview-filter", "filter")
 
     @app.callback(
         Output("overview-grid", "children"),

@@ -28,6 +28,7 @@ from ui.web.panels import LATENCY_HEATMAP, charts_for
 from ui.web.theme import theme_named
 from ui.web.units import fmt_age, fmt_clock, fmt_count, fmt_seconds, fmt_usec
 from ui.web.urlstate import ViewQuery, parse_query, with_params
+from ui.web.wiring import url_param_control
 
 PATH = "/target"
 TITLE = "Target"
@@ -145,20 +146,8 @@ def _banner(state: TargetState, now_ms: int) -> Any:
 
 
 def register(app: dash.Dash, ctx: PageContext) -> None:
-    @app.callback(
-        Output("url", "search", allow_duplicate=True),
-        Input("target-picker", "value"),
-        Input("target-tab", "value"),
-        State("url", "search"),
-        prevent_initial_call=True,
-    )
-    def controls_to_url(instance: str | None, tab: str | None, search: str | None) -> Any:
-        view = parse_query(search)
-        if view.get("instance") == (instance or "") and view.get("tab", "charts") == (
-            tab or "charts"
-        ):
-            raise dash.exceptions.PreventUpdate
-        return with_params(search, instance=instance, tab=None if tab == "charts" else tab)
+    url_param_control(app, "target-picker", "instance")
+    url_param_control(app, "target-tab", "tab", default="charts")
 
     @app.callback(
         Output("target-subtitle", "children"),
