@@ -61,7 +61,7 @@ def test_overview_drill_down_and_back(
             table = _table(app)
             assert set(table.rows_by_key) == {redis_server.address, memcached_server.address}
             table.move_cursor(
-                row=table.visible_rows().index(table.rows_by_key[memcached_server.address])
+                table.visible_rows().index(table.rows_by_key[memcached_server.address])
             )
             await pilot.press("enter")
             assert isinstance(app.screen, DetailScreen)
@@ -122,7 +122,7 @@ def test_node_going_down_turns_its_row_red(fleet: LocalSource, redis_server: Loc
                 # the target's timeout is 0.8 s: its next poll fails and marks it down
                 await until(pilot, lambda: row().health is Health.DOWN, timeout_s=10)
                 table = _table(app)
-                cells = table.get_row(redis_server.address)
+                cells = table.cells_of(redis_server.address)
                 bad = app.palette.bad
                 assert isinstance(cells[0], Text) and bad in str(cells[0].style)
                 assert str(cells[1]) == "DOWN" and bad in str(cells[1].style)

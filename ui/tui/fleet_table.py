@@ -1,8 +1,8 @@
 """The fleet table: one row per target, sortable by any column, filtered by text or label.
 
-Refreshes update changed cells in place when the visible rows are the same as before, and
-rebuild only when the row set or order changed, so a 1 Hz refresh does not flicker or move
-the cursor.
+Drawn with the Line API: each row becomes one cached strip, re-rendered only when one of its
+cells changed, so a 1 Hz refresh of 50 targets costs a few milliseconds, never flickers and
+never moves the cursor (it follows the selected target through re-sorting and filtering).
 """
 
 from __future__ import annotations
@@ -10,8 +10,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
+from rich.style import Style
 from rich.text import Text
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from monitor.readmodel import Health, OverviewRow, group_order
 from ui.tui.format import (
@@ -27,7 +35,7 @@ from ui.tui.format import (
     percent,
     spark,
 )
-from ui.tui.vim_table import VimTable
+from ui.tui.keys import TABLE, bindings
 
 __all__ = ["FleetTable", "Column", "COLUMNS", "Palette"]
 
@@ -162,30 +170,77 @@ COLUMNS: tuple[Column, ...] = (
 )
 
 
-class FleetTable(VimTable):
+class FleetTable(ScrollView, can_focus=True):
+    """The table itself, drawn line by line: each row is rendered once into a strip and
+    cached until its numbers change, so a refresh re-renders only the rows that changed
+    (a DataTable re-renders every visible cell on any update)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "cursor_up", "Up", show=False),
+        Binding("down", "cursor_down", "Down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("home", "scroll_top", "Top", show=False),
+        Binding("end", "scroll_bottom", "Bottom", show=False),
+        Binding("left", "scroll_left", "Left", show=False),
+        Binding("right", "scroll_right", "Right", show=False),
+        Binding("enter", "select_cursor", "Open", show=False),
+        *bindings(TABLE),
+    ]
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"fleet-table--header", "fleet-table--cursor"}
+
     DEFAULT_CSS = """
     FleetTable {
         height: 1fr;
+        scrollbar-size-vertical: 1;
+    }
+    FleetTable > .fleet-table--header {
+        text-style: bold;
+        background: $panel;
+    }
+    FleetTable > .fleet-table--cursor {
+        background: $block-cursor-background;
+        color: $block-cursor-foreground;
+        text-style: bold;
+    }
+    FleetTable:blur > .fleet-table--cursor {
+        background: $block-cursor-blurred-background;
+        text-style: none;
     }
     """
 
+    class RowSelected(Message):
+        """A row was chosen (enter, or a click on the highlighted row)."""
+
+        def __init__(self, instance: str) -> None:
+            super().__init__()
+            self.instance = instance
+
     def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)
+        super().__init__(**kwargs)  # type: ignore[arg-type]
         self.rows_by_key: dict[str, OverviewRow] = {}
         self.sort_key: str | None = None  # None: grouped by cluster and shard
         self.sort_reverse = False
         self.filter_text = ""
+        self.cursor_row = 0
         self._shown_keys: list[str] = []
-        self._cells: dict[str, list[Text | str]] = {}
+        self._cells: dict[str, list[Text]] = {}
+        #: (instance, is cursor row, focused) -> the rendered full-width line
+        self._strips: dict[tuple[str, bool, bool], Strip] = {}
+        self._widths = [c.width or 8 for c in COLUMNS]
+        self._total_width = sum(self._widths) + 2 * len(COLUMNS)
 
     @property
     def palette(self) -> Palette:
         palette = getattr(self.app, "palette", None)
         return palette if isinstance(palette, Palette) else Palette()
 
-    def on_mount(self) -> None:
-        for column in COLUMNS:
-            self.add_column(column.label, key=column.key, width=column.width)
+    @property
+    def row_count(self) -> int:
+        return len(self._shown_keys)
+
+    def cells_of(self, instance: str) -> list[Text]:
+        return self._cells[instance]
 
     def set_rows(self, rows: list[OverviewRow]) -> None:
         self.rows_by_key = {row.instance: row for row in rows}
@@ -201,39 +256,36 @@ class FleetTable(VimTable):
         return rows
 
     def redraw(self) -> None:
+        selected = self.selected_instance()
         rows = self.visible_rows()
         keys = [r.instance for r in rows]
-        cells = {r.instance: [c.cell(r, self.palette) for c in COLUMNS] for r in rows}
-        if keys == self._shown_keys:
-            for key in keys:
-                old = self._cells.get(key)
-                for column, value, before in zip(COLUMNS, cells[key], old or [], strict=False):
-                    if str(value) != str(before) or getattr(value, "style", None) != getattr(
-                        before, "style", None
-                    ):
-                        self.update_cell(key, column.key, value)
-        else:
-            selected = self.selected_instance()
-            self.clear()
-            for key in keys:
-                self.add_row(*cells[key], key=key)
-            if selected in keys:
-                self.move_cursor(row=keys.index(selected), animate=False)
-        self._shown_keys = keys
+        palette = self.palette
+        cells = {}
+        for row in rows:
+            new = [_as_text(c.cell(row, palette)) for c in COLUMNS]
+            old = self._cells.get(row.instance)
+            if old is None or any(
+                a.plain != b.plain or a.style != b.style or a.spans != b.spans
+                for a, b in zip(new, old, strict=True)
+            ):
+                for flags in ((False, False), (False, True), (True, False), (True, True)):
+                    self._strips.pop((row.instance, *flags), None)
+            cells[row.instance] = new
         self._cells = cells
-        self._update_header()
+        self._shown_keys = keys
+        for key in [k for k in self._strips if k[0] not in cells]:
+            del self._strips[key]
+        if selected in keys:
+            self.cursor_row = keys.index(selected)
+        self.cursor_row = max(0, min(self.cursor_row, len(keys) - 1))
+        self.virtual_size = Size(self._total_width, len(keys) + 1)
+        self.refresh()
 
     def redraw_all(self) -> None:
-        """Redraw every cell (the theme, and so the palette, changed)."""
-        self._shown_keys = []
+        """Re-render every row (the theme, and so the palette, changed)."""
+        self._cells = {}
+        self._strips.clear()
         self.redraw()
-
-    def _update_header(self) -> None:
-        for column in COLUMNS:
-            label = column.label
-            if column.key == self.sort_key:
-                label += " ▼" if self.sort_reverse else " ▲"
-            self.columns[column.key].label = Text(label)  # type: ignore[index]
 
     def selected_instance(self) -> str | None:
         if not self._shown_keys or self.cursor_row >= len(self._shown_keys):
@@ -254,6 +306,114 @@ class FleetTable(VimTable):
         # numbers read best biggest-first; names alphabetically
         self.sort_by(nxt, reverse=nxt not in (None, "instance", "kind", "role", "version"))
 
-    def on_data_table_header_selected(self, event: VimTable.HeaderSelected) -> None:
-        event.stop()
-        self.sort_by(str(event.column_key.value))
+    def move_cursor(self, row: int) -> None:
+        self.cursor_row = max(0, min(row, len(self._shown_keys) - 1))
+        visible = max(1, self.size.height - 1)
+        top = int(self.scroll_offset.y)
+        if self.cursor_row < top:
+            self.scroll_to(y=self.cursor_row, animate=False)
+        elif self.cursor_row >= top + visible:
+            self.scroll_to(y=self.cursor_row - visible + 1, animate=False)
+        self.refresh()
+
+    # -- drawing ------------------------------------------------------------------------
+
+    def _line(self, cells: list[Text], style: Style) -> Strip:
+        line = Text(no_wrap=True, overflow="crop")
+        for text, width in zip(cells, self._widths, strict=True):
+            piece = text.copy()
+            piece.truncate(width, overflow="ellipsis")
+            if piece.justify == "right":
+                piece.pad_left(width - piece.cell_len)
+            else:
+                piece.pad_right(width - piece.cell_len)
+            line.append(" ")
+            line.append_text(piece)
+            line.append(" ")
+        segments = list(line.render(self.app.console))
+        return Strip(segments, line.cell_len).apply_style(style)
+
+    def _header(self) -> list[Text]:
+        labels = []
+        for column in COLUMNS:
+            label = column.label
+            if column.key == self.sort_key:
+                arrow = " ▼" if self.sort_reverse else " ▲"
+                label = label[: (column.width or 8) - len(arrow)] + arrow
+            labels.append(Text(label))
+        return labels
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.size.width
+        base = self.rich_style
+        if y == 0:
+            header_style = base + self.get_component_rich_style("fleet-table--header")
+            strip = self._line(self._header(), header_style)
+        else:
+            index = scroll_y + y - 1
+            if index >= len(self._shown_keys):
+                return Strip.blank(width, base)
+            key = self._shown_keys[index]
+            cursor = index == self.cursor_row
+            cache_key = (key, cursor, self.has_focus)
+            strip = self._strips.get(cache_key)  # type: ignore[assignment]
+            if strip is None:
+                style = base
+                if cursor:
+                    style = base + self.get_component_rich_style("fleet-table--cursor")
+                strip = self._strips[cache_key] = self._line(self._cells[key], style)
+        return strip.crop_extend(scroll_x, scroll_x + width, base)
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    # -- keys and mouse -----------------------------------------------------------------
+
+    def action_cursor_up(self) -> None:
+        self.move_cursor(self.cursor_row - 1)
+
+    def action_cursor_down(self) -> None:
+        self.move_cursor(self.cursor_row + 1)
+
+    def action_page_up(self) -> None:
+        self.move_cursor(self.cursor_row - max(1, self.size.height - 2))
+
+    def action_page_down(self) -> None:
+        self.move_cursor(self.cursor_row + max(1, self.size.height - 2))
+
+    def action_scroll_top(self) -> None:
+        self.move_cursor(0)
+
+    def action_scroll_bottom(self) -> None:
+        self.move_cursor(len(self._shown_keys) - 1)
+
+    def action_select_cursor(self) -> None:
+        instance = self.selected_instance()
+        if instance is not None:
+            self.post_message(self.RowSelected(instance))
+
+    def on_click(self, event: events.Click) -> None:
+        scroll_x, scroll_y = self.scroll_offset
+        if event.y == 0:
+            x = event.x + scroll_x
+            for column, width in zip(COLUMNS, self._widths, strict=True):
+                if x < width + 2:
+                    self.sort_by(column.key)
+                    return
+                x -= width + 2
+            return
+        index = scroll_y + event.y - 1
+        if index >= len(self._shown_keys):
+            return
+        if index == self.cursor_row:
+            self.action_select_cursor()
+        else:
+            self.move_cursor(index)
+
+
+def _as_text(cell: Text | str) -> Text:
+    return cell if isinstance(cell, Text) else Text(cell)

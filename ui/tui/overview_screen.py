@@ -94,6 +94,6 @@ class OverviewScreen(LiveScreen):
         if instance is not None:
             self.app.open_detail(instance)  # type: ignore[attr-defined]
 
-    def on_data_table_row_selected(self, event: FleetTable.RowSelected) -> None:
+    def on_fleet_table_row_selected(self, event: FleetTable.RowSelected) -> None:
         event.stop()
-        self.action_open()
+        self.app.open_detail(event.instance)  # type: ignore[attr-defined]
