@@ -1,4 +1,4 @@
-"""A DataTable that also moves with vim keys (j/k/g/End), the base of every table here."""
+"""A DataTable that also moves with vim keys (j/k/g/G): the detail, cluster and alerts tables."""
 
 from __future__ import annotations
 
