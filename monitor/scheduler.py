@@ -61,6 +61,7 @@ class PollScheduler:
         self._scheduler: AsyncIOScheduler | None = None
         self._last_discovery_request = 0.0
         self._running: set[asyncio.Task[object]] = set()  # jobs in flight, for stop()
+        self._in_flight: set[str] = set()  # instances being polled now
 
     async def start(self) -> None:
         """Start inside the running event loop, with a job for every poller the fleet has."""
@@ -108,8 +109,10 @@ class PollScheduler:
             id=f"poll:{target.instance}",
             replace_existing=True,
             misfire_grace_time=max(1, int(interval)),
-            next_run_time=dt.datetime.now(dt.UTC),  # first poll right away
         )
+        # The first poll runs right away, outside the trigger: giving the job
+        # `next_run_time=now` would move every later run off the target's phase grid.
+        asyncio.get_running_loop().create_task(self._poll(target.instance, interval, offset))
 
     async def _tracked(self, func: Callable[[], Awaitable[None]]) -> None:
         task = asyncio.current_task()
@@ -121,7 +124,13 @@ class PollScheduler:
             self._running.discard(task)
 
     async def _poll(self, instance: str, interval_s: float, offset_s: float) -> None:
-        await self._tracked(functools.partial(self._poll_now, instance, interval_s, offset_s))
+        if instance in self._in_flight:  # the immediate first poll may meet the first slot
+            return
+        self._in_flight.add(instance)
+        try:
+            await self._tracked(functools.partial(self._poll_now, instance, interval_s, offset_s))
+        finally:
+            self._in_flight.discard(instance)
 
     async def _poll_now(self, instance: str, interval_s: float, offset_s: float) -> None:
         poller = self.fleet.pollers.get(instance)

@@ -4,6 +4,7 @@ restarts, and following a cluster failover without a restart."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import subprocess
 import sys
@@ -258,3 +259,19 @@ def test_shards_split_a_cluster_between_instances(redis_cluster: LocalCluster) -
         polled.append({s.target.instance for s in statuses})
     assert polled[0].isdisjoint(polled[1])
     assert len(polled[0] | polled[1]) == 6
+
+
+def test_polls_are_stamped_exactly_one_interval_apart(redis_server: LocalRedis) -> None:
+    sink = RecordingSink()
+    runtime = Runtime(
+        config_from_urls([redis_server.url], interval_s=0.5), store=sink, with_store=False
+    )
+    runtime.start_background()
+    try:
+        wait_for(lambda: len(sink.polls_of(redis_server.address)) >= 7, 15, "seven polls")
+    finally:
+        runtime.stop_background()
+    stamps = [b.ts_ms for b in sink.polls_of(redis_server.address)]
+    # after the immediate first poll, every poll sits on the target's phase grid
+    gaps = {b - a for a, b in itertools.pairwise(stamps[1:])}
+    assert gaps == {500}, stamps
