@@ -344,17 +344,29 @@ class EmbeddedStore:
     # -- reading ---------------------------------------------------------------------------
     def _tier_order(self, start_ms: int) -> list[str]:
         """Tiers to read, coarsest first: the finest tier whose data reaches back to
-        `start_ms`, then every finer one for what the coarser lacks."""
+        `start_ms`, then every finer one for what the coarser lacks. When no tier reaches
+        that far (the query starts before all history), the finest tier that holds as much
+        history as any: while raw data still covers everything, a query must not be
+        answered from rollups."""
         names = [RAW, *(t.name for t in self.config.tiers)]
-        chosen = len(names) - 1
-        for i, name in enumerate(names):
+        oldest: list[int | None] = []
+        for name in names:
             starts = [b.start_ms for b in self._blocks[name]]
             if name == RAW:
-                oldest = self._head.oldest_ts()
-                starts += [oldest] if oldest is not None else []
-            if starts and min(starts) <= start_ms:
-                chosen = i
-                break
+                head_oldest = self._head.oldest_ts()
+                starts += [head_oldest] if head_oldest is not None else []
+            oldest.append(min(starts) if starts else None)
+        covering = [i for i, o in enumerate(oldest) if o is not None and o <= start_ms]
+        if covering:
+            chosen = covering[0]
+        else:
+            known = [(o, i) for i, o in enumerate(oldest) if o is not None]
+            if not known:
+                return [RAW]
+            earliest = min(o for o, _ in known)
+            # rollup blocks start on block boundaries, raw data where polling began
+            slack = self.config.block_duration_ms
+            chosen = min(i for o, i in known if o <= earliest + slack)
         return names[chosen::-1]
 
     def _read(

@@ -171,3 +171,17 @@ def test_corrupt_block_and_torn_wal_are_reported_and_skipped(
     (x,) = store.select(_name("x"), T0, T0 + 400_000)
     assert x.values[-1] == 299.0
     store.close()
+
+
+def test_query_before_all_history_reads_raw_while_raw_covers_it(tmp_path: Path) -> None:
+    """Rollups exist, but raw data still reaches back as far as they do: a window that starts
+    before all history must get every raw sample, not the 10 s rollup."""
+    store = EmbeddedStore.open(tmp_path / "s", SMALL)
+    for i in range(400):
+        store.append(_batch(T0 + i * 1000, "a", x=float(i)))
+        store.maintain(T0 + i * 1000)
+    assert list((tmp_path / "s" / "10s").glob("*.blk"))  # rollups were written
+    (x,) = store.select(_name("x"), T0 - 3_600_000, T0 + 400_000)
+    store.close()
+    assert x.ts.size == 400
+    assert np.all(np.diff(x.ts) == 1000)
