@@ -6,7 +6,8 @@ import argparse
 import importlib
 import sys
 
-from monitor.commands.common import setup_logging
+from monitor.commands.common import fail, setup_logging
+from monitor.store.embedded import StoreLockedError
 
 __all__ = ["main", "build_parser"]
 
@@ -52,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(args.verbose)
     try:
         return int(args.run(args))
+    except StoreLockedError as exc:
+        return fail(str(exc))
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

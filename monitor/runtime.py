@@ -49,7 +49,7 @@ def static_metadata(config: Config) -> dict[str, tuple[MetricType, str]]:
     return meta
 
 
-def open_store(config: Config) -> Any:
+def open_store(config: Config, read_only: bool = False) -> Any:
     """The embedded store at the configured path (created if missing); with
     `backend = "prometheus"`, one whose series reads go to that server instead."""
     from dataclasses import replace
@@ -71,8 +71,14 @@ def open_store(config: Config) -> Any:
         ),
         max_bytes=settings.max_bytes or defaults.max_bytes,
     )
-    settings.path.mkdir(parents=True, exist_ok=True)
-    local = EmbeddedStore.open(settings.path, store_config)
+    if read_only:
+        remote_only = settings.backend == "prometheus" and not (settings.path / "wal").is_dir()
+        local = (
+            None if remote_only else EmbeddedStore.open(settings.path, store_config, read_only=True)
+        )
+    else:
+        settings.path.mkdir(parents=True, exist_ok=True)
+        local = EmbeddedStore.open(settings.path, store_config)
     if settings.backend == "prometheus" and settings.url:
         from monitor.store.hybrid import HybridStore
         from monitor.store.remote import PrometheusReader

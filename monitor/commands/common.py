@@ -86,13 +86,14 @@ class NoStoreError(Exception):
 
 
 def open_existing_store(config: Config) -> Any:
-    """Open the configured store for reading commands (`query`, `store stats`). The local
-    store must already exist, unless history comes from Prometheus (`backend = "prometheus"`)."""
+    """Open the configured store read-only for reading commands (`query`, `store stats`),
+    so they work beside a running `serve` or `poll`. The local store must already exist,
+    unless history comes from Prometheus (`backend = "prometheus"`)."""
     from monitor.runtime import open_store
 
     if config.store.backend != "prometheus" and not config.store.path.exists():
         raise NoStoreError(f"no store at {config.store.path} (collect first, or pass --store)")
-    return open_store(config)
+    return open_store(config, read_only=True)
 
 
 def fail(message: str, code: int = 2) -> int:

@@ -103,7 +103,7 @@ def _from_store(config: Config, instance: str) -> EvictionSummary | None:
         return None
     from monitor.runtime import open_store
 
-    store = open_store(config)
+    store = open_store(config, read_only=True)
     try:
         engine = Engine(store)
         summary = eviction_summary(engine, scope_of_instance(engine, instance))

@@ -2,7 +2,7 @@
 
 from monitor.store.api import SeriesData, SeriesReader, Store, StoreStats
 from monitor.store.config import RollupTier, StoreConfig
-from monitor.store.embedded import EmbeddedStore
+from monitor.store.embedded import EmbeddedStore, StoreLockedError
 
 __all__ = [
     "EmbeddedStore",
@@ -12,4 +12,5 @@ __all__ = [
     "Store",
     "StoreConfig",
     "StoreStats",
+    "StoreLockedError",
 ]

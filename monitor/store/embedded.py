@@ -8,10 +8,13 @@ One writer thread appends; readers in other threads share one lock, held only wh
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
@@ -26,26 +29,54 @@ from monitor.store.segment import EncodedSegment
 from monitor.store.series_index import SeriesIndex, SeriesKey
 from monitor.store.wal import WalWriter, latest_wal, replay_wal, wal_path, write_snapshot
 
-__all__ = ["EmbeddedStore"]
+__all__ = ["EmbeddedStore", "StoreLockedError", "acquire_store_lock"]
 
 log = logging.getLogger(__name__)
 RAW = "raw"
 _COUNTER_SUFFIXES = ("_total", "_bucket", "_count", "_sum")
 
 
+class StoreLockedError(RuntimeError):
+    """Another process has the store open for writing."""
+
+
+def acquire_store_lock(path: Path) -> IO[bytes]:
+    """An exclusive lock on the store directory, held while the returned file stays open:
+    two writers replaying and rotating the same WAL would destroy each other's data."""
+    lock = open(path / "LOCK", "a+b")  # noqa: SIM115 - held for the store's lifetime
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        owner = lock.read().decode(errors="replace").strip() or "?"
+        lock.close()
+        raise StoreLockedError(
+            f"the store at {path} is in use by another cachewatch process (pid {owner}); "
+            "stop it, use another --store, or read it with `cachewatch query` / "
+            "`cachewatch store stats`, which open stores read-only"
+        ) from None
+    lock.seek(0)
+    lock.truncate()
+    lock.write(str(os.getpid()).encode())
+    lock.flush()
+    return lock
+
+
 class EmbeddedStore:
     """Use `EmbeddedStore.open(path, config)`."""
 
-    def __init__(self, path: Path, config: StoreConfig) -> None:
+    def __init__(self, path: Path, config: StoreConfig, read_only: bool = False) -> None:
         self.path = path
         self.config = config
+        self.read_only = read_only
+        self._lock_file: IO[bytes] | None = None
         self._lock = threading.RLock()
         self._maintaining = threading.Lock()
         self._index = SeriesIndex()
         self._blocks: dict[str, list[BlockReader]] = {RAW: []}
         for tier in config.tiers:
             self._blocks[tier.name] = []
-        self._events = EventLog(path / "events.sqlite")
+        self._events = EventLog(path / "events.sqlite", read_only=read_only)
         self._metadata = self._events.load_metadata()
         self._replaying = True
         self._wal: WalWriter | None = None
@@ -54,23 +85,44 @@ class EmbeddedStore:
         self._closed = False
 
     @classmethod
-    def open(cls, path: Path, config: StoreConfig | None = None) -> EmbeddedStore:
+    def open(
+        cls, path: Path, config: StoreConfig | None = None, read_only: bool = False
+    ) -> EmbeddedStore:
+        """Open for writing (one process at a time: a second writer gets `StoreLockedError`)
+        or, with `read_only`, to read a store that another process may be writing: nothing
+        on disk is changed and the writer's latest flushed samples are visible."""
         path = Path(path)
+        if read_only:
+            if not (path / "wal").is_dir():
+                raise FileNotFoundError(f"no store at {path}")
+            store = cls(path, config or StoreConfig(), read_only=True)
+            store._load_blocks()
+            store._replay_read_only()
+            return store
         for sub in ("wal", RAW, *(t.name for t in (config or StoreConfig()).tiers)):
             (path / sub).mkdir(parents=True, exist_ok=True)
-        store = cls(path, config or StoreConfig())
-        store._load_blocks()
-        store._replay()
+        lock = acquire_store_lock(path)
+        try:
+            store = cls(path, config or StoreConfig())
+            store._lock_file = lock
+            store._load_blocks()
+            store._replay()
+        except BaseException:
+            lock.close()
+            raise
         return store
 
     # -- opening ---------------------------------------------------------------------------
     def _load_blocks(self) -> None:
         for tier, readers in self._blocks.items():
-            for leftover in (self.path / tier).glob("*.tmp"):
-                leftover.unlink()
+            if not self.read_only:
+                for leftover in (self.path / tier).glob("*.tmp"):
+                    leftover.unlink()
             for file in sorted((self.path / tier).glob("*.blk")):
                 try:
                     readers.append(BlockReader(file, self._index.intern))
+                except FileNotFoundError:  # compacted away by the writer meanwhile
+                    continue
                 except BlockError as exc:
                     log.error("skipping unreadable block: %s", exc)
             readers.sort(key=lambda b: b.start_ms)
@@ -92,6 +144,23 @@ class EmbeddedStore:
         if current is not None:
             current.unlink()
         self._wal = WalWriter(wal_path(wal_dir, self._wal_seq))
+
+    def _replay_read_only(self) -> None:
+        """Apply the writer's current log without touching it. The writer may rotate it
+        away meanwhile (then read the new one) or be appending to it (a torn last record is
+        simply where its flushed data ends)."""
+        for _ in range(3):
+            logs = sorted((self.path / "wal").glob("*.wal"))
+            if not logs:
+                break
+            try:
+                self._apply_wal(logs[-1])
+            except FileNotFoundError:
+                continue
+            except (ValueError, KeyError, IndexError) as exc:
+                log.debug("WAL %s: stopping at an unfinished record: %s", logs[-1], exc)
+            break
+        self._replaying = False
 
     def _apply_wal(self, wal: Path) -> None:
         head = self._head
@@ -143,16 +212,19 @@ class EmbeddedStore:
     # -- writing ---------------------------------------------------------------------------
     def append(self, batch: SampleBatch) -> None:
         """Target labels win over sample labels of the same name."""
+        self._check_writable()
         with self._lock:
             if batch.metadata:
                 self._note_metadata(batch.metadata)
             self._head.append(batch)
 
     def mark_stale(self, target_labels: Labels, ts_ms: int) -> None:
+        self._check_writable()
         with self._lock:
             self._head.mark_stale(target_labels, ts_ms)
 
     def register_metadata(self, entries: dict[str, tuple[MetricType, str]]) -> None:
+        self._check_writable()
         with self._lock:
             self._note_metadata(entries)
 
@@ -167,6 +239,7 @@ class EmbeddedStore:
             return dict(self._metadata)
 
     def add_events(self, events: Iterable[Event]) -> None:
+        self._check_writable()
         with self._lock:
             self._events.add(events)
 
@@ -182,6 +255,7 @@ class EmbeddedStore:
             return self._events.query(kind_prefix, target_labels, start_ms, end_ms, limit)
 
     def flush(self) -> None:
+        self._check_writable()
         # The WAL orders its own frames; only the event log needs the store's lock.
         assert self._wal is not None
         self._wal.flush()
@@ -197,6 +271,7 @@ class EmbeddedStore:
         work up and to swap the results in, so appends are not held up by maintenance.
         One maintenance runs at a time.
         """
+        self._check_writable()
         now = now_ms() if now is None else now
         with self._maintaining:
             if self._closed:
@@ -329,14 +404,20 @@ class EmbeddedStore:
             self._drop(tier, reader)
         self._events.delete_before(now - self.config.event_retention_ms)
 
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise PermissionError(f"the store at {self.path} was opened read-only")
+
     def close(self) -> None:
         with self._maintaining, self._lock:
             if self._closed:
                 return
             self._closed = True
-            assert self._wal is not None
-            self._wal.close()
+            if self._wal is not None:
+                self._wal.close()
             self._events.close()
+            if self._lock_file is not None:
+                self._lock_file.close()
             for readers in self._blocks.values():
                 for reader in readers:
                     reader.close()

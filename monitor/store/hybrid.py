@@ -20,9 +20,15 @@ __all__ = ["HybridStore"]
 
 
 class HybridStore:
-    def __init__(self, local: EmbeddedStore, remote: SeriesReader) -> None:
+    def __init__(self, local: EmbeddedStore | None, remote: SeriesReader) -> None:
+        """`local` may be None for reading commands on a machine that never collected."""
         self.local = local
         self.remote = remote
+
+    def _local(self) -> EmbeddedStore:
+        if self.local is None:
+            raise PermissionError("no local store: this store only reads from Prometheus")
+        return self.local
 
     # reads: the remote server's history of the whole fleet
 
@@ -45,16 +51,16 @@ class HybridStore:
     # writes and everything that is not a series: local
 
     def append(self, batch: SampleBatch) -> None:
-        self.local.append(batch)
+        self._local().append(batch)
 
     def mark_stale(self, target_labels: Labels, ts_ms: int) -> None:
-        self.local.mark_stale(target_labels, ts_ms)
+        self._local().mark_stale(target_labels, ts_ms)
 
     def register_metadata(self, entries: dict[str, tuple[MetricType, str]]) -> None:
-        self.local.register_metadata(entries)
+        self._local().register_metadata(entries)
 
     def add_events(self, events: Iterable[Event]) -> None:
-        self.local.add_events(events)
+        self._local().add_events(events)
 
     def events(
         self,
@@ -64,19 +70,24 @@ class HybridStore:
         end_ms: int | None = None,
         limit: int = 1000,
     ) -> list[Event]:
+        if self.local is None:
+            return []
         return self.local.events(kind_prefix, target_labels, start_ms, end_ms, limit)
 
     def metadata(self) -> dict[str, tuple[MetricType, str]]:
-        return self.local.metadata()
+        return {} if self.local is None else self.local.metadata()
 
     def maintain(self, now: int | None = None) -> None:
-        self.local.maintain(now)
+        self._local().maintain(now)
 
     def flush(self) -> None:
-        self.local.flush()
+        self._local().flush()
 
     def close(self) -> None:
-        self.local.close()
+        if self.local is not None:
+            self.local.close()
 
     def stats(self) -> StoreStats:
+        if self.local is None:
+            return StoreStats(series=0, samples=0, bytes_on_disk=0, bytes_per_sample=0.0)
         return self.local.stats()

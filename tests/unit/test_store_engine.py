@@ -185,3 +185,33 @@ def test_query_before_all_history_reads_raw_while_raw_covers_it(tmp_path: Path) 
     store.close()
     assert x.ts.size == 400
     assert np.all(np.diff(x.ts) == 1000)
+
+
+def test_second_writer_is_refused_and_readers_see_the_writers_data(tmp_path: Path) -> None:
+    from monitor.store import StoreLockedError
+
+    writer = EmbeddedStore.open(tmp_path / "s", SMALL)
+    for i in range(200):
+        writer.append(_batch(T0 + i * 1000, "a", x=float(i)))
+        writer.maintain(T0 + i * 1000)
+    writer.add_events([Event(T0, "slowlog", (("instance", "a"),), {"id": 1})])
+    writer.flush()
+    with pytest.raises(StoreLockedError, match="in use by another cachewatch process"):
+        EmbeddedStore.open(tmp_path / "s", SMALL)
+    before = sorted(p.name for p in (tmp_path / "s").rglob("*"))
+    reader = EmbeddedStore.open(tmp_path / "s", SMALL, read_only=True)
+    try:
+        (x,) = reader.select(_name("x"), T0, T0 + 200_000)
+        assert x.ts.size == 200 and x.values[-1] == 199.0
+        assert [e.kind for e in reader.events()] == ["slowlog"]
+        with pytest.raises(PermissionError):
+            reader.append(_batch(T0 + 500_000, "a", x=1.0))
+    finally:
+        reader.close()
+    assert sorted(p.name for p in (tmp_path / "s").rglob("*")) == before  # untouched
+    writer.append(_batch(T0 + 200_000, "a", x=200.0))  # the writer carries on
+    writer.close()
+    reopened = EmbeddedStore.open(tmp_path / "s", SMALL)  # the lock went with close()
+    (x,) = reopened.select(_name("x"), T0, T0 + 200_000)
+    reopened.close()
+    assert x.values[-1] == 200.0
