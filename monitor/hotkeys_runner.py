@@ -77,6 +77,19 @@ class HotKeysRunner:
         """The latest report of every target (what the web and TUI hot-key views show)."""
         return [d.report() for d in list(self._detectors.values())]
 
+    def shown_reports(self) -> list[HotKeyReport]:
+        """`reports()` with hot and big key names passed through the configured masks: what
+        the TUI shows (key names often carry user ids or tokens)."""
+        shown = self._policy.shown
+        return [
+            replace(
+                report,
+                hot=tuple(replace(e, key=shown(e.key)) for e in report.hot),
+                big=tuple(replace(b, key=shown(b.key)) for b in report.big),
+            )
+            for report in self.reports()
+        ]
+
     def contribute(self, target: Target, batch: SampleBatch) -> None:
         """Add this target's top-K series to its poll (called by the poller)."""
         detector = self._detectors.get(target.instance)

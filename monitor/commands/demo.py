@@ -114,7 +114,7 @@ def _show(
             from monitor.readmodel import LocalSource
             from ui.tui import run_tui
 
-            run_tui(LocalSource(runtime, alerting=alerting.service))
+            run_tui(LocalSource(runtime, alerting=alerting.service, hotkeys=hotkeys.shown_reports))
         else:
             from monitor.demo.table import run_live_table
 

@@ -106,7 +106,12 @@ def run(args: argparse.Namespace) -> int:
         except Exception as exc:
             return fail(f"cannot start polling: {exc}")
         try:
-            run_tui(LocalSource(runtime, alerting=alerting.service), refresh_s=args.refresh)
+            local = LocalSource(
+                runtime,
+                alerting=alerting.service,
+                hotkeys=hotkeys.shown_reports if hotkeys.enabled else None,
+            )
+            run_tui(local, refresh_s=args.refresh)
         finally:
             runtime.stop_background()
     return 0

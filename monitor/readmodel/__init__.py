@@ -3,7 +3,7 @@
 The TUI (`ui/tui/`) and the web dashboard (`ui/web/`) both call these functions; neither
 talks to the servers or the store directly.
 
-    source = LocalSource(runtime)            # or RemoteSource("http://host:9121")
+    source = LocalSource(runtime, hotkeys=runner.shown_reports)   # or RemoteSource(url)
     rows = fleet_overview(source, source.now_ms())
     detail = target_detail(source, "10.0.0.5:6379", Window.H1)
     clusters = cluster_view(source)
@@ -20,6 +20,7 @@ from monitor.readmodel.cluster import (
 from monitor.readmodel.detail import (
     Chart,
     CommandStat,
+    HotKeySource,
     KeyRow,
     KeyspaceRow,
     LatencyEvent,
@@ -54,6 +55,7 @@ __all__ = [
     "CommandStat",
     "DataSource",
     "Health",
+    "HotKeySource",
     "InstantSample",
     "KeyRow",
     "KeyspaceRow",

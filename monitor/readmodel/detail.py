@@ -4,14 +4,18 @@ hot and big keys).
 
 Tables come from one instant query of every series of the target (`{instance="…"}`), so
 they read the same from the embedded store and from an attached server; charts are range
-queries, one per chart.
+queries, one per chart. Hot and big keys come from the live detector report when the source
+has one (`HotKeySource`: a local runtime, real key names after the configured masks), else
+from the bounded top-K series (`#rank` unless `export_key_names` is on).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from typing import Protocol, runtime_checkable
 
+from collectors.hotkeys.report import HotKeyReport
 from monitor.model import Event
 from monitor.readmodel.info_sections import info_sections
 from monitor.readmodel.queries import selector
@@ -29,6 +33,7 @@ __all__ = [
     "Replication",
     "SlabRow",
     "KeyRow",
+    "HotKeySource",
     "TargetDetail",
     "target_detail",
 ]
@@ -123,10 +128,28 @@ class SlabRow:
 
 @dataclass(frozen=True, slots=True)
 class KeyRow:
+    """A hot key (`value` in ops/s, NaN where the method reports only a `share`) or a big key
+    (`value` in bytes, `type` its data type). Columns a source cannot tell stay None."""
+
     rank: int
     key: str  # "#rank" when key names are not exported
-    value: float  # ops/s for hot keys, bytes for big keys
+    value: float
     method: str
+    error: float | None = None  # the true rate lies within value ± error
+    reads_per_s: float | None = None
+    writes_per_s: float | None = None
+    share: float | None = None
+    type: str = ""
+
+
+@runtime_checkable
+class HotKeySource(Protocol):
+    """A source that also holds the live hot-key reports (a local runtime's detectors)."""
+
+    def hot_key_report(self, instance: str) -> HotKeyReport | None:
+        """The latest report of `instance`, keys already masked for display; None when no
+        detector reports on it (the series are read instead)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,20 +402,56 @@ def _slabs(
     )
 
 
+def _rank(sample: InstantSample) -> int:
+    text = sample.labels.get("rank", "0")
+    return int(text) if text.isdigit() else 0
+
+
 def _keys(index: dict[str, list[InstantSample]], metric: str) -> tuple[KeyRow, ...]:
-    rows = []
-    for sample in index.get(metric, []):
-        rank_text = sample.labels.get("rank", "0")
-        rank = int(rank_text) if rank_text.isdigit() else 0
-        rows.append(
-            KeyRow(
-                rank,
-                sample.labels.get("key", f"#{rank}"),
-                sample.value,
-                sample.labels.get("method", ""),
-            )
+    errors = {_rank(s): s.value for s in index.get(f"{metric}_error", [])}
+    rows = [
+        KeyRow(
+            rank,
+            sample.labels.get("key", f"#{rank}"),
+            sample.value,
+            sample.labels.get("method", ""),
+            error=errors.get(rank),
+            type=sample.labels.get("type", ""),
         )
+        for sample in index.get(metric, [])
+        for rank in (_rank(sample),)
+    ]
     return tuple(sorted(rows, key=lambda row: row.rank))
+
+
+def _report_keys(report: HotKeyReport, top: int) -> tuple[tuple[KeyRow, ...], tuple[KeyRow, ...]]:
+    hot = tuple(
+        KeyRow(
+            rank,
+            entry.key,
+            math.nan if entry.ops_per_sec is None else entry.ops_per_sec,
+            entry.method.value,
+            error=entry.error,
+            reads_per_s=entry.reads_per_sec,
+            writes_per_s=entry.writes_per_sec,
+            share=entry.share,
+        )
+        for rank, entry in enumerate(report.hot[:top], 1)
+    )
+    big = tuple(
+        KeyRow(rank, entry.key, float(entry.bytes), "", type=entry.type)
+        for rank, entry in enumerate(report.big[:top], 1)
+    )
+    return hot, big
+
+
+def _hot_and_big(
+    source: DataSource, index: dict[str, list[InstantSample]], instance: str, top: int
+) -> tuple[tuple[KeyRow, ...], tuple[KeyRow, ...]]:
+    report = source.hot_key_report(instance) if isinstance(source, HotKeySource) else None
+    if report is not None:
+        return _report_keys(report, top)
+    return _keys(index, "cachewatch_hotkey_ops_per_second"), _keys(index, "cachewatch_bigkey_bytes")
 
 
 def _slowlog(events: list[Event]) -> tuple[SlowlogRow, ...]:
@@ -422,6 +481,7 @@ def target_detail(
     top_commands: int = 20,
     slowlog_limit: int = 50,
     with_charts: bool = True,
+    top_keys: int = 20,
 ) -> TargetDetail | None:
     """Everything the detail screen shows about `instance`; None if it is not a target."""
     now = source.now_ms() if now_ms is None else now_ms
@@ -437,6 +497,7 @@ def target_detail(
         )
         state = replace(state, version=version or "")
     charts = _charts(source, state, window, now) if with_charts else ()
+    hot_keys, big_keys = _hot_and_big(source, index, instance, top_keys)
     if state.kind == "memcached":
         evict_rates = {
             s.labels.get("slab", ""): s.value
@@ -448,7 +509,7 @@ def target_detail(
             charts=charts,
             info=info_sections(index, frozenset(state.labels)),
             slabs=_slabs(index, evict_rates),
-            hot_keys=_keys(index, "cachewatch_hotkey_ops_per_second"),
+            hot_keys=hot_keys,
         )
     cmd_rates = {
         s.labels.get("cmd", ""): s.value
@@ -478,6 +539,6 @@ def target_detail(
         slowlog=slowlog,
         keyspace=keyspace,
         replication=_replication(index, state),
-        hot_keys=_keys(index, "cachewatch_hotkey_ops_per_second"),
-        big_keys=_keys(index, "cachewatch_bigkey_bytes"),
+        hot_keys=hot_keys,
+        big_keys=big_keys,
     )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from collectors.hotkeys.report import HotKeyReport
 from monitor.discovery import ClusterTopology
 from monitor.model import Event, Matcher, now_ms
 from monitor.poller import TargetStatus
@@ -41,11 +43,19 @@ def target_state(status: TargetStatus) -> TargetState:
 class LocalSource:
     """Reads `runtime` (started, store attached). `alerting` is an
     `alerts.service.AlertingService` when the caller runs one; without it the alerts panel
-    reads the `ALERTS` series and cannot silence."""
+    reads the `ALERTS` series and cannot silence. `hotkeys` returns the live hot-key reports
+    with keys as they may be shown (`HotKeysRunner.shown_reports`); without it the detail
+    view reads the top-K series."""
 
-    def __init__(self, runtime: Any, alerting: Any = None) -> None:
+    def __init__(
+        self,
+        runtime: Any,
+        alerting: Any = None,
+        hotkeys: Callable[[], Sequence[HotKeyReport]] | None = None,
+    ) -> None:
         self._runtime = runtime
         self._alerting = alerting
+        self._hotkeys = hotkeys
         self._engine: Engine | None = None
 
     def _query(self) -> Engine:
@@ -89,6 +99,11 @@ class LocalSource:
     def topologies(self) -> dict[str, ClusterTopology]:
         fleet = self._runtime.fleet
         return dict(fleet.topologies()) if fleet is not None else {}
+
+    def hot_key_report(self, instance: str) -> HotKeyReport | None:
+        if self._hotkeys is None:
+            return None
+        return next((r for r in self._hotkeys() if r.target == instance), None)
 
     def alerts(self, now_ms: int) -> list[AlertRow]:
         if self._alerting is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from typing import ClassVar
 
@@ -10,7 +11,7 @@ from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Input, TabbedContent, TabPane
 
-from monitor.readmodel import DataSource, TargetDetail, Window, target_detail
+from monitor.readmodel import DataSource, KeyRow, TargetDetail, Window, target_detail
 from ui.tui.chart_panel import ChartPanel
 from ui.tui.format import human_bytes, human_ms, human_rate
 from ui.tui.keys import DETAIL, bindings
@@ -204,12 +205,23 @@ class DetailScreen(LiveScreen):
             )
         elif tab == "keys":
             self.query_one("#hotkeys-table", VimTable).fill(
-                ("rank", "hot key", "ops/s", "method"),
-                [(k.rank, k.key, human_rate(k.value), k.method) for k in data.hot_keys],
+                ("rank", "hot key", "ops/s", "±", "reads/s", "writes/s", "method"),
+                [
+                    (
+                        k.rank,
+                        k.key,
+                        _hot_value(k),
+                        human_rate(k.error),
+                        human_rate(k.reads_per_s),
+                        human_rate(k.writes_per_s),
+                        k.method,
+                    )
+                    for k in data.hot_keys
+                ],
             )
             self.query_one("#bigkeys-table", VimTable).fill(
-                ("rank", "big key", "size", "method"),
-                [(k.rank, k.key, human_bytes(k.value), k.method) for k in data.big_keys],
+                ("rank", "big key", "size", "type"),
+                [(k.rank, k.key, human_bytes(k.value), k.type) for k in data.big_keys],
             )
 
     def _show_info(self, data: TargetDetail) -> None:
@@ -260,6 +272,13 @@ class DetailScreen(LiveScreen):
         windows = list(Window)
         current = windows.index(self.app.window)  # type: ignore[attr-defined]
         self.app.set_window(windows[(current + 1) % len(windows)])  # type: ignore[attr-defined]
+
+
+def _hot_value(row: KeyRow) -> str:
+    """ops/s, or the key's share of the measured total where the method gives no rate."""
+    if math.isnan(row.value) and row.share is not None:
+        return f"{row.share:.0%} share"
+    return human_rate(row.value)
 
 
 def _n(value: float | None) -> str:
