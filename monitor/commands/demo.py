@@ -104,7 +104,7 @@ def _show(
     or, where there is no terminal to draw on, the plain live table."""
     from ui.web.server import run_web
 
-    web = run_web(runtime, args.listen, alerting=alerting.service, hotkeys=hotkeys.reports)
+    web = run_web(runtime, args.listen, alerting=alerting.service, hotkeys=hotkeys.shown_reports)
     print(f"cachewatch demo: dashboard at {web.url}", flush=True)
     try:
         if args.web:

@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
             runtime,
             listen,
             alerting=alerting.service,
-            hotkeys=hotkeys.reports if hotkeys.enabled else None,
+            hotkeys=hotkeys.shown_reports if hotkeys.enabled else None,
             auth=web.auth,
             theme=web.theme,
             allow_insecure_listen=True,  # checked above, before the engine started

@@ -33,12 +33,16 @@ def test_pack_evaluates_cleanly_over_real_collectors(
             "memcached_max_connections",
         ]
         deadline = time.monotonic() + 30
-        while not all(querier.query(name, now_ms()) for name in needed):
+        # evaluate at an instant when every input was there: on a loaded machine a later
+        # poll may time out, and the pack would rightly see a target that just went away
+        at_ms = now_ms()
+        while not all(querier.query(name, at_ms) for name in needed):
             assert time.monotonic() < deadline, "collectors did not deliver the pack's inputs"
             time.sleep(0.1)
+            at_ms = now_ms()
         groups = load_rule_files([str(p) for p in default_rule_files()])
         engine = RuleEngine(groups, querier, StoreSink(runtime.store))
-        engine.evaluate_due(now_ms())
+        engine.evaluate_due(at_ms)
     finally:
         runtime.stop_background()
     assert [h for h in engine.health() if h.error] == []
