@@ -62,7 +62,5 @@ def load_collector_classes(disabled: Iterable[str] = ()) -> list[type[Collector]
     return list(found.values())
 
 
-def collectors_for(
-    kind: TargetKind, classes: Iterable[type[Collector]]
-) -> list[type[Collector]]:
+def collectors_for(kind: TargetKind, classes: Iterable[type[Collector]]) -> list[type[Collector]]:
     return [cls for cls in classes if kind in cls.kinds]
