@@ -33,13 +33,15 @@ def test_pack_evaluates_cleanly_over_real_collectors(
             "memcached_max_connections",
         ]
         deadline = time.monotonic() + 30
-        # evaluate at an instant when every input was there: on a loaded machine a later
-        # poll may time out, and the pack would rightly see a target that just went away
-        at_ms = now_ms()
+        # Evaluate at an instant whose polls are all written: a sample is stamped with its
+        # poll's slot, so the poll in flight now may still write (say, stale markers after a
+        # timeout on a loaded machine) at a time just before now. Four intervals back is done.
+        settled = 2000
+        at_ms = now_ms() - settled
         while not all(querier.query(name, at_ms) for name in needed):
             assert time.monotonic() < deadline, "collectors did not deliver the pack's inputs"
             time.sleep(0.1)
-            at_ms = now_ms()
+            at_ms = now_ms() - settled
         groups = load_rule_files([str(p) for p in default_rule_files()])
         engine = RuleEngine(groups, querier, StoreSink(runtime.store))
         engine.evaluate_due(at_ms)
