@@ -38,13 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"monitor.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"monitor.commands.{name}":
-                raise
-            continue
-        module.add_parser(subparsers)
+        importlib.import_module(f"monitor.commands.{name}").add_parser(subparsers)
     return parser
 
 
