@@ -74,8 +74,36 @@ def _wait_port(port: int, proc: subprocess.Popen[bytes], timeout_s: float = 10.0
     raise RuntimeError(f"server on port {port} did not start within {timeout_s}s")
 
 
+class _ServerProcess:
+    """Start, freeze, thaw and kill one local server process (shared by the launchers)."""
+
+    proc: subprocess.Popen[bytes] | None
+    port: int
+
+    def _spawn(self, args: list[str]) -> None:
+        self.proc = subprocess.Popen(
+            args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=die_with_parent
+        )
+        _wait_port(self.port, self.proc)
+
+    def pause(self) -> None:
+        """SIGSTOP: the server keeps its sockets but answers nothing (a hung server)."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGCONT)
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)
+            self.proc.kill()
+            self.proc.wait(5)
+
+
 @dataclass
-class LocalRedis:
+class LocalRedis(_ServerProcess):
     """A redis-server (or valkey-server) process. `extra` adds config directives."""
 
     binary: str = "redis-server"
@@ -115,25 +143,8 @@ class LocalRedis:
             "1",
             *self.extra,
         ]
-        self.proc = subprocess.Popen(
-            args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=die_with_parent
-        )
-        _wait_port(self.port, self.proc)
+        self._spawn(args)
         return self
-
-    def pause(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGSTOP)
-
-    def resume(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGCONT)
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGCONT)
-            self.proc.kill()
-            self.proc.wait(5)
 
     def restart(self) -> None:
         """Kill and start again on the same port (counters reset, data gone)."""
@@ -151,7 +162,7 @@ class LocalRedis:
 
 
 @dataclass
-class LocalMemcached:
+class LocalMemcached(_ServerProcess):
     memory_mb: int = 64
     extra: list[str] = field(default_factory=list)
     port: int = 0
@@ -181,25 +192,11 @@ class LocalMemcached:
             "nobody",
             *self.extra,
         ]
-        self.proc = subprocess.Popen(
-            args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=die_with_parent
-        )
-        _wait_port(self.port, self.proc)
+        self._spawn(args)
         return self
 
-    def pause(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGSTOP)
-
-    def resume(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGCONT)
-
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGCONT)
-            self.proc.kill()
-            self.proc.wait(5)
+        self.kill()
 
 
 @dataclass
