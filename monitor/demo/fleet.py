@@ -27,7 +27,7 @@ def demo_fleet(cluster: bool = True) -> Iterator[DemoFleet]:
         standalone = LocalRedis(
             extra=[
                 "--maxmemory",
-                "24mb",
+                "16mb",
                 "--maxmemory-policy",
                 "allkeys-lfu",
                 "--slowlog-log-slower-than",

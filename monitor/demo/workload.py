@@ -29,7 +29,7 @@ class WorkloadSpec:
     redis_url: str | None = None
     cluster_seed: tuple[str, int] | None = None
     memcached: tuple[str, int] | None = None
-    ops_per_second: int = 1500
+    ops_per_second: int = 2500
     key_space: int = 20_000
     zipf_s: float = 1.1
     seed: int = 7
