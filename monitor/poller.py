@@ -40,6 +40,8 @@ __all__ = ["TargetStatus", "TargetPoller", "PollObserver", "SampleSink", "open_c
 log = logging.getLogger("cachewatch.poller")
 
 _BACKOFF_MAX_S = 30.0
+#: how long a collector switched off by `Unsupported` stays off across reconnects
+_RETRY_SKIPPED_S = 600.0
 
 
 class _BackingOff(Exception):
@@ -117,6 +119,7 @@ class TargetPoller:
         self._conn: Any = None
         self._capabilities: Capabilities | None = None
         self._skipped: dict[str, str] = {}
+        self._skipped_at: dict[str, float] = {}
         self._slow_due_at = 0.0
         self._slow_cache: dict[str, SampleBatch] = {}
         self._reconnect_at = 0.0
@@ -213,6 +216,7 @@ class TargetPoller:
             except Unsupported as exc:
                 reason = redact(str(exc), self.target.password) or "not supported"
                 self._skipped[name] = reason
+                self._skipped_at[name] = time.monotonic()
                 log.warning("%s: collector %s switched off: %s", self.target.url, name, reason)
                 continue
             except (OSError, ConnectionError, EOFError, TimeoutError):
@@ -250,7 +254,15 @@ class TargetPoller:
             await conn.close()
             raise
         self._conn = conn
-        self._skipped = {}
+        # A collector switched off stays off across reconnects (a flapping link must not
+        # re-send a refused command each time: every refusal bumps the server's error
+        # stats), but is tried again after a while: ACLs and configs do change.
+        now = time.monotonic()
+        self._skipped = {
+            name: reason
+            for name, reason in self._skipped.items()
+            if now - self._skipped_at.get(name, now) < _RETRY_SKIPPED_S
+        }
         self._slow_due_at = 0.0
         self._backoff_s = 0.0
         return conn

@@ -114,3 +114,14 @@ def test_unsupported_collector_is_switched_off_once() -> None:
         assert sample(batch, "redis_up") == 1.0
     assert Refuser.calls == 1
     assert poller.status.skipped == {"refuser": "REFUSE: refused by ACL"}
+
+
+def test_switched_off_collector_stays_off_across_reconnects() -> None:
+    Refuser.calls = 0
+    first, second = CannedConnection([]), CannedConnection([])
+    poller = make_poller([first, second], [Refuser()])
+    asyncio.run(poller.poll())
+    asyncio.run(poller._drop_connection("link flapped"))
+    batch = asyncio.run(poller.poll())  # reconnects through `second`
+    assert sample(batch, "redis_up") == 1.0 and first.closed
+    assert Refuser.calls == 1
