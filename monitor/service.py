@@ -2,7 +2,8 @@
 
 `build_http_app(runtime, ...)` gives the WSGI app with `/metrics` (latest polls, from
 memory), `/scrape?target=` (poll one target now), health endpoints and — when the runtime
-has a store — the Prometheus query API. `serve` mounts the web UI at `/` on top of it.
+has a store — the Prometheus query API and `/api/v1/cachewatch/events`. `serve` mounts the
+web UI at `/` on top of it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from monitor.exporter import SelfMetrics
 from monitor.http.app import make_app
 from monitor.http.wsgi import Router, WSGIApp
 from monitor.model import MetricType
+from monitor.readmodel.local import LocalSource
 from monitor.runtime import Runtime, static_metadata
 
 __all__ = ["build_http_app", "RuntimeMetadata"]
@@ -58,12 +60,17 @@ def build_http_app(
         return bool(statuses) and all(s.up is not None for s in statuses)
 
     reader = runtime.store if query_api else None
+    # a bare SeriesReader (tests, a read-only view) has no events to serve; with a store,
+    # the in-process TUI's instance -> target lookup, so attached and local read alike
+    has_events = reader is not None and hasattr(reader, "events")
+    events = LocalSource(runtime).events if has_events else None
     return make_app(
         latest_batches=latest_batches,
         metadata=RuntimeMetadata(runtime),
         self_metrics=self_metrics,
         probe=runtime.probe,
         reader=reader,
+        events=events,
         ready=ready,
         root=root,
     )

@@ -7,6 +7,7 @@ import importlib.metadata
 from collections.abc import Callable
 
 from monitor.exporter import SelfMetrics
+from monitor.http.events import EventQuery, EventsEndpoint
 from monitor.http.metrics import (
     LatestBatches,
     MetadataSource,
@@ -41,6 +42,7 @@ def make_app(
     probe: Probe | None = None,
     reader: SeriesReader | None = None,
     engine: QueryEngine | None = None,
+    events: EventQuery | None = None,
     ready: Callable[[], bool] = lambda: True,
     version: str | None = None,
     root: WSGIApp | None = None,
@@ -52,6 +54,8 @@ def make_app(
     - `probe(url, timeout_s)`: poll one target now, for `/scrape` (route absent without it);
     - `reader` (+ `engine`, default `monitor.query.Engine(reader)`): the query API under
       `/api/v1/` (absent without a reader, e.g. for `export`);
+    - `events(kind_prefix, instance, start_ms, limit)`: the store's events, newest first, for
+      `/api/v1/cachewatch/events` (absent without it);
     - `ready()`: what `/-/ready` reports (e.g. "the first round of polls finished");
     - `root`: a WSGI app for every other path (the web UI); also `app.mount_root(...)` later.
     """
@@ -79,6 +83,8 @@ def make_app(
         router.route_param("/api/v1/label/", "/values", api.label_values)
         router.route("/api/v1/metadata", api.metadata)
         router.route("/api/v1/status/buildinfo", api.buildinfo)
+    if events is not None:
+        router.route("/api/v1/cachewatch/events", EventsEndpoint(events))
     if root is not None:
         router.mount_root(root)
     return router

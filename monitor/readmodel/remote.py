@@ -3,8 +3,9 @@
 It sends PromQL to the server's Prometheus-compatible query API, so the server evaluates
 it next to its store. What the API cannot say is derived from series: a target is one
 `redis_up`/`memcached_up` series (its labels carry `cluster`, `shard`, `role`), a cluster's
-layout comes from those labels, and alerts from the `ALERTS` series. Events (slowlog) are not
-served by the API, so the detail screen shows none when attached.
+layout comes from those labels, and alerts from the `ALERTS` series. Events (slowlog,
+topology changes) come from the server's `/api/v1/cachewatch/events`; a server without that
+endpoint (an older one) shows none.
 """
 
 from __future__ import annotations
@@ -33,12 +34,17 @@ from monitor.readmodel.source import (
 __all__ = ["RemoteSource", "RemoteError", "topologies_from_states"]
 
 _MAX_RESPONSE_BYTES = 64 << 20
+_EVENTS_PATH = "/api/v1/cachewatch/events"
 
 
 class RemoteError(QueryError):
     """The attached server could not answer (down, slow, or not a query API)."""
 
     error_type = "unavailable"
+
+
+class _NotServed(RemoteError):
+    """The server has no such endpoint (HTTP 404)."""
 
 
 def _number(text: Any) -> float:
@@ -70,7 +76,8 @@ class RemoteSource:
                 detail = json.loads(raw).get("error", "")
             except (ValueError, AttributeError):
                 detail = raw[:200].decode("utf-8", "replace")
-            raise RemoteError(f"{self._base}{path}: HTTP {exc.code}: {detail}") from None
+            error = _NotServed if exc.code == 404 else RemoteError
+            raise error(f"{self._base}{path}: HTTP {exc.code}: {detail}") from None
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
             raise RemoteError(f"{self._base}{path}: cannot reach the server: {exc}") from None
         if len(raw) > _MAX_RESPONSE_BYTES:
@@ -130,7 +137,25 @@ class RemoteSource:
     def events(
         self, kind_prefix: str, instance: str | None, start_ms: int, limit: int
     ) -> list[Event]:
-        return []
+        params = {"kind": kind_prefix, "start": f"{start_ms / 1000:.3f}", "limit": str(limit)}
+        if instance is not None:
+            params["instance"] = instance
+        try:
+            data = self._get(_EVENTS_PATH, params)
+        except _NotServed:
+            return []
+        try:
+            return [
+                Event(
+                    round(float(item["ts"]) * 1000),
+                    str(item["kind"]),
+                    tuple((str(k), str(v)) for k, v in sorted(item["labels"].items())),
+                    dict(item["data"]),
+                )
+                for item in data
+            ]
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise RemoteError(f"{self._base}{_EVENTS_PATH}: malformed events") from None
 
     def topologies(self) -> dict[str, ClusterTopology]:
         return topologies_from_states(self.statuses())

@@ -150,10 +150,11 @@ class RecordedSource:
                 timeout_s=0.4,
             )
         )
+        # as the poller records a failed poll: `redis_up 0` and no other series
+        self._gauge(base, "redis_up", 0.0 if health is Health.DOWN else 1.0)
         if health is Health.DOWN:
             return
         ops = self._wave(seed, 1000.0 + 500 * seed)
-        self._gauge(base, "redis_up", 1.0)
         self._counter(base, "redis_commands_processed_total", ops)
         self._counter(base, "redis_keyspace_hits_total", ops * (0.9 - 0.1 * (seed % 5)))
         self._counter(base, "redis_keyspace_misses_total", ops * (0.1 + 0.1 * (seed % 5)))

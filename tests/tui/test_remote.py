@@ -1,5 +1,5 @@
-"""`--attach`: the read model through a running server's Prometheus query API gives the
-same overview, detail and cluster layout as reading the store in-process."""
+"""`--attach`: the read model through a running server's Prometheus query API and events
+endpoint gives the same overview, detail and cluster layout as reading the store in-process."""
 
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ from tests.tui.recorded import NOW_MS, RecordedSource, recorded_fleet
 def served() -> Iterator[tuple[RecordedSource, RemoteSource]]:
     local = recorded_fleet()
     running = serve_forever(
-        make_app(latest_batches=list, metadata=dict, reader=local.reader), "127.0.0.1:0"
+        make_app(latest_batches=list, metadata=dict, reader=local.reader, events=local.events),
+        "127.0.0.1:0",
     )
     try:
         yield local, RemoteSource(running.url, clock=lambda: NOW_MS)
@@ -36,8 +37,10 @@ def test_overview_matches_the_in_process_one(served) -> None:  # type: ignore[no
     local, remote = served
     here = {r.instance: r for r in fleet_overview(local, NOW_MS)}
     there = {r.instance: r for r in fleet_overview(remote, NOW_MS)}
-    # the down target has no series, so an attached UI cannot know it exists
-    assert set(here) - set(there) == {"10.1.0.1:6379"}
+    assert set(here) == set(there)
+    # down: only its `redis_up 0` is left, which is enough to list it as down
+    down = there.pop("10.1.0.1:6379")
+    assert down.health is Health.DOWN and here[down.instance].health is Health.DOWN
     for instance, row in there.items():
         assert row.health is Health.UP
         assert row.ops_per_s == pytest.approx(here[instance].ops_per_s)
@@ -57,10 +60,24 @@ def test_detail_and_cluster_through_the_api(served) -> None:  # type: ignore[no-
     assert detail.state.version == "7.0.15"  # from redis_instance_info
     assert detail.replication.role == "replica"
     assert [c.command for c in detail.commandstats] == ["get", "set", "del", "expire"]
-    assert detail.slowlog == ()  # events are not served by the query API
+    assert detail.slowlog and detail.slowlog == local_detail_slowlog(local)
     (cluster,) = cluster_view(remote).clusters
     assert [len(s.nodes) for s in cluster.shards] == [2, 2, 2]
     assert cluster.hottest == cluster_view(local).clusters[0].hottest
+
+
+def local_detail_slowlog(local: RecordedSource) -> tuple[object, ...]:
+    detail = target_detail(local, "10.0.0.1:7001", Window.M5)
+    assert detail is not None
+    return detail.slowlog
+
+
+def test_events_through_the_api_match_the_in_process_ones(served) -> None:  # type: ignore[no-untyped-def]
+    local, remote = served
+    assert remote.events("", None, 0, 1000) == local.events("", None, 0, 1000)
+    assert remote.events("slowlog", "10.0.0.1:7001", 0, 2) == local.events(
+        "slowlog", "10.0.0.1:7001", 0, 2
+    )
 
 
 def test_unreachable_server_is_a_clear_error() -> None:
