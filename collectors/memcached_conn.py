@@ -28,6 +28,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from collectors.redis_conn import CommandError, ConnectionLost
+from collectors.streams import close_writer
 from monitor.targets import Target, TargetError
 
 __all__ = [
@@ -316,15 +317,7 @@ class MemcachedConnection:
                 await self.close()
 
     async def close(self) -> None:
-        writer = self._writer
-        if writer.is_closing():
-            return
-        writer.close()
-        try:
-            async with asyncio.timeout(1.0):
-                await writer.wait_closed()
-        except (OSError, TimeoutError):
-            pass
+        await close_writer(self._writer)
 
     def _check_idle(self, command: str) -> None:
         if self._writer.is_closing():

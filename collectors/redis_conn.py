@@ -17,6 +17,7 @@ from typing import Any
 
 import hiredis
 
+from collectors.streams import close_writer
 from monitor.secrets import redact
 from monitor.targets import Target
 
@@ -134,21 +135,19 @@ class RedisConnection:
                 raise ConnectionLost(f"{self.target.url}: connection closed by server")
             parser.feed(data)
 
+    @property
+    def writer(self) -> asyncio.StreamWriter:
+        """The underlying stream, for watchdogs that must cut a connection from another
+        thread (bounded MONITOR bursts)."""
+        return self._writer
+
     async def send(self, *args: Any) -> None:
         """Write one command without reading its reply (for MONITOR-style streams)."""
         self._writer.write(encode_command(args))
         await self._writer.drain()
 
     async def close(self) -> None:
-        writer = self._writer
-        if writer.is_closing():
-            return
-        writer.close()
-        try:
-            async with asyncio.timeout(1.0):
-                await writer.wait_closed()
-        except (OSError, TimeoutError):
-            pass
+        await close_writer(self._writer)
 
 
 def _ssl_context(target: Target) -> ssl.SSLContext:

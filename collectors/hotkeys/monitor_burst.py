@@ -55,8 +55,7 @@ async def run_monitor_burst(
         if isinstance(reply, ReplyError):
             raise MonitorRefused(f"{target.url}: MONITOR refused: {reply}")
         started_wall, started = time.time(), time.monotonic()
-        # RedisConnection has no public accessor for its stream; the deadline needs the socket.
-        deadline = SocketDeadline(conn._writer, duration_s)
+        deadline = SocketDeadline(conn.writer, duration_s)
         end = started + duration_s
         commands = bad = 0
         try:
