@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from collectors.base import Collector
 from collectors.registry import collectors_for, load_collector_classes
 from monitor.config import Config
+from monitor.exporter.selfmetrics import SelfMetrics
 from monitor.fleet import Fleet
 from monitor.model import MetricType, SampleBatch, now_ms
 from monitor.poller import POLLER_METRICS, PollObserver, TargetPoller, TargetStatus
@@ -27,6 +28,8 @@ from monitor.targets import Target, parse_target_url
 __all__ = ["Runtime", "open_store", "collector_factory", "static_metadata", "poll_once"]
 
 log = logging.getLogger("cachewatch.runtime")
+#: how often the store's size is reported to the self metrics (`cachewatch_store_*`)
+_STORE_STATS_EVERY_S = 15.0
 T = TypeVar("T")
 
 
@@ -99,7 +102,8 @@ class Runtime:
         self.store = store
         self._with_store = with_store
         self._owns_store = False
-        self.observer = observer
+        # cachewatch's own health metrics (`cachewatch_*`) unless the caller observes polls
+        self.observer: PollObserver = observer if observer is not None else SelfMetrics()
         self.fleet: Fleet | None = None
         self.scheduler: PollScheduler | None = None
         self._make_collectors = collector_factory(config)
@@ -152,6 +156,8 @@ class Runtime:
         await self.scheduler.start()
         if self.store is not None and hasattr(self.store, "maintain"):
             self.scheduler.add_periodic("store", 1.0, self._maintain_store)
+        if self.store is not None and hasattr(self.observer, "set_store_stats"):
+            self.scheduler.add_periodic("store-stats", _STORE_STATS_EVERY_S, self._report_store)
         for hook in self._on_started:
             await hook(self)
 
@@ -162,6 +168,11 @@ class Runtime:
     async def _maintain_store(self) -> None:
         # Compaction and block writes are CPU work: keep them off the polling loop.
         await asyncio.to_thread(self.store.maintain, now_ms())
+
+    async def _report_store(self) -> None:
+        # Stats stat() files under the store's lock: on a timer, not on every scrape.
+        stats = await asyncio.to_thread(self.store.stats)
+        self.observer.set_store_stats(stats.series, stats.bytes_on_disk)  # type: ignore[attr-defined]
 
     async def stop(self) -> None:
         for hook in reversed(self._on_stopping):

@@ -41,17 +41,18 @@ class RuntimeMetadata:
 
 def build_http_app(
     runtime: Runtime,
-    self_metrics: SelfMetrics | None,
+    self_metrics: SelfMetrics | None = None,
     query_api: bool = True,
     root: WSGIApp | None = None,
 ) -> Router:
+    """`self_metrics` defaults to the runtime's own poll observer when that is one."""
+    if self_metrics is None and isinstance(runtime.observer, SelfMetrics):
+        self_metrics = runtime.observer
+
     def latest_batches() -> list:
+        # the store's size reaches `self_metrics` from the runtime, on a timer
         batches = runtime.latest_batches()
         if self_metrics is not None:
-            stats_source = runtime.store
-            if stats_source is not None and hasattr(stats_source, "stats"):
-                stats = stats_source.stats()
-                self_metrics.set_store_stats(stats.series, stats.bytes_on_disk)
             self_metrics.set_targets(len(batches))
         return batches
 

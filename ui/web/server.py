@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from monitor.http import RunningServer, make_app, parse_listen, serve_forever
+from monitor.http import RunningServer, parse_listen, serve_forever
+from monitor.service import build_http_app
 from ui.web.security import AuthSettings, SecureApp, content_security_policy
 from ui.web.settings import is_loopback
 
@@ -37,7 +38,6 @@ def build_wsgi_app(
     hotkeys: Any = None,
     auth: AuthSettings | None = None,
     theme: str = "dark",
-    version: str = "0.1.0",
 ) -> SecureApp:
     from ui.web.app import create_app
     from ui.web.data import WebData
@@ -45,16 +45,9 @@ def build_wsgi_app(
     data = WebData.from_runtime(runtime, alerting=alerting, hotkeys=hotkeys)
     can_write = auth is not None and auth.enabled
     dash_app = create_app(data, can_write=can_write, default_theme=theme)
-    store = runtime.store
-    router = make_app(
-        latest_batches=runtime.latest_batches,
-        metadata=(store.metadata if store is not None and hasattr(store, "metadata") else dict),
-        probe=runtime.probe,
-        reader=store,
-        ready=lambda: any(s.up is not None for s in runtime.statuses()) or not runtime.statuses(),
-        version=version,
-        root=dash_app.server,
-    )
+    # the same HTTP surface as `export` (metrics, self metrics, scrape, query API, events),
+    # with the dashboard at /
+    router = build_http_app(runtime, query_api=True, root=dash_app.server)
     return SecureApp(router, auth, content_security_policy(dash_app.csp_hashes()))
 
 
