@@ -10,7 +10,7 @@ import subprocess
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -31,17 +31,9 @@ from monitor.localservers import LocalRedis, free_port
 from monitor.model import Matcher, now_ms
 from monitor.runtime import Runtime
 from monitor.secrets import Secret
+from tests.waiting import wait_for
 
 RULES_DIR = Path(__file__).resolve().parents[2] / "alerts" / "rules"
-
-
-def wait_for(condition: Callable[[], bool], timeout_s: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 class Hook:

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
@@ -20,6 +19,7 @@ from monitor.config import config_from_urls
 from monitor.model import Event, Labels, SampleBatch
 from monitor.runtime import Runtime, poll_once
 from tests.servers import LocalCluster, LocalMemcached, LocalRedis
+from tests.waiting import wait_for
 
 
 class RecordingSink:
@@ -46,15 +46,6 @@ class RecordingSink:
     def polls_of(self, instance: str) -> list[SampleBatch]:
         with self.lock:
             return [b for b in self.batches if dict(b.target_labels)["instance"] == instance]
-
-
-def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
 
 
 def value(batch: SampleBatch, name: str) -> float:

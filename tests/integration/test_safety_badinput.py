@@ -7,8 +7,6 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,6 +15,7 @@ from monitor.config import ConfigError, config_from_urls, load_config
 from monitor.poller import TargetStatus
 from monitor.runtime import Runtime
 from tests.servers import LocalRedis
+from tests.waiting import wait_for
 
 SECRET = "NeverEchoed9"
 
@@ -102,15 +101,6 @@ class BadServer:
         self.stopping.set()
         self.thread.join(5)
         self.sock.close()
-
-
-def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
 
 
 def test_hostile_replies_never_stop_the_engine(caplog: pytest.LogCaptureFixture) -> None:

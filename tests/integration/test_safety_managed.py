@@ -11,8 +11,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,6 +21,7 @@ from monitor.config import config_from_urls, load_config
 from monitor.model import SampleBatch
 from monitor.runtime import Runtime
 from tests.servers import LocalMemcached, LocalRedis
+from tests.waiting import wait_for
 
 RENAMED = ("CONFIG", "LATENCY", "SLOWLOG", "CLUSTER")
 ADMIN_PASSWORD = "AdminPw9"
@@ -46,15 +45,6 @@ class Batches:
 
     def close(self) -> None:
         pass
-
-
-def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
 
 
 def run_polls(config_urls: list[str] | Path, polls: int) -> tuple[Runtime, Batches]:

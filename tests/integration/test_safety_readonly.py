@@ -9,8 +9,7 @@ import os
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ import redis
 from monitor.config import config_from_urls, load_config
 from monitor.runtime import Runtime
 from tests.servers import LocalMemcached, LocalRedis
+from tests.waiting import wait_for
 
 PASSWORD = "MonitorOnlyPw7"
 ADMIN_PASSWORD = "AdminPw9"
@@ -100,15 +100,6 @@ def assert_read_only(conn: redis.Redis) -> dict[str, dict[str, int]]:
     outside = set(calls) - ALLOWED_COMMANDS - ADMIN_COMMANDS
     assert not outside, f"commands outside the allowlist were called: {sorted(outside)}"
     return calls
-
-
-def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
 
 
 class PollCounter:

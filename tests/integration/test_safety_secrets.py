@@ -8,10 +8,9 @@ import logging
 import os
 import subprocess
 import sys
-import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,18 +21,10 @@ from monitor.http.server import serve_forever
 from monitor.runtime import Runtime
 from monitor.service import build_http_app
 from tests.servers import LocalRedis
+from tests.waiting import wait_for
 
 PASSWORD = "Zq7SecretNeverShown41"
 WRONG_PASSWORD = "Wrong7NeverShownEither"
-
-
-def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
 
 
 def assert_secret_free(text: str, where: str) -> None:

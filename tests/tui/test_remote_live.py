@@ -5,8 +5,7 @@ slowlog events come through `/api/v1/cachewatch/events`, and a hung target shows
 from __future__ import annotations
 
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,15 +17,7 @@ from monitor.readmodel import Health, RemoteSource, TargetState
 from monitor.runtime import Runtime
 from monitor.service import build_http_app
 from tests.servers import LocalRedis
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{what}: not seen within {timeout_s} s")
+from tests.waiting import wait_for
 
 
 @pytest.fixture
@@ -81,7 +72,7 @@ def test_slowlog_entries_come_through_the_attached_source(attached) -> None:  # 
     )
     wait_for(
         lambda: any(e.data["command"] == "set" for e in remote.events("slowlog", None, 0, 1000)),
-        "the SET's slowlog event",
+        what="the SET's slowlog event",
     )
     events = remote.events("slowlog", redis.address, 0, 50)
     assert all(e.kind == "slowlog" for e in events)
@@ -98,12 +89,13 @@ def test_slowlog_entries_come_through_the_attached_source(attached) -> None:  # 
 def test_a_hung_target_shows_as_down_with_its_labels(attached) -> None:  # type: ignore[no-untyped-def]
     redis, remote = attached
     wait_for(
-        lambda: (s := _state(remote, redis.address)) is not None and s.health is Health.UP, "up"
+        lambda: (s := _state(remote, redis.address)) is not None and s.health is Health.UP,
+        what="up",
     )
     redis.pause()
     wait_for(
         lambda: (s := _state(remote, redis.address)) is not None and s.health is Health.DOWN,
-        "down",
+        what="down",
     )
     state = _state(remote, redis.address)
     assert state is not None and state.kind == "redis"
