@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
 from dataclasses import replace
 from typing import Any
 
@@ -104,3 +106,17 @@ def fail(message: str, code: int = 2) -> int:
 def setup_logging(verbose: int) -> None:
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def serve_until_signalled(server: Any, runtime: Any) -> int:
+    """Block until SIGINT or SIGTERM, then stop the HTTP server and the engine (in that
+    order: no request reads a runtime that is already stopping)."""
+    stopping = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.set())
+    try:
+        stopping.wait()
+    finally:
+        server.stop()
+        runtime.stop_background()
+    return 0

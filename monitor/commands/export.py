@@ -9,10 +9,13 @@ No store, no UI.
 from __future__ import annotations
 
 import argparse
-import signal
-import threading
 
-from monitor.commands.common import add_config_options, fail, resolve_config
+from monitor.commands.common import (
+    add_config_options,
+    fail,
+    resolve_config,
+    serve_until_signalled,
+)
 from monitor.config import ConfigError
 
 
@@ -50,12 +53,4 @@ def run(args: argparse.Namespace) -> int:
         f"cachewatch export: {len(config.targets)} target(s), metrics at {server.url}/metrics",
         flush=True,
     )
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    try:
-        stop.wait()
-    finally:
-        server.stop()
-        runtime.stop_background()
-    return 0
+    return serve_until_signalled(server, runtime)

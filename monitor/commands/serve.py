@@ -6,11 +6,14 @@ address without auth unless `--allow-insecure-listen`. Ctrl-C or SIGTERM stops i
 from __future__ import annotations
 
 import argparse
-import signal
-import threading
 from pathlib import Path
 
-from monitor.commands.common import add_config_options, fail, resolve_config
+from monitor.commands.common import (
+    add_config_options,
+    fail,
+    resolve_config,
+    serve_until_signalled,
+)
 from monitor.config import ConfigError
 
 __all__ = ["add_parser", "run"]
@@ -89,12 +92,4 @@ def run(args: argparse.Namespace) -> int:
         runtime.stop_background()
         return fail(str(exc))
     print(f"cachewatch: serving the dashboard, /metrics and /api/v1 on {server.url}", flush=True)
-    stopping = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stopping.set())
-    try:
-        stopping.wait()
-    finally:
-        server.stop()
-        runtime.stop_background()
-    return 0
+    return serve_until_signalled(server, runtime)
