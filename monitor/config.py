@@ -142,7 +142,6 @@ _ALERTS_KEYS = {
 }
 _HOTKEYS_KEYS = {
     "enabled",
-    "methods",
     "monitor",
     "monitor_burst",
     "monitor_every",
