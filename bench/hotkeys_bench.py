@@ -5,9 +5,10 @@ RESP, 90 % GET / 10 % SET, Zipf(s) over random key names whose ranks are shuffle
 say nothing about heat). In one run:
 
 * accuracy: a fresh detector at default settings stepping every second; precision@10 after
-  `--phase` seconds against the exact counts the load process sent meanwhile (LFU twice,
-  then the opt-in MONITOR bursts); then a workload whose hot set switches to other keys,
-  checked half a window, one window and two windows after the switch;
+  `--phase` seconds against the exact counts the load process sent meanwhile (LFU `--runs`
+  times, then the opt-in MONITOR bursts); then a workload whose hot set switches to other
+  keys, checked half a window, one window and two windows after the switch (`--change-runs`
+  times, the server a little older each time);
 * cost: paired 1 s slots with the detector off and on (random order in each pair, so the
   drift of a shared machine hits both alike): LFU sampling at defaults, a continuous
   MONITOR client beside it, and MONITOR bursts.
@@ -15,7 +16,7 @@ say nothing about heat). In one run:
 The bench prints figures and never asserts.
 
     .venv/bin/python bench/hotkeys_bench.py [--keys 10000] [--phase 10] [--zipf 1.0]
-        [--lfu-log-factor 10]
+        [--lfu-log-factor 10] [--runs 4] [--change-runs 2]
 
 Machine note: 2 cores shared by redis-server, the load process and this process (which runs
 the detector) -- and by whatever else runs on the box.
@@ -137,7 +138,9 @@ def precision(found: list[str], truth: Counter[str], n: int = 10) -> float:
     return len(top & set(found[:n])) / n
 
 
-async def accuracy(url: str, load: Load, seconds: float, options: HotKeyOptions) -> str:
+async def accuracy(
+    url: str, load: Load, seconds: float, options: HotKeyOptions
+) -> tuple[float, str]:
     """A fresh detector stepping every second for `seconds`; precision@10 at the end."""
     detector = HotKeyDetector(parse_target_url(url), options)
     before = load.snapshot()
@@ -156,8 +159,9 @@ async def accuracy(url: str, load: Load, seconds: float, options: HotKeyOptions)
     ranks = {key: rank for rank, (key, _) in enumerate(truth.most_common(), 1)}
     shown = ",".join(str(ranks.get(key, "-")) for key in found[:10])
     saturated = " (some at the LFU ceiling)" if any("ceiling" in n for n in report.notes) else ""
-    return (
-        f"precision@10 {precision(found, truth):.2f} after {seconds:g}s "
+    score = precision(found, truth)
+    return score, (
+        f"precision@10 {score:.2f} after {seconds:g}s "
         f"({report.methods[0].value}; true ranks of the keys found: {shown}){saturated}"
     )
 
@@ -261,15 +265,21 @@ class MonitorReader:
                     continue
 
 
-async def hot_set_change(url: str, load: Load, window_s: float) -> str:
+async def hot_set_change(
+    url: str, load: Load, window_s: float, new: int
+) -> tuple[list[float], str]:
+    """Learn workload 0 for a window, then switch to workload `new` (a hot set not used
+    before: keys that were hot a minute ago still sit at the LFU ceiling, and LFU cannot
+    see them turn hot again)."""
     detector = HotKeyDetector(parse_target_url(url), HotKeyOptions(window_s=window_s))
-    results = []
+    results: list[str] = []
+    scores: list[float] = []
     try:
         end = time.monotonic() + window_s
         while time.monotonic() < end:  # learn the first hot set
             await detector.step()
             await asyncio.sleep(1.0)
-        load.current.value = 1
+        load.current.value = new
         before = load.snapshot()
         switched = time.monotonic()
         checkpoints = [window_s / 2, window_s, 2 * window_s]
@@ -278,12 +288,13 @@ async def hot_set_change(url: str, load: Load, window_s: float) -> str:
             await asyncio.sleep(1.0)
             if time.monotonic() - switched >= checkpoints[0]:
                 found = [e.key for e in detector.report().hot]
-                truth = load.counts_since(before, 1)
-                results.append(f"+{checkpoints.pop(0):g}s {precision(found, truth):.2f}")
+                truth = load.counts_since(before, new)
+                scores.append(precision(found, truth))
+                results.append(f"+{checkpoints.pop(0):g}s {scores[-1]:.2f}")
     finally:
         await detector.close()
         load.current.value = 0
-    return "precision@10 against the new hot set: " + ", ".join(results)
+    return scores, "precision@10 against the new hot set: " + ", ".join(results)
 
 
 async def main_async(args: argparse.Namespace, server: LocalRedis, load: Load) -> None:
@@ -295,11 +306,24 @@ async def main_async(args: argparse.Namespace, server: LocalRedis, load: Load) -
         f"MONITOR bursts {defaults.burst_s * 1000:g} ms every {defaults.burst_every_s:g}s"
     )
     print("\naccuracy (fresh detector each run)")
-    for run in range(2):
-        print(f"  lfu, run {run + 1}: {await accuracy(server.url, load, args.phase, defaults)}")
+    lfu_scores = []
+    for run in range(args.runs):
+        score, line = await accuracy(server.url, load, args.phase, defaults)
+        lfu_scores.append(score)
+        print(f"  lfu, run {run + 1}: {line}")
     bursts = HotKeyOptions(monitor=True, method=Method.MONITOR)
-    print(f"  monitor bursts: {await accuracy(server.url, load, args.phase, bursts)}")
-    print(f"  hot set change (lfu): {await hot_set_change(server.url, load, args.phase)}")
+    print(f"  monitor bursts: {(await accuracy(server.url, load, args.phase, bursts))[1]}")
+    one_window = []
+    for run in range(args.change_runs):
+        scores, line = await hot_set_change(server.url, load, args.phase, new=run + 1)
+        one_window.append(scores[1])
+        print(f"  hot set change (lfu), run {run + 1}: {line}")
+    print(
+        f"  lfu summary: precision@10 >= 0.9 in {sum(x >= 0.9 for x in lfu_scores)} of "
+        f"{len(lfu_scores)} runs (mean {sum(lfu_scores) / len(lfu_scores):.2f}); after a "
+        f"hot set change, >= 0.9 one window later in {sum(x >= 0.9 for x in one_window)} "
+        f"of {len(one_window)}"
+    )
 
     pairs = int(args.phase)
     print(f"\ncost ({pairs} paired 1 s slots each, off/on in random order)")
@@ -345,10 +369,12 @@ def main() -> None:
     parser.add_argument("--phase", type=float, default=10.0, help="seconds per phase")
     parser.add_argument("--zipf", type=float, default=1.0, help="Zipf exponent s")
     parser.add_argument("--lfu-log-factor", type=int, default=10, help="server setting (10)")
+    parser.add_argument("--runs", type=int, default=4, help="LFU accuracy runs")
+    parser.add_argument("--change-runs", type=int, default=2, help="hot set change runs")
     args = parser.parse_args()
     rng = random.Random(7)
     keys = [f"{rng.getrandbits(64):016x}" for _ in range(args.keys)]
-    workloads = [make_workload(keys, args.zipf, rng), make_workload(keys, args.zipf, rng)]
+    workloads = [make_workload(keys, args.zipf, rng) for _ in range(1 + args.change_runs)]
     server = LocalRedis(
         extra=["--maxmemory", "200mb", "--maxmemory-policy", "allkeys-lfu",
                "--lfu-log-factor", str(args.lfu_log_factor)]

@@ -144,14 +144,8 @@ class HotKeyDetector:
         notes = list(self.notes)
         if self._lfu is not None:
             big = self._lfu.big.entries(self.instance)
-            saturated = self._lfu.saturated() if self.method is Method.LFU else 0
-            if saturated:
-                notes.append(
-                    f"{saturated} candidate keys sit at the LFU counter ceiling (255): their "
-                    "rates are held from before they saturated, or assumed to be the rate "
-                    "that reaches the ceiling in one lfu-decay-time; a higher lfu-log-factor "
-                    "lets LFU sampling measure them"
-                )
+            if self.method is Method.LFU:
+                notes.extend(self._lfu_notes(now))
         return HotKeyReport(
             target=self.instance,
             window_start_ms=int((now_wall - window_s) * 1000),
@@ -163,6 +157,27 @@ class HotKeyDetector:
             recent=tuple(self._recent),
             notes=tuple(notes),
         )
+
+    def _lfu_notes(self, now: float) -> list[str]:
+        assert self._lfu is not None
+        notes = []
+        saturated = self._lfu.saturated()
+        if saturated:
+            notes.append(
+                f"{saturated} candidate keys sit at the LFU counter ceiling (255): a rate "
+                "measured before they got there counts for one window, else the least they "
+                "averaged since the server started; a higher lfu-log-factor lets LFU "
+                "sampling measure them"
+            )
+        unranked = self._lfu.unranked(self.options.top, now)
+        if unranked:
+            notes.append(
+                f"{unranked} of the top {self.options.top} are at the LFU ceiling with no "
+                "evidence from this window, so their order is a guess (on a long-running "
+                "busy server most hot keys are); MONITOR bursts (monitor=True / --monitor) "
+                "rank them"
+            )
+        return notes
 
     async def close(self) -> None:
         if self._conn is not None:
@@ -221,6 +236,7 @@ class HotKeyDetector:
                 if self.options.big_keys
                 else 0,
                 bigkeys_per_type=self.options.bigkeys_per_type,
+                server_started=_counters_began(fields, time.monotonic()),
             )
             rate = self.options.command_budget_per_s
             self._bucket = TokenBucket(rate, rate, time.monotonic())
@@ -300,6 +316,14 @@ class HotKeyDetector:
         budget = self._bucket.take_all(now)
         spent = await self._lfu.step(conn, budget)
         self._bucket.refund(budget - spent)
+        if Method.MONITOR in self._ladder and now - self._started >= self.options.window_s:
+            blind = self._lfu.unranked(self.options.top, now)
+            if blind * 2 >= self.options.top:
+                # Saturated counters cannot rank the keys that matter most; bursts can.
+                raise LfuRefused(
+                    f"{blind} of the top {self.options.top} keys sit at the LFU counter "
+                    "ceiling with nothing to rank them by; MONITOR bursts take over"
+                )
 
     async def _queue_hot_slot_keys(self, conn: RedisConnection) -> None:
         assert self._lfu is not None
@@ -397,6 +421,21 @@ def _info_fields(reply: Any) -> dict[str, str]:
         if sep and not key.startswith("#"):
             fields[key] = value.strip()
     return fields
+
+
+def _counters_began(fields: dict[str, str], now: float) -> float | None:
+    """When every LFU counter on the server began at LFU_INIT_VAL (the monotonic time it
+    started), or None: unknown uptime, or counters restored from an RDB at start (a full
+    resync or a restart with persistence keeps them), which would make a young server's
+    saturated counters look like recent accesses."""
+    try:
+        uptime = int(fields["uptime_in_seconds"])
+        loaded = int(fields["rdb_last_load_keys_loaded"])
+    except (KeyError, ValueError):
+        return None
+    if loaded > 0 or uptime < 0:
+        return None
+    return now - uptime
 
 
 def _config_pairs(reply: Any) -> dict[str, str]:

@@ -35,6 +35,7 @@ __all__ = [
     "TokenBucket",
     "accesses_for_counter",
     "accesses_per_increment",
+    "accesses_spread",
 ]
 
 #: the counter a new key starts at (Redis's LFU_INIT_VAL)
@@ -60,6 +61,24 @@ def accesses_for_counter(counter: int, log_factor: int) -> float:
     if steps <= 0:
         return 0.0
     return steps + log_factor * steps * (steps - 1) / 2
+
+
+def accesses_spread(first: int, last: int, log_factor: int) -> float:
+    """One standard deviation of the accesses behind a counter that moved from `first` to
+    `last`. Each step is a geometric wait of mean m = accesses_per_increment (variance about
+    m²), and where the key stood inside its step at either reading is unknown (up to one
+    step at each end)."""
+    low, high = max(first, LFU_INIT_VAL) - LFU_INIT_VAL, max(last, LFU_INIT_VAL) - LFU_INIT_VAL
+
+    def squares(n: int) -> float:  # sum of (j*f + 1)^2 for j in [0, n)
+        return log_factor**2 * (n - 1) * n * (2 * n - 1) / 6 + log_factor * (n - 1) * n + n
+
+    steps = max(0.0, squares(high) - squares(low))
+    ends = (
+        accesses_per_increment(first, log_factor) ** 2
+        + accesses_per_increment(last, log_factor) ** 2
+    )
+    return math.sqrt(steps + ends)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,8 +117,12 @@ class LfuSampler:
         bigkey_sample_every: int,
         bigkeys_per_type: int,
         memory: int = 200_000,
+        server_started: float | None = None,
     ) -> None:
         self.instance = instance
+        #: monotonic time the server started, when its counters all began at LFU_INIT_VAL
+        #: since then (None: unknown, or counters were loaded from an RDB)
+        self.server_started = server_started
         self.config = config
         self.window_s = window_s
         self.bigkey_sample_every = bigkey_sample_every
@@ -110,6 +133,8 @@ class LfuSampler:
         #: the last counter read of every key scanned (bounded by `memory`, oldest dropped)
         self.memory = memory
         self._seen: dict[bytes, tuple[float, int]] = {}
+        #: when each key in `_seen` was first read at the ceiling (while it stays there)
+        self._ceiling_since: dict[bytes, float] = {}
         #: last rate measured below the counter ceiling, and when
         self._measured: dict[bytes, tuple[float, float]] = {}
         #: keys read once (by the SCAN) with the highest counters: read again next step, so
@@ -198,8 +223,14 @@ class LfuSampler:
             return  # too soon: one counter step over milliseconds is not a rate
         self._seen.pop(key, None)
         self._seen[key] = (now, counter)
+        if counter < LFU_MAX:
+            self._ceiling_since.pop(key, None)
+        else:
+            self._ceiling_since.setdefault(key, now)
         if len(self._seen) > self.memory:
-            del self._seen[next(iter(self._seen))]
+            oldest = next(iter(self._seen))
+            del self._seen[oldest]
+            self._ceiling_since.pop(oldest, None)
         if previous is None:
             self._put_on_probation(key, counter)
             return
@@ -243,20 +274,63 @@ class LfuSampler:
         self._probation[key] = counter
 
     def _saturated_rate(self, key: bytes, now: float) -> float:
-        """A counter at the ceiling (255) no longer moves, so no rate can be read off it. Use
-        the last rate measured below the ceiling for one decay period (a key the server sees
-        at least once per decay period never decays), else the rate that reaches the
-        ceiling within one decay period: a floor for ranking, not a measurement."""
-        period_s = 60 * max(1, self.config.decay_minutes)
+        """A counter at the ceiling (255) no longer moves, so no rate can be read off it, and
+        a key that cooled down (but is still read once per lfu-decay-time) cannot be told
+        from one still hot. It ranks by the best evidence gathered about it:
+
+        * the last rate measured below the ceiling;
+        * the lifetime bound: a counter reaches 255 after ~A(255) accesses, so a key first
+          read at the ceiling t seconds after the server started averaged at least
+          A(255) / t until then;
+
+        each counting fully for one window after it was gathered, then fading within a few
+        tenths of a window (evidence goes stale: so a hot set that moved on is followed). Never less
+        than the floor, A(255) / uptime: what any key at the ceiling averaged at least, and
+        in a steady workload more than any key below it does. The lifetime figures hold when
+        every counter began at LFU_INIT_VAL after the server started (no RDB loaded); else
+        the floor is the rate that reaches the ceiling within one lfu-decay-time (a prior
+        for ranking, not a measurement)."""
+        ceiling = accesses_for_counter(LFU_MAX, self.config.log_factor)
+        started = self.server_started
+        if started is None or now <= started:
+            return max(
+                ceiling / (60 * max(1, self.config.decay_minutes)),
+                self._held_rate(key, now),
+            )
+        best = ceiling / max(now - started, 60 * max(1, self.config.decay_minutes))
+        since = self._ceiling_since.get(key, now)
+        if since > started:
+            best = max(best, ceiling / (since - started) * self._freshness(now - since))
+        return max(best, self._held_rate(key, now))
+
+    def _stale_evidence(self, key: bytes) -> float:
+        """The evidence about a key at the ceiling, however old (orders keys that tie)."""
+        evidence = self._measured.get(key, (0.0, 0.0))[0]
+        since = self._ceiling_since.get(key)
+        started = self.server_started
+        if since is not None and started is not None and since > started:
+            ceiling = accesses_for_counter(LFU_MAX, self.config.log_factor)
+            evidence = max(evidence, ceiling / (since - started))
+        return evidence
+
+    def _held_rate(self, key: bytes, now: float) -> float:
         measured = self._measured.get(key)
-        if measured is not None and now - measured[1] <= period_s:
-            return measured[0]
-        return accesses_for_counter(LFU_MAX, self.config.log_factor) / period_s
+        if measured is None:
+            return 0.0
+        rate, at = measured
+        return rate * self._freshness(now - at)
+
+    def _freshness(self, age_s: float) -> float:
+        """How much evidence gathered `age_s` ago still counts: all of it within the window
+        the report covers, then half as much every tenth of a window."""
+        stale_s = max(0.0, age_s - self.window_s)
+        return 0.5 ** (stale_s / (self.window_s / 10))
 
     def _forget(self, key: bytes) -> None:
         self._candidates.discard([key])
         self._history.pop(key, None)
         self._seen.pop(key, None)
+        self._ceiling_since.pop(key, None)
         self._probation.pop(key, None)
         self.big.forget(key)
 
@@ -268,6 +342,9 @@ class LfuSampler:
         the window) has a wide error, and one lucky counter step must not lift it past keys
         measured over the whole window. A key at the counter ceiling ranks by its held or
         floor rate, which is a lower bound already."""
+        return [entry for _, entry in self._ranked(now)[:top]]
+
+    def _ranked(self, now: float) -> list[tuple[bytes, HotKeyEntry]]:
         ranked = []
         for key in self._candidates:
             rate, error = self._rate(key, now)
@@ -275,18 +352,34 @@ class LfuSampler:
                 display_key(key), rate, error, Method.LFU, self.instance, self.window_s
             )
             if rate is None:
-                rank = -1.0
+                rank = (-1.0, 0.0)
             elif self._seen.get(key, (0.0, 0))[1] >= LFU_MAX:
-                rank = rate
+                # Keys on the floor tie; their stale evidence still orders them.
+                rank = (rate, self._stale_evidence(key))
             else:
-                rank = rate - (error or 0.0) / 2
-            ranked.append((rank, entry))
-        ranked.sort(key=lambda pair: pair[0], reverse=True)
-        return [entry for _, entry in ranked[:top]]
+                rank = (rate - (error or 0.0) / 2, 0.0)
+            ranked.append((rank, key, entry))
+        ranked.sort(key=lambda item: item[0], reverse=True)
+        return [(key, entry) for _, key, entry in ranked]
 
     def saturated(self) -> int:
         """Candidates whose counter sits at the ceiling (their rates are held, not measured)."""
         return sum(1 for k in self._candidates if self._seen.get(k, (0, 0))[1] >= LFU_MAX)
+
+    def unranked(self, top: int, now: float) -> int:
+        """How many of the `top` keys sit at the ceiling with no evidence from within the
+        window: their order is a guess (on a long-running busy server, most hot keys)."""
+        ranked = self._ranked(now)[:top]
+        at_ceiling = [key for key, _ in ranked if self._seen.get(key, (0.0, 0))[1] >= LFU_MAX]
+        return sum(1 for key in at_ceiling if not self._has_fresh_evidence(key, now))
+
+    def _has_fresh_evidence(self, key: bytes, now: float) -> bool:
+        measured = self._measured.get(key)
+        if measured is not None and now - measured[1] <= self.window_s:
+            return True
+        since = self._ceiling_since.get(key)
+        started = self.server_started
+        return since is not None and started is not None and now - since <= self.window_s
 
     def _rate(self, key: bytes, now: float) -> tuple[float | None, float | None]:
         history = self._history.get(key)
@@ -297,11 +390,14 @@ class LfuSampler:
         if c0 >= LFU_MAX:
             held = self._saturated_rate(key, now)
             return held, held
+        if c1 >= LFU_MAX:
+            # It reached the ceiling at or before its first reading there: measure up to
+            # that reading, not across the time it then sat still.
+            t1 = next(t for t, c in history if c >= LFU_MAX)
         if t1 - t0 > 0:
             elapsed = t1 - t0
             gained = max(0.0, accesses_for_counter(c1, factor) - accesses_for_counter(c0, factor))
-            slack = accesses_per_increment(c0, factor) + accesses_per_increment(c1, factor)
-            return gained / elapsed, slack / elapsed
+            return gained / elapsed, accesses_spread(c0, c1, factor) / elapsed
         if self.config.decay_minutes <= 0:
             return None, None
         # One reading only: in equilibrium the counter gains one step per decay period.

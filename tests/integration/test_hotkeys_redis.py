@@ -200,6 +200,47 @@ def test_refused_object_freq_falls_back_to_monitor(lfu_redis: LocalRedis) -> Non
     assert report.hot and report.hot[0].key in zipf.top(3)
 
 
+def test_saturated_lfu_counters_hand_over_to_monitor_bursts_when_enabled() -> None:
+    # lfu-log-factor 0: every access raises the counter, so ~250 reads saturate a key, as
+    # ~311k do at the default factor on a long-running busy server.
+    server = LocalRedis(extra=[*LFU, "--lfu-log-factor", "0"]).start()
+    try:
+        client = redis.Redis(port=server.port)
+        zipf = Zipf(100, seed=6)
+        zipf.fill(client)
+        zipf.run(client, 60_000)  # the top ~40 keys end at 255
+        target = parse_target_url(server.url)
+        options = HotKeyOptions(window_s=2.0, monitor=True, burst_s=0.2, burst_every_s=0.0)
+        detector = HotKeyDetector(target, options)
+
+        async def until_lfu_hands_over() -> None:
+            deadline = time.monotonic() + 15
+            while detector.method is not Method.MONITOR and time.monotonic() < deadline:
+                await detector.step()
+                await asyncio.sleep(0.25)
+
+        async def run() -> None:
+            try:
+                await until_lfu_hands_over()
+                assert detector.method is Method.MONITOR
+                with Background(zipf, server.port):
+                    await detector.step()
+                    await detector.step()
+            finally:
+                await detector.close()
+
+        asyncio.run(run())
+        report = detector.report()
+        assert report.methods == (Method.MONITOR,)
+        assert any(
+            note.startswith("lfu dropped") and "MONITOR bursts take over" in note
+            for note in report.notes
+        )
+        assert report.hot and report.hot[0].key in zipf.top(3)
+    finally:
+        server.stop()
+
+
 def test_monitor_refused_by_acl_is_reported(redis_server: LocalRedis) -> None:
     admin = redis.Redis(port=redis_server.port)
     admin.execute_command("ACL", "SETUSER", "nomon", "on", ">pw", "~*", "+@all", "-monitor")

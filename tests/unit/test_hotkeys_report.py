@@ -11,7 +11,13 @@ from collectors.hotkeys.export import (
     KeyExportPolicy,
     report_samples,
 )
-from collectors.hotkeys.lfu import LfuConfig, LfuSampler, accesses_for_counter
+from collectors.hotkeys.lfu import (
+    LfuConfig,
+    LfuSampler,
+    accesses_for_counter,
+    accesses_per_increment,
+    accesses_spread,
+)
 from collectors.hotkeys.report import (
     BigKeyEntry,
     HotKeyEntry,
@@ -65,11 +71,14 @@ def test_a_bad_mask_is_rejected_with_its_pattern() -> None:
         KeyExportPolicy(masks=(("(", "x"),))
 
 
-def _sampler(window_s: float = 10.0) -> LfuSampler:
+def _sampler(window_s: float = 10.0, server_started: float | None = None) -> LfuSampler:
     return LfuSampler(
         "n1:1", LfuConfig(), candidates=3, window_s=window_s,
-        bigkey_sample_every=0, bigkeys_per_type=3,
+        bigkey_sample_every=0, bigkeys_per_type=3, server_started=server_started,
     )  # fmt: skip
+
+
+CEILING = accesses_for_counter(255, 10)  # ~311k accesses fill the counter at factor 10
 
 
 def test_lfu_rates_come_from_counter_differences() -> None:
@@ -106,20 +115,89 @@ def test_a_key_read_once_is_not_ranked_on_its_lifetime_count() -> None:
     assert entry.ops_per_sec == 0.0
 
 
-def test_a_saturated_counter_holds_the_last_measured_rate_then_falls_to_the_floor() -> None:
-    sampler = _sampler(window_s=2.0)
+def test_a_saturated_counter_holds_its_measured_rate_for_a_window_then_falls_to_the_floor() -> None:
+    sampler = _sampler(window_s=10.0)  # server start unknown: the floor fills in 60 s
     sampler.observe(b"k", 250, now=0.0)
     sampler.observe(b"k", 254, now=1.0)
-    measured = accesses_for_counter(254, 10) - accesses_for_counter(250, 10)
     sampler.observe(b"k", 255, now=2.0)
     sampler.observe(b"k", 255, now=4.0)
     sampler.observe(b"k", 255, now=6.0)
     (entry,) = sampler.hot(1, now=6.0)
-    held = accesses_for_counter(255, 10) - accesses_for_counter(254, 10)
-    assert entry.ops_per_sec == pytest.approx(held)  # the 254 -> 255 step, over 1 s
-    assert held > 0 and measured > 0
+    # the window rate runs up to the first reading at the ceiling, not across its stay there
+    assert entry.ops_per_sec == pytest.approx((CEILING - accesses_for_counter(250, 10)) / 2)
     assert sampler.saturated() == 1
-    sampler.observe(b"k", 255, now=70.0)
-    sampler.observe(b"k", 255, now=75.0)
-    (entry,) = sampler.hot(1, now=75.0)
-    assert entry.ops_per_sec == pytest.approx(accesses_for_counter(255, 10) / 60)
+    for second in range(8, 40, 2):
+        sampler.observe(b"k", 255, now=float(second))
+    (entry,) = sampler.hot(1, now=38.0)
+    assert entry.ops_per_sec == pytest.approx(CEILING / 60)
+    assert entry.error == entry.ops_per_sec  # a floor, not a measurement
+
+
+def test_a_key_first_read_at_the_ceiling_of_a_young_server_ranks_by_its_lifetime_bound() -> None:
+    # The server started 20 s ago: a key at 255 has averaged >= ~311k/20 s since.
+    sampler = _sampler(window_s=10.0, server_started=-20.0)
+    sampler.observe(b"saturated", 255, now=0.0)
+    sampler.observe(b"climbing", 100, now=0.0)
+    for second in range(1, 10):
+        sampler.observe(b"saturated", 255, now=float(second))
+        sampler.observe(b"climbing", 100 + 5 * second, now=float(second))
+    hot = sampler.hot(2, now=9.0)
+    assert [e.key for e in hot] == ["saturated", "climbing"]
+    assert hot[0].ops_per_sec == pytest.approx(CEILING / 20)
+    assert hot[1].ops_per_sec is not None and hot[1].ops_per_sec < CEILING / 20
+
+
+def test_evidence_about_a_saturated_key_goes_stale_after_a_window() -> None:
+    # An old hot key stays at 255 as long as it is read once a minute, hot or not: what
+    # was learnt about it counts for one window, then a key measured hot now overtakes it.
+    sampler = _sampler(window_s=10.0, server_started=-30.0)
+    for second in range(0, 40):
+        sampler.observe(b"old", 255, now=float(second))
+        sampler.observe(b"new", min(255, 60 + 6 * second), now=float(second))
+        if second == 9:
+            assert [e.key for e in sampler.hot(2, now=9.0)] == ["old", "new"]
+    hot = sampler.hot(2, now=39.0)
+    assert [e.key for e in hot] == ["new", "old"]
+    assert hot[1].ops_per_sec == pytest.approx(CEILING / 69)  # the floor: 311k over the uptime
+
+
+def test_keys_at_the_ceiling_without_fresh_evidence_are_counted_as_unranked() -> None:
+    sampler = _sampler(window_s=10.0, server_started=-5.0)
+    sampler.observe(b"climbing", 100, now=0.0)
+    sampler.observe(b"saturated", 255, now=0.0)
+    sampler.observe(b"crossed", 250, now=0.0)
+    for second in range(1, 30):
+        sampler.observe(b"climbing", 100 + second, now=float(second))
+        sampler.observe(b"saturated", 255, now=float(second))
+        sampler.observe(b"crossed", 255 if second >= 20 else 250, now=float(second))
+        if second == 9:  # the lifetime bound from the first reading still counts
+            assert sampler.unranked(3, now=9.0) == 0
+    # "saturated" was last learnt about at t = 0; "crossed" was measured at t = 20
+    assert sampler.unranked(3, now=29.0) == 1
+    assert sampler.unranked(3, now=31.0) == 2
+
+
+def test_keys_on_the_floor_are_ordered_by_their_stale_evidence() -> None:
+    sampler = _sampler(window_s=10.0)
+    for key, start in ((b"was-slow", 200), (b"was-fast", 150)):
+        sampler.observe(key, start, now=0.0)
+        sampler.observe(key, 255, now=2.0)
+        sampler.observe(key, 255, now=4.0)
+    for second in range(6, 40, 2):
+        for key in (b"was-slow", b"was-fast"):
+            sampler.observe(key, 255, now=float(second))
+    hot = sampler.hot(2, now=38.0)
+    assert [e.key for e in hot] == ["was-fast", "was-slow"]
+    assert hot[0].ops_per_sec == hot[1].ops_per_sec == pytest.approx(CEILING / 60)
+
+
+def test_the_counter_spread_sums_each_steps_geometric_wait_and_both_ends() -> None:
+    for first, last in ((40, 60), (250, 255), (3, 8), (5, 5)):
+        steps = sum(accesses_per_increment(c, 10) ** 2 for c in range(max(first, 5), last))
+        ends = accesses_per_increment(first, 10) ** 2 + accesses_per_increment(last, 10) ** 2
+        assert accesses_spread(first, last, 10) == pytest.approx((steps + ends) ** 0.5)
+    # about 1/sqrt(steps) of the accesses: 20 steps near 50 -> ~22 %
+    relative = accesses_spread(40, 60, 10) / (
+        accesses_for_counter(60, 10) - accesses_for_counter(40, 10)
+    )
+    assert 0.15 < relative < 0.3
