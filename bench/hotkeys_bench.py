@@ -84,6 +84,9 @@ def load_worker(
     index = 0
     while not stop.is_set():
         which = current.value
+        if which < 0:  # paused
+            time.sleep(0.01)
+            continue
         slot = index % BATCHES
         index += 1
         sock.sendall(workloads[which][slot])
@@ -213,11 +216,11 @@ class Slots:
             order = ["off", "on"]
             self.rng.shuffle(order)
             for side in order:
-                if side == "on":
-                    await switch_on()
                 started, cpu_before = time.monotonic(), self.server_cpu_s()
                 self.load.phase_ops[1] = 0.0
                 self.load.phase.value = 1
+                if side == "on":
+                    await switch_on()  # inside the slot: a detector step's work counts
                 await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - started)))
                 if side == "on":
                     await switch_off()
@@ -233,6 +236,37 @@ class Slots:
             f"  ops per server CPU-s {per_cpu_off:>9,.0f} -> {per_cpu_on:>9,.0f},"
             f" lost {100 * (1 - per_cpu_on / per_cpu_off):5.1f} %"
         )
+
+
+async def sampler_alone(url: str, load: Load, slots: Slots, seconds: int) -> str:
+    """The server CPU the LFU sampler's own traffic takes (commands, parsing, replies), with
+    the load paused so nothing else moves the counter: `seconds` idle, then `seconds` with
+    a detector stepping once a second. On a server saturated at one core, that CPU share is
+    the throughput it loses."""
+    load.current.value = -1
+    await asyncio.sleep(0.5)
+    try:
+        started, before = time.monotonic(), slots.server_cpu_s()
+        await asyncio.sleep(seconds)
+        idle = (slots.server_cpu_s() - before) / (time.monotonic() - started)
+        detector = HotKeyDetector(parse_target_url(url), HotKeyOptions())
+        started, before = time.monotonic(), slots.server_cpu_s()
+        try:
+            for _ in range(seconds):
+                tick = time.monotonic()
+                await detector.step()
+                await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - tick)))
+        finally:
+            await detector.close()
+        busy = (slots.server_cpu_s() - before) / (time.monotonic() - started)
+    finally:
+        load.current.value = 0
+    extra = busy - idle
+    return (
+        f"server CPU {1000 * idle:.1f} ms/s idle -> {1000 * busy:.1f} ms/s with the sampler: "
+        f"+{1000 * extra:.1f} ms per second, i.e. a server saturated at one core loses "
+        f"{100 * extra:.2f} % of its throughput"
+    )
 
 
 class MonitorReader:
@@ -320,12 +354,12 @@ async def main_async(args: argparse.Namespace, server: LocalRedis, load: Load) -
         print(f"  hot set change (lfu), run {run + 1}: {line}")
     print(
         f"  lfu summary: precision@10 >= 0.9 in {sum(x >= 0.9 for x in lfu_scores)} of "
-        f"{len(lfu_scores)} runs (mean {sum(lfu_scores) / len(lfu_scores):.2f}); after a "
+        f"{len(lfu_scores)} runs (mean {sum(lfu_scores) / max(1, len(lfu_scores)):.2f}); after a "
         f"hot set change, >= 0.9 one window later in {sum(x >= 0.9 for x in one_window)} "
         f"of {len(one_window)}"
     )
 
-    pairs = int(args.phase)
+    pairs = args.pairs
     print(f"\ncost ({pairs} paired 1 s slots each, off/on in random order)")
     slots = Slots(load, server.port)
     detector = HotKeyDetector(parse_target_url(server.url), defaults)
@@ -345,6 +379,7 @@ async def main_async(args: argparse.Namespace, server: LocalRedis, load: Load) -
         f"{100 * usec / 1e6 / cpu_s:.2f} % of the server's CPU time over these slots "
         "(command execution only, from INFO commandstats)"
     )
+    print(f"  lfu sampler alone    {await sampler_alone(server.url, load, slots, pairs)}")
     reader = MonitorReader(server.port)
     print(f"  monitor, continuous  {await slots.measure(pairs, reader.start, reader.stop)}")
     burst_detector = HotKeyDetector(
@@ -371,6 +406,7 @@ def main() -> None:
     parser.add_argument("--lfu-log-factor", type=int, default=10, help="server setting (10)")
     parser.add_argument("--runs", type=int, default=4, help="LFU accuracy runs")
     parser.add_argument("--change-runs", type=int, default=2, help="hot set change runs")
+    parser.add_argument("--pairs", type=int, default=10, help="paired 1 s slots per cost")
     args = parser.parse_args()
     rng = random.Random(7)
     keys = [f"{rng.getrandbits(64):016x}" for _ in range(args.keys)]
