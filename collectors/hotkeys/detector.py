@@ -10,7 +10,9 @@ The ladder, tried in order (each method's cost is in docs/HOTKEYS.md):
 4. `watch` - memcached's `watch fetchers mutations` bursts.
 
 A method that turns out refused at runtime (ACL, renamed command, policy changed) is
-dropped with a note saying why, and the next one down takes over.
+dropped with a note saying why, and the next one down takes over; so is LFU sampling, when
+MONITOR bursts are enabled and half the top keys sit at the LFU counter ceiling with nothing
+left to rank them by (a long-running busy server).
 The scheduler calls `step()` once per poll (ideally every second: the LFU budget accrues per
 second but at most one second's worth is spent in one step) and reads `report()`.
 """
