@@ -52,6 +52,10 @@ class RunningServer:
         self.host = str(server.effective_host)
         self.port = int(server.effective_port)
         self._stopping = threading.Event()
+        # Held while stop() wakes the loop: the loop thread closes the wake-up pipe only
+        # after seeing `_stopping` under it, so stop() never writes to a closed (or reused)
+        # file descriptor.
+        self._waking = threading.Lock()
         self._thread = threading.Thread(target=self._run, name=f"http-{self.port}", daemon=True)
         self._thread.start()
 
@@ -64,7 +68,10 @@ class RunningServer:
         # One poll round at a time, so the sockets are closed by this thread, between
         # rounds, rather than from under a running poll by the thread calling stop().
         server_map = self._server._map
-        while not self._stopping.is_set():
+        while True:
+            with self._waking:
+                if self._stopping.is_set():
+                    break
             wasyncore.loop(timeout=_LOOP_TIMEOUT_S, use_poll=True, map=server_map, count=1)
         self._server.task_dispatcher.shutdown()
         wasyncore.close_all(server_map)
@@ -72,10 +79,11 @@ class RunningServer:
     def stop(self, timeout_s: float = 5.0) -> None:
         """Stop accepting, close every connection and wait for the loop thread to end.
         Stopping a stopped server does nothing."""
-        if self._stopping.is_set():
-            return
-        self._stopping.set()
-        self._server.pull_trigger()
+        with self._waking:
+            if self._stopping.is_set():
+                return
+            self._stopping.set()
+            self._server.pull_trigger()
         self._thread.join(timeout_s)
 
 

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
-from textual.app import App, SystemCommand
+from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import BindingType
 from textual.screen import Screen
 from textual.timer import Timer
@@ -156,7 +156,10 @@ class CachewatchApp(App[None]):
             self._timer = self.set_timer(self.refresh_s, self._kick)
 
     def _kick(self) -> None:
-        screen = self.screen
+        try:
+            screen = self.screen
+        except ScreenStackError:  # a timer that fired while the app closes: nothing to draw
+            return
         if not isinstance(screen, LiveScreen) or (self.paused and self.refreshes):
             self._rearm()
             return
