@@ -166,6 +166,9 @@ class TargetDetail:
     slabs: tuple[SlabRow, ...] = ()
     hot_keys: tuple[KeyRow, ...] = ()
     big_keys: tuple[KeyRow, ...] = ()
+    #: why a hot-key method was skipped, and what its ranking cannot tell (e.g. keys at the
+    #: LFU counter ceiling); only where the detector runs in this process
+    hot_key_notes: tuple[str, ...] = ()
 
 
 def _chart_specs(
@@ -447,11 +450,12 @@ def _report_keys(report: HotKeyReport, top: int) -> tuple[tuple[KeyRow, ...], tu
 
 def _hot_and_big(
     source: DataSource, index: dict[str, list[InstantSample]], instance: str, top: int
-) -> tuple[tuple[KeyRow, ...], tuple[KeyRow, ...]]:
+) -> tuple[tuple[KeyRow, ...], tuple[KeyRow, ...], tuple[str, ...]]:
     report = source.hot_key_report(instance) if isinstance(source, HotKeySource) else None
     if report is not None:
-        return _report_keys(report, top)
-    return _keys(index, "cachewatch_hotkey_ops_per_second"), _keys(index, "cachewatch_bigkey_bytes")
+        return (*_report_keys(report, top), report.notes)
+    hot = _keys(index, "cachewatch_hotkey_ops_per_second")
+    return hot, _keys(index, "cachewatch_bigkey_bytes"), ()
 
 
 def _slowlog(events: list[Event]) -> tuple[SlowlogRow, ...]:
@@ -497,7 +501,7 @@ def target_detail(
         )
         state = replace(state, version=version or "")
     charts = _charts(source, state, window, now) if with_charts else ()
-    hot_keys, big_keys = _hot_and_big(source, index, instance, top_keys)
+    hot_keys, big_keys, hot_key_notes = _hot_and_big(source, index, instance, top_keys)
     if state.kind == "memcached":
         evict_rates = {
             s.labels.get("slab", ""): s.value
@@ -510,6 +514,7 @@ def target_detail(
             info=info_sections(index, frozenset(state.labels)),
             slabs=_slabs(index, evict_rates),
             hot_keys=hot_keys,
+            hot_key_notes=hot_key_notes,
         )
     cmd_rates = {
         s.labels.get("cmd", ""): s.value
@@ -541,4 +546,5 @@ def target_detail(
         replication=_replication(index, state),
         hot_keys=hot_keys,
         big_keys=big_keys,
+        hot_key_notes=hot_key_notes,
     )

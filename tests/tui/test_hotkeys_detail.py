@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from textual.widgets import Static
 
 from monitor.config import Config, config_from_urls
 from monitor.hotkeys_runner import HotKeysRunner
@@ -113,3 +114,42 @@ def test_detail_shows_live_hot_keys_by_masked_name(lfu_source: tuple[LocalSource
             ]
 
     asyncio.run(scenario())
+
+
+def test_detail_shows_why_no_hot_keys_are_ranked(tmp_path: Path) -> None:
+    # noeviction and MONITOR not enabled: the detector has no method, and says so.
+    server = LocalRedis().start()
+    runner = HotKeysRunner({"top": 5})
+    config = config_from_urls(
+        [server.url], Config(), interval_s=1.0, store_path=str(tmp_path / "store")
+    )
+    runtime = Runtime(config)
+    runtime.on_started(runner.start)
+    runtime.on_stopping(runner.stop)
+    runtime.start_background()
+    try:
+        source = LocalSource(runtime, hotkeys=runner.shown_reports)
+
+        def notes() -> tuple[str, ...]:
+            detail = target_detail(source, server.address, Window.M5, with_charts=False)
+            return () if detail is None else detail.hot_key_notes
+
+        deadline = time.monotonic() + 20
+        while not notes() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert any("maxmemory-policy is 'noeviction'" in note for note in notes())
+
+        async def scenario() -> None:
+            app = CachewatchApp(source, refresh_s=0.2)
+            async with app.run_test(size=(140, 40)) as pilot:
+                app.push_screen(DetailScreen(server.address))
+                await until(pilot, lambda: getattr(app.screen, "detail", None) is not None)
+                app.screen.query_one("#tabs").active = "keys"  # type: ignore[attr-defined]
+                shown = app.screen.query_one("#hotkeys-notes", Static)
+                await until(pilot, lambda: "noeviction" in str(shown.render()))
+                assert "MONITOR bursts are not enabled" in str(shown.render())
+
+        asyncio.run(scenario())
+    finally:
+        runtime.stop_background()
+        server.stop()

@@ -9,7 +9,7 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Input, TabbedContent, TabPane
+from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 
 from monitor.readmodel import DataSource, KeyRow, TargetDetail, Window, target_detail
 from ui.tui.chart_panel import ChartPanel
@@ -54,6 +54,11 @@ class DetailScreen(LiveScreen):
     DetailScreen .half {
         height: 1fr;
     }
+    DetailScreen #hotkeys-notes {
+        height: auto;
+        max-height: 6;
+        color: $warning;
+    }
     """
 
     def __init__(self, instance: str) -> None:
@@ -83,6 +88,7 @@ class DetailScreen(LiveScreen):
             with TabPane("Keys", id="keys"):
                 yield VimTable(id="hotkeys-table", classes="half")
                 yield VimTable(id="bigkeys-table", classes="half")
+                yield Static("", id="hotkeys-notes", markup=False)
         yield Footer()
 
     def fetch(self, source: DataSource, now_ms: int, window: Window) -> TargetDetail | None:
@@ -222,6 +228,9 @@ class DetailScreen(LiveScreen):
             self.query_one("#bigkeys-table", VimTable).fill(
                 ("rank", "big key", "size", "type"),
                 [(k.rank, k.key, human_bytes(k.value), k.type) for k in data.big_keys],
+            )
+            self.query_one("#hotkeys-notes", Static).update(
+                "\n".join(f"note: {note}" for note in data.hot_key_notes)
             )
 
     def _show_info(self, data: TargetDetail) -> None:
