@@ -5,13 +5,22 @@ Node discovery is `monitor/discovery.py`'s; this module only picks the nodes to 
 
 from __future__ import annotations
 
+import time
+from collections import deque
 from typing import Any
 
 from collectors.redis_conn import RedisConnection
 from monitor.discovery import node_targets, read_topology
 from monitor.targets import Target
 
-__all__ = ["discover_nodes", "parse_slot_stats", "hot_slots"]
+__all__ = [
+    "SlotHeat",
+    "discover_nodes",
+    "hot_slots",
+    "parse_commandstats_totals",
+    "parse_slot_stats",
+    "slot_cpu_usec",
+]
 
 
 async def discover_nodes(seed: Target) -> list[Target]:
@@ -54,3 +63,92 @@ async def hot_slots(conn: RedisConnection, limit: int) -> list[int]:
     if isinstance(reply, Exception):
         return []
     return [slot for slot, usec in parse_slot_stats(reply) if usec > 0]
+
+
+async def slot_cpu_usec(conn: RedisConnection, slots: list[int]) -> dict[int, int]:
+    """CPU microseconds spent on each of `slots` since the stats were reset (one pipelined
+    `CLUSTER SLOT-STATS SLOTSRANGE s s` each); slots without the metric are left out."""
+    replies = await conn.pipeline(
+        [("CLUSTER", "SLOT-STATS", "SLOTSRANGE", slot, slot) for slot in slots]
+    )
+    usec: dict[int, int] = {}
+    for reply in replies:
+        if not isinstance(reply, Exception):
+            usec.update(parse_slot_stats(reply))
+    return usec
+
+
+class SlotHeat:
+    """CPU time per second per slot over the last `window_s`, from successive readings of
+    the cumulative `cpu-usec` counters. A key lives in one slot, so a hot key at the LFU
+    ceiling makes its slot hot: the slot's CPU rate ranks keys whose counters no longer can
+    (an upper bound on the key's part, shared with the slot's other keys)."""
+
+    def __init__(self, window_s: float) -> None:
+        self.window_s = window_s
+        self._readings: dict[int, deque[tuple[float, int]]] = {}
+        #: the node's (total command µs, total calls) readings, from INFO commandstats
+        self._commands: deque[tuple[float, float, float]] = deque()
+
+    def add_commands(self, usec: float, calls: float, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        if self._commands and calls < self._commands[-1][2]:
+            self._commands.clear()  # the stats were reset
+        self._commands.append((now, usec, calls))
+        while len(self._commands) > 2 and self._commands[1][0] <= now - self.window_s:
+            self._commands.popleft()
+
+    def usec_per_command(self) -> float | None:
+        """The node's mean command CPU time over the window (None until read twice)."""
+        if len(self._commands) < 2:
+            return None
+        (_, usec0, calls0), (_, usec1, calls1) = self._commands[0], self._commands[-1]
+        return (usec1 - usec0) / (calls1 - calls0) if calls1 > calls0 else None
+
+    def ops(self, slot: int) -> float | None:
+        """Commands per second on `slot`: its CPU rate over the node's mean command cost.
+        An upper bound for any one key of the slot (the others share it)."""
+        rate, per_command = self.rate(slot), self.usec_per_command()
+        if rate is None or not per_command:
+            return None
+        return rate / per_command
+
+    def add(self, usec: dict[int, int], now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        for slot, value in usec.items():
+            readings = self._readings.setdefault(slot, deque())
+            if readings and value < readings[-1][1]:
+                readings.clear()  # the stats were reset
+            readings.append((now, value))
+            while len(readings) > 2 and readings[1][0] <= now - self.window_s:
+                readings.popleft()
+        stale = [s for s, r in self._readings.items() if r[-1][0] < now - self.window_s]
+        for slot in stale:
+            del self._readings[slot]
+
+    def rate(self, slot: int) -> float | None:
+        """CPU µs per second on `slot` over the window; None until it was read twice."""
+        readings = self._readings.get(slot)
+        if not readings or len(readings) < 2:
+            return None
+        (t0, first), (t1, last) = readings[0], readings[-1]
+        return (last - first) / (t1 - t0) if t1 > t0 else None
+
+
+def parse_commandstats_totals(reply: Any) -> tuple[float, float] | None:
+    """(total µs, total calls) over every `cmdstat_*` line of `INFO commandstats`."""
+    if not isinstance(reply, bytes):
+        return None
+    usec = calls = 0.0
+    for line in reply.decode("utf-8", "replace").splitlines():
+        if not line.startswith("cmdstat_"):
+            continue
+        fields = dict(
+            part.split("=", 1) for part in line.partition(":")[2].split(",") if "=" in part
+        )
+        try:
+            usec += float(fields["usec"])
+            calls += float(fields["calls"])
+        except (KeyError, ValueError):
+            continue
+    return usec, calls

@@ -25,7 +25,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from collectors.hotkeys.bigkeys import parse_keysizes
-from collectors.hotkeys.cluster import hot_slots
+from collectors.hotkeys.cluster import (
+    SlotHeat,
+    hot_slots,
+    parse_commandstats_totals,
+    slot_cpu_usec,
+)
 from collectors.hotkeys.keyspecs import CommandTable, KeySpecError
 from collectors.hotkeys.lfu import LfuConfig, LfuRefused, LfuSampler, TokenBucket
 from collectors.hotkeys.memcached_watch import read_recent, run_watch_burst
@@ -111,6 +116,7 @@ class HotKeyDetector:
         self._last_metadump = float("-inf")
         self._last_hot_slots = float("-inf")
         self._cluster = False
+        self._slot_heat_available = True
 
     @property
     def instance(self) -> str:
@@ -166,10 +172,11 @@ class HotKeyDetector:
         saturated = self._lfu.saturated()
         if saturated:
             notes.append(
-                f"{saturated} candidate keys sit at the LFU counter ceiling (255): a rate "
-                "measured before they got there counts for one window, else the least they "
-                "averaged since the server started; a higher lfu-log-factor lets LFU "
-                "sampling measure them"
+                f"{saturated} candidate keys sit at the LFU counter ceiling (255): ranked by "
+                "their cluster slot's commands per second where CLUSTER SLOT-STATS has CPU, "
+                "else a rate measured before they got there counts for one window, else the "
+                "least they averaged since the server started; a higher lfu-log-factor lets "
+                "LFU sampling measure them"
             )
         unranked = self._lfu.unranked(self.options.top, now)
         if unranked:
@@ -317,6 +324,8 @@ class HotKeyDetector:
             await self._queue_hot_slot_keys(conn)
         budget = self._bucket.take_all(now)
         spent = await self._lfu.step(conn, budget)
+        if self._cluster and self.options.hot_slots and self._slot_heat_available:
+            spent += await self._read_slot_heat(conn, max(0, budget - spent))
         self._bucket.refund(budget - spent)
         if Method.MONITOR in self._ladder and now - self._started >= self.options.window_s:
             blind = self._lfu.unranked(self.options.top, now)
@@ -326,6 +335,26 @@ class HotKeyDetector:
                     f"{blind} of the top {self.options.top} keys sit at the LFU counter "
                     "ceiling with nothing to rank them by; MONITOR bursts take over"
                 )
+
+    async def _read_slot_heat(self, conn: RedisConnection, budget: int) -> int:
+        """CPU per slot for the candidates at the LFU ceiling (one command per slot, within
+        the budget left); turned off for good when the node has no SLOT-STATS CPU metric."""
+        assert self._lfu is not None
+        slots = self._lfu.ceiling_slots()[:budget]
+        if not slots:
+            return 0
+        usec = await slot_cpu_usec(conn, slots)
+        if not usec:
+            self._slot_heat_available = False
+            self._lfu.slot_heat = None
+            return len(slots)
+        if self._lfu.slot_heat is None:
+            self._lfu.slot_heat = SlotHeat(self.options.window_s)
+        self._lfu.slot_heat.add(usec)
+        totals = parse_commandstats_totals((await conn.pipeline([("INFO", "commandstats")]))[0])
+        if totals is not None:
+            self._lfu.slot_heat.add_commands(*totals)
+        return len(slots) + 1
 
     async def _queue_hot_slot_keys(self, conn: RedisConnection) -> None:
         assert self._lfu is not None

@@ -21,7 +21,10 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+from redis.crc import key_slot
+
 from collectors.hotkeys.bigkeys import BiggestPerType
+from collectors.hotkeys.cluster import SlotHeat
 from collectors.hotkeys.report import HotKeyEntry, Method, display_key
 from collectors.hotkeys.topk import DecayingTopK
 from collectors.redis_conn import RedisConnection, ReplyError
@@ -145,6 +148,9 @@ class LfuSampler:
         self._scanned = 0
         #: keys to examine before continuing the SCAN (e.g. from hot cluster slots)
         self.priority: deque[bytes] = deque()
+        #: CPU per cluster slot (CLUSTER SLOT-STATS), read by the detector on cluster nodes:
+        #: orders the keys at the ceiling that nothing else ranks
+        self.slot_heat: SlotHeat | None = None
 
     async def step(self, conn: RedisConnection, budget: int, slice_size: int = 200) -> int:
         """Spend at most about `budget` commands, in pipelined slices of `slice_size`;
@@ -276,7 +282,8 @@ class LfuSampler:
     def _saturated_rate(self, key: bytes, now: float) -> float:
         """A counter at the ceiling (255) no longer moves, so no rate can be read off it, and
         a key that cooled down (but is still read once per lfu-decay-time) cannot be told
-        from one still hot. It ranks by the best evidence gathered about it:
+        from one still hot. On a cluster node with SLOT-STATS CPU, its slot's commands per
+        second stand in (`SlotHeat`). Otherwise it ranks by the best evidence gathered:
 
         * the last rate measured below the ceiling;
         * the lifetime bound: a counter reaches 255 after ~A(255) accesses, so a key first
@@ -290,6 +297,9 @@ class LfuSampler:
         every counter began at LFU_INIT_VAL after the server started (no RDB loaded); else
         the floor is the rate that reaches the ceiling within one lfu-decay-time (a prior
         for ranking, not a measurement)."""
+        slot_ops = self._slot_ops(key)
+        if slot_ops is not None:
+            return slot_ops
         ceiling = accesses_for_counter(LFU_MAX, self.config.log_factor)
         started = self.server_started
         if started is None or now <= started:
@@ -352,12 +362,13 @@ class LfuSampler:
                 display_key(key), rate, error, Method.LFU, self.instance, self.window_s
             )
             if rate is None:
-                rank = (-1.0, 0.0)
+                rank = (-1.0, 0.0, 0.0)
             elif self._seen.get(key, (0.0, 0))[1] >= LFU_MAX:
-                # Keys on the floor tie; their stale evidence still orders them.
-                rank = (rate, self._stale_evidence(key))
+                # Keys on the floor tie: their slot's CPU (on clusters), then their stale
+                # evidence, order them.
+                rank = (rate, self._slot_rate(key) or 0.0, self._stale_evidence(key))
             else:
-                rank = (rate - (error or 0.0) / 2, 0.0)
+                rank = (rate - (error or 0.0) / 2, 0.0, 0.0)
             ranked.append((rank, key, entry))
         ranked.sort(key=lambda item: item[0], reverse=True)
         return [(key, entry) for _, key, entry in ranked]
@@ -373,7 +384,25 @@ class LfuSampler:
         at_ceiling = [key for key, _ in ranked if self._seen.get(key, (0.0, 0))[1] >= LFU_MAX]
         return sum(1 for key in at_ceiling if not self._has_fresh_evidence(key, now))
 
+    def ceiling_slots(self) -> list[int]:
+        """The cluster slots of the candidates at the ceiling (whose CPU can rank them)."""
+        return sorted(
+            {
+                key_slot(key)
+                for key in self._candidates
+                if self._seen.get(key, (0.0, 0))[1] >= LFU_MAX
+            }
+        )
+
+    def _slot_rate(self, key: bytes) -> float | None:
+        return None if self.slot_heat is None else self.slot_heat.rate(key_slot(key))
+
+    def _slot_ops(self, key: bytes) -> float | None:
+        return None if self.slot_heat is None else self.slot_heat.ops(key_slot(key))
+
     def _has_fresh_evidence(self, key: bytes, now: float) -> bool:
+        if self._slot_ops(key) is not None:
+            return True
         measured = self._measured.get(key)
         if measured is not None and now - measured[1] <= self.window_s:
             return True

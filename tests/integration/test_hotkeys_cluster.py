@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+from redis import Redis
 from redis.cluster import ClusterNode, RedisCluster
 
 from collectors.hotkeys import HotKeyDetector, HotKeyOptions, Method, detect_hot_keys
@@ -137,3 +138,39 @@ def test_valkey_replicas_are_sampled_with_readonly(valkey_lfu_cluster: LocalClus
     assert len(replicas) == 3
     assert not [note for note in report.notes if "MOVED" in note or "dropped" in note]
     assert any(instance in replicas for e in report.hot for instance in e.instance.split(","))
+
+
+def test_valkey_slot_cpu_ranks_keys_at_the_lfu_ceiling(valkey_lfu_cluster: LocalCluster) -> None:
+    # lfu-log-factor 0: ~250 reads put a key at 255, as ~311k do at the default factor on a
+    # long-running busy server; its counter then cannot rank it, its slot's CPU can.
+    for node in valkey_lfu_cluster.nodes:
+        with Redis(port=node.port) as admin:
+            admin.config_set("lfu-log-factor", 0)
+    zipf = ClusterZipf(valkey_lfu_cluster.nodes[0].port, 300, seed=14)
+    zipf.fill()
+    zipf.run(60_000)  # the top ~30 keys end at 255
+    hottest = zipf.keys[0]
+    owner = zipf.client.get_node_from_key(hottest)
+    seed = parse_target_url(valkey_lfu_cluster.seed_url)
+    node = next(n for n in asyncio.run(discover_nodes(seed)) if n.port == owner.port)
+    detector = HotKeyDetector(node, HotKeyOptions(window_s=2.0, top=5, big_keys=False))
+
+    async def steps() -> None:
+        try:
+            for _ in range(12):  # three windows: what the counters said at first is stale
+                await detector.step()
+                await asyncio.sleep(0.5)
+        finally:
+            await detector.close()
+
+    thread, stop = zipf.background()
+    try:
+        asyncio.run(steps())
+    finally:
+        stop.set()
+        thread.join(10)
+        zipf.client.close()
+    report = detector.report()
+    assert report.methods == (Method.LFU,), report.notes
+    assert report.hot[0].key == hottest, [e.key for e in report.hot]
+    assert not any("no evidence from this window" in note for note in report.notes), report.notes

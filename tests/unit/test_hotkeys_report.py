@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from redis.crc import key_slot
 
+from collectors.hotkeys.cluster import SlotHeat, parse_commandstats_totals
 from collectors.hotkeys.export import (
     BIGKEY_BYTES,
     HOTKEY_ERROR,
@@ -201,3 +203,45 @@ def test_the_counter_spread_sums_each_steps_geometric_wait_and_both_ends() -> No
         accesses_for_counter(60, 10) - accesses_for_counter(40, 10)
     )
     assert 0.15 < relative < 0.3
+
+
+def test_keys_at_the_ceiling_on_a_cluster_rank_by_their_slots_commands() -> None:
+    heat = SlotHeat(window_s=10.0)
+    hot, cool = b"user:{a}", b"user:{b}"
+    slots = {key_slot(hot): 0, key_slot(cool): 0}
+    heat.add(slots, now=0.0)
+    heat.add_commands(usec=0.0, calls=0.0, now=0.0)
+    assert heat.ops(key_slot(hot)) is None  # one reading is not a rate
+    heat.add({key_slot(hot): 40_000, key_slot(cool): 4_000}, now=2.0)
+    heat.add_commands(usec=60_000.0, calls=30_000.0, now=2.0)  # 2 µs per command
+    assert heat.ops(key_slot(hot)) == pytest.approx(10_000)  # 20 ms/s of CPU at 2 µs each
+    sampler = _sampler(window_s=10.0, server_started=-1000.0)
+    sampler.slot_heat = heat
+    for second in (0.0, 1.0, 2.0):
+        sampler.observe(cool, 255, now=second)
+        sampler.observe(hot, 255, now=second)
+    ranked = sampler.hot(2, now=2.0)
+    assert [e.key for e in ranked] == ["user:{a}", "user:{b}"]
+    assert ranked[1].ops_per_sec == pytest.approx(1_000)
+    assert sampler.unranked(2, now=2.0) == 0
+    assert sampler.ceiling_slots() == sorted({key_slot(hot), key_slot(cool)})
+
+
+def test_a_stats_reset_restarts_the_slot_rate() -> None:
+    heat = SlotHeat(window_s=10.0)
+    heat.add({7: 5_000}, now=0.0)
+    heat.add({7: 100}, now=1.0)  # CONFIG RESETSTAT
+    assert heat.rate(7) is None
+    heat.add({7: 600}, now=2.0)
+    assert heat.rate(7) == pytest.approx(500)
+
+
+def test_commandstats_totals_sum_every_command() -> None:
+    reply = (
+        b"# Commandstats\r\n"
+        b"cmdstat_get:calls=300,usec=450,usec_per_call=1.50,rejected_calls=0,failed_calls=0\r\n"
+        b"cmdstat_set:calls=100,usec=350,usec_per_call=3.50,rejected_calls=0,failed_calls=0\r\n"
+        b"cmdstat_broken:calls=x\r\n"
+    )
+    assert parse_commandstats_totals(reply) == (800.0, 400.0)
+    assert parse_commandstats_totals(None) is None
