@@ -12,7 +12,11 @@ a fresh detector at default settings steps once a virtual second; precision@10 a
 window (10 s) against the accesses the model made meanwhile; then the hot set moves to
 other keys and precision@10 against the new counts is taken one window later.
 
-    .venv/bin/python bench/lfu_model_bench.py [--trials 10] [--keys 10000]
+    .venv/bin/python bench/lfu_model_bench.py [--trials 10] [--keys 10000] [--slot-cpu]
+
+With `--slot-cpu` the model is one cluster node owning every slot, answering CLUSTER
+SLOT-STATS (1 µs of CPU per access) and INFO commandstats, fed to `SlotHeat` each step as the
+detector does on cluster nodes.
 
 Prints figures, never asserts.
 """
@@ -24,10 +28,12 @@ import asyncio
 from typing import Any
 
 import numpy as np
+from redis.crc import key_slot
 
 import collectors.hotkeys.lfu as lfu_module
 from collectors.hotkeys.detector import HotKeyOptions
 from collectors.hotkeys.lfu import LFU_INIT_VAL, LFU_MAX, LfuConfig, LfuSampler, TokenBucket
+from collectors.hotkeys.slots import ClusterSlots
 
 
 class VirtualClock:
@@ -55,6 +61,10 @@ class ModelServer:
         self.scan_order = rng.permutation(keys)
         self.started = clock.now
         self.accesses = np.zeros(keys)
+        # one node owning every slot: CPU per slot is 1 µs per access of its keys
+        self.slot = np.array([key_slot(key) for key in self.keys])
+        self.slot_usec = np.zeros(16384)
+        self.calls = 0.0
 
     def move_hot_set(self) -> None:
         self.rates[self.rng.permutation(len(self.keys))] = self.shares * self.ops
@@ -63,6 +73,8 @@ class ModelServer:
         """`seconds` of load: each access raises a counter with Redis's probability."""
         left = self.rng.poisson(self.rates * seconds)
         self.accesses += left
+        np.add.at(self.slot_usec, self.slot, left)
+        self.calls += float(left.sum())
         counter = self.counter
         active = np.nonzero((left > 0) & (counter < LFU_MAX))[0]
         while active.size:
@@ -91,6 +103,19 @@ class ModelServer:
             keys = [self.keys[i] for i in self.scan_order[cursor : cursor + count]]
             following = cursor + count if cursor + count < len(self.keys) else 0
             return [str(following).encode(), keys]
+        if name == "CLUSTER" and command[1] == "GETKEYSINSLOT":
+            slot, count = int(command[2]), int(command[3])
+            return [self.keys[i] for i in np.nonzero(self.slot == slot)[0][:count]]
+        if name == "CLUSTER" and command[2] == "ORDERBY":  # ORDERBY cpu-usec LIMIT n
+            busiest = np.argsort(-self.slot_usec)[: int(command[5])]
+            return [[int(slot), [b"cpu-usec", int(self.slot_usec[slot])]] for slot in busiest]
+        if name == "CLUSTER":  # SLOT-STATS SLOTSRANGE first last
+            first, last = int(command[3]), int(command[4])
+            return [
+                [slot, [b"cpu-usec", int(self.slot_usec[slot])]] for slot in range(first, last + 1)
+            ]
+        if name == "INFO":
+            return f"cmdstat_get:calls={self.calls:.0f},usec={self.calls:.0f}\r\n".encode()
         if name == "TYPE":
             return b"string"
         if name == "MEMORY":
@@ -117,12 +142,22 @@ async def trial(
         server_started=server.started,
     )  # fmt: skip
     budget = TokenBucket(options.command_budget_per_s, options.command_budget_per_s, clock.now)
+    # what the detector adds on a cluster node with SLOT-STATS CPU
+    slots = ClusterSlots(sampler, options.hot_slots, options.window_s) if args.slot_cpu else None
 
     async def steps(seconds: float) -> None:
         for _ in range(int(seconds)):
             granted = budget.take_all(clock.now)
-            budget.refund(granted - await sampler.step(server, granted))  # type: ignore[arg-type]
-            server.run(1.0)
+            spent = 0
+            if slots is not None:
+                spent += await slots.queue_hot_slot_keys(server, clock.now)
+                spent += await slots.read_heat(server, granted // 4, clock.now)
+            spent += await sampler.step(server, max(0, granted - spent))  # type: ignore[arg-type]
+            server.run(0.5)  # the detector's step and its second heat reading are apart
+            if slots is not None:
+                spent += await slots.read_heat(server, granted - spent, clock.now)
+            budget.refund(granted - spent)
+            server.run(0.5)
 
     server.accesses[:] = 0
     await steps(options.window_s)
@@ -141,10 +176,15 @@ def main() -> None:
     parser.add_argument("--zipf", type=float, default=1.0)
     parser.add_argument("--ops", type=float, nargs="+", default=[300e3, 1e6])
     parser.add_argument("--ages", type=float, nargs="+", default=[2, 12, 40, 600, 86400])
+    parser.add_argument(
+        "--slot-cpu",
+        action="store_true",
+        help="a cluster node with CLUSTER SLOT-STATS CPU (keys at 255 rank by their slot)",
+    )
     args = parser.parse_args()
     print(
-        f"model: {args.keys} keys, Zipf s={args.zipf}, lfu-log-factor 10, detector defaults; "
-        f"{args.trials} trials each\n"
+        f"model: {args.keys} keys, Zipf s={args.zipf}, lfu-log-factor 10, detector defaults"
+        f"{', cluster node with slot CPU' if args.slot_cpu else ''}; {args.trials} trials each\n"
     )
     print(f"{'ops/s':>9} {'server age':>10} | {'precision@10 after 10 s':>27} | "
           f"{'hot set moved, +10 s':>24} | keys at 255")  # fmt: skip

@@ -15,6 +15,7 @@ from monitor.targets import Target
 
 __all__ = [
     "SlotHeat",
+    "all_slots_cpu_usec",
     "discover_nodes",
     "hot_slots",
     "parse_commandstats_totals",
@@ -76,6 +77,15 @@ async def slot_cpu_usec(conn: RedisConnection, slots: list[int]) -> dict[int, in
         if not isinstance(reply, Exception):
             usec.update(parse_slot_stats(reply))
     return usec
+
+
+async def all_slots_cpu_usec(conn: RedisConnection) -> dict[int, int]:
+    """CPU microseconds of every slot the node owns (`SLOTSRANGE 0 16383`); empty when
+    SLOT-STATS or its CPU metric is missing."""
+    reply = (await conn.pipeline([("CLUSTER", "SLOT-STATS", "SLOTSRANGE", 0, 16383)]))[0]
+    if isinstance(reply, Exception):
+        return {}
+    return dict(parse_slot_stats(reply))
 
 
 class SlotHeat:

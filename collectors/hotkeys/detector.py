@@ -25,12 +25,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from collectors.hotkeys.bigkeys import parse_keysizes
-from collectors.hotkeys.cluster import (
-    SlotHeat,
-    hot_slots,
-    parse_commandstats_totals,
-    slot_cpu_usec,
-)
 from collectors.hotkeys.keyspecs import CommandTable, KeySpecError
 from collectors.hotkeys.lfu import LfuConfig, LfuRefused, LfuSampler, TokenBucket
 from collectors.hotkeys.memcached_watch import read_recent, run_watch_burst
@@ -49,6 +43,7 @@ from collectors.hotkeys.server_tracking import (
     parse_redis_hotkeys,
     parse_valkey_hotkeys,
 )
+from collectors.hotkeys.slots import ClusterSlots
 from collectors.hotkeys.topk import SpaceSaving
 from collectors.redis_conn import CommandError, RedisConnection, ReplyError
 from monitor.targets import Target, TargetKind
@@ -82,7 +77,7 @@ class HotKeyOptions:
     #: start a Redis 8.6 HOTKEYS session when none is running (it is exclusive per server)
     server_start: bool = False
     #: look at CLUSTER SLOT-STATS' hottest slots first (Valkey 8.0+/Redis 8.2+)
-    hot_slots: int = 8
+    hot_slots: int = 32
     #: force one method instead of walking the ladder
     method: Method | None = None
 
@@ -114,9 +109,8 @@ class HotKeyDetector:
         self._last_keysizes = float("-inf")
         self._recent: list[RecentKey] = []
         self._last_metadump = float("-inf")
-        self._last_hot_slots = float("-inf")
         self._cluster = False
-        self._slot_heat_available = True
+        self._slots: ClusterSlots | None = None
 
     @property
     def instance(self) -> str:
@@ -247,6 +241,8 @@ class HotKeyDetector:
                 bigkeys_per_type=self.options.bigkeys_per_type,
                 server_started=_counters_began(fields, time.monotonic()),
             )
+            if self._cluster and self.options.hot_slots:
+                self._slots = ClusterSlots(self._lfu, self.options.hot_slots, self.options.window_s)
             rate = self.options.command_budget_per_s
             self._bucket = TokenBucket(rate, rate, time.monotonic())
             ladder.append(Method.LFU)
@@ -315,17 +311,16 @@ class HotKeyDetector:
     async def _step_lfu(self, now: float) -> None:
         assert self._lfu is not None and self._bucket is not None
         conn = await self._connection()
-        if (
-            self._cluster
-            and self.options.hot_slots
-            and now - self._last_hot_slots >= self.options.window_s
-        ):
-            self._last_hot_slots = now
-            await self._queue_hot_slot_keys(conn)
         budget = self._bucket.take_all(now)
-        spent = await self._lfu.step(conn, budget)
-        if self._cluster and self.options.hot_slots and self._slot_heat_available:
-            spent += await self._read_slot_heat(conn, max(0, budget - spent))
+        spent = 0
+        if self._slots is not None:
+            spent += await self._slots.queue_hot_slot_keys(conn, now)
+            spent += await self._slots.read_heat(conn, budget // 4, now)
+        spent += await self._lfu.step(conn, max(0, budget - spent))
+        if self._slots is not None:
+            # again for the keys this step put on probation: with the reading before the
+            # next step, their slots have a rate when their counters are read again
+            spent += await self._slots.read_heat(conn, budget - spent, time.monotonic())
         self._bucket.refund(budget - spent)
         if Method.MONITOR in self._ladder and now - self._started >= self.options.window_s:
             blind = self._lfu.unranked(self.options.top, now)
@@ -335,39 +330,6 @@ class HotKeyDetector:
                     f"{blind} of the top {self.options.top} keys sit at the LFU counter "
                     "ceiling with nothing to rank them by; MONITOR bursts take over"
                 )
-
-    async def _read_slot_heat(self, conn: RedisConnection, budget: int) -> int:
-        """CPU per slot for the candidates at the LFU ceiling (one command per slot, within
-        the budget left); turned off for good when the node has no SLOT-STATS CPU metric."""
-        assert self._lfu is not None
-        slots = self._lfu.ceiling_slots()[:budget]
-        if not slots:
-            return 0
-        usec = await slot_cpu_usec(conn, slots)
-        if not usec:
-            self._slot_heat_available = False
-            self._lfu.slot_heat = None
-            return len(slots)
-        if self._lfu.slot_heat is None:
-            self._lfu.slot_heat = SlotHeat(self.options.window_s)
-        self._lfu.slot_heat.add(usec)
-        totals = parse_commandstats_totals((await conn.pipeline([("INFO", "commandstats")]))[0])
-        if totals is not None:
-            self._lfu.slot_heat.add_commands(*totals)
-        return len(slots) + 1
-
-    async def _queue_hot_slot_keys(self, conn: RedisConnection) -> None:
-        assert self._lfu is not None
-        slots = await hot_slots(conn, self.options.hot_slots)
-        if not slots:
-            return
-        per_slot = max(1, self.options.candidates // len(slots))
-        replies = await conn.pipeline(
-            [("CLUSTER", "GETKEYSINSLOT", slot, per_slot) for slot in slots]
-        )
-        for reply in replies:
-            if isinstance(reply, list):
-                self._lfu.priority.extend(k for k in reply if isinstance(k, bytes))
 
     async def _monitor_burst(self) -> None:
         if self._table is None:

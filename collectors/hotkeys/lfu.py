@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -279,7 +279,7 @@ class LfuSampler:
             del self._probation[weakest]
         self._probation[key] = counter
 
-    def _saturated_rate(self, key: bytes, now: float) -> float:
+    def _saturated_rate(self, key: bytes, now: float, sharing: int = 1) -> float:
         """A counter at the ceiling (255) no longer moves, so no rate can be read off it, and
         a key that cooled down (but is still read once per lfu-decay-time) cannot be told
         from one still hot. On a cluster node with SLOT-STATS CPU, its slot's commands per
@@ -299,7 +299,7 @@ class LfuSampler:
         for ranking, not a measurement)."""
         slot_ops = self._slot_ops(key)
         if slot_ops is not None:
-            return slot_ops
+            return slot_ops / max(1, sharing)
         ceiling = accesses_for_counter(LFU_MAX, self.config.log_factor)
         started = self.server_started
         if started is None or now <= started:
@@ -356,8 +356,11 @@ class LfuSampler:
 
     def _ranked(self, now: float) -> list[tuple[bytes, HotKeyEntry]]:
         ranked = []
+        # keys at the ceiling in one slot split its commands: which of them is hot, the
+        # slot cannot tell
+        sharing = Counter(key_slot(key) for key in self._ceiling_keys())
         for key in self._candidates:
-            rate, error = self._rate(key, now)
+            rate, error = self._rate(key, now, sharing)
             entry = HotKeyEntry(
                 display_key(key), rate, error, Method.LFU, self.instance, self.window_s
             )
@@ -384,15 +387,18 @@ class LfuSampler:
         at_ceiling = [key for key, _ in ranked if self._seen.get(key, (0.0, 0))[1] >= LFU_MAX]
         return sum(1 for key in at_ceiling if not self._has_fresh_evidence(key, now))
 
+    @property
+    def candidate_capacity(self) -> int:
+        return self._candidates.capacity
+
     def ceiling_slots(self) -> list[int]:
-        """The cluster slots of the candidates at the ceiling (whose CPU can rank them)."""
-        return sorted(
-            {
-                key_slot(key)
-                for key in self._candidates
-                if self._seen.get(key, (0.0, 0))[1] >= LFU_MAX
-            }
-        )
+        """The cluster slots of the candidates and keys on probation at the ceiling (whose
+        CPU can rank them)."""
+        return sorted({key_slot(key) for key in self._ceiling_keys()})
+
+    def _ceiling_keys(self) -> list[bytes]:
+        watched = {*self._candidates.keys(), *self._probation}
+        return [key for key in watched if self._seen.get(key, (0.0, 0))[1] >= LFU_MAX]
 
     def _slot_rate(self, key: bytes) -> float | None:
         return None if self.slot_heat is None else self.slot_heat.rate(key_slot(key))
@@ -410,14 +416,17 @@ class LfuSampler:
         started = self.server_started
         return since is not None and started is not None and now - since <= self.window_s
 
-    def _rate(self, key: bytes, now: float) -> tuple[float | None, float | None]:
+    def _rate(
+        self, key: bytes, now: float, sharing: Counter[int] | None = None
+    ) -> tuple[float | None, float | None]:
         history = self._history.get(key)
         if not history:
             return None, None
         factor = self.config.log_factor
         (t0, c0), (t1, c1) = history[0], history[-1]
         if c0 >= LFU_MAX:
-            held = self._saturated_rate(key, now)
+            shared = sharing[key_slot(key)] if sharing and self.slot_heat is not None else 1
+            held = self._saturated_rate(key, now, shared)
             return held, held
         if c1 >= LFU_MAX:
             # It reached the ceiling at or before its first reading there: measure up to

@@ -245,3 +245,20 @@ def test_commandstats_totals_sum_every_command() -> None:
     )
     assert parse_commandstats_totals(reply) == (800.0, 400.0)
     assert parse_commandstats_totals(None) is None
+
+
+def test_keys_at_the_ceiling_in_one_slot_split_its_commands() -> None:
+    heat = SlotHeat(window_s=10.0)
+    slot = key_slot(b"{cart}:1")
+    assert key_slot(b"{cart}:2") == slot
+    heat.add({slot: 0}, now=0.0)
+    heat.add_commands(usec=0.0, calls=0.0, now=0.0)
+    heat.add({slot: 20_000}, now=2.0)
+    heat.add_commands(usec=20_000.0, calls=20_000.0, now=2.0)  # 1 µs per command
+    sampler = _sampler(window_s=10.0, server_started=-1000.0)
+    sampler.slot_heat = heat
+    for second in (0.0, 1.0, 2.0):
+        sampler.observe(b"{cart}:1", 255, now=second)
+        sampler.observe(b"{cart}:2", 255, now=second)
+    rates = [entry.ops_per_sec for entry in sampler.hot(2, now=2.0)]
+    assert rates == [pytest.approx(5_000), pytest.approx(5_000)]  # 10k/s shared by two keys
