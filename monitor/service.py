@@ -72,6 +72,7 @@ def build_http_app(
         probe=runtime.probe,
         reader=reader,
         events=events,
+        targets=runtime.statuses,
         ready=ready,
         root=root,
     )

@@ -4,7 +4,8 @@ Prometheus query API — with room for the web UI mounted at `/`."""
 from __future__ import annotations
 
 import importlib.metadata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from monitor.exporter import SelfMetrics
 from monitor.http.events import EventQuery, EventsEndpoint
@@ -16,9 +17,13 @@ from monitor.http.metrics import (
     ScrapeEndpoint,
 )
 from monitor.http.promapi import PrometheusApi, QueryEngine
+from monitor.http.targets import TargetsEndpoint
 from monitor.http.wsgi import Response, Router, WSGIApp
 from monitor.query import Engine
 from monitor.store.api import SeriesReader
+
+if TYPE_CHECKING:
+    from monitor.poller import TargetStatus
 
 __all__ = ["make_app"]
 
@@ -43,6 +48,7 @@ def make_app(
     reader: SeriesReader | None = None,
     engine: QueryEngine | None = None,
     events: EventQuery | None = None,
+    targets: Callable[[], Sequence[TargetStatus]] | None = None,
     ready: Callable[[], bool] = lambda: True,
     version: str | None = None,
     root: WSGIApp | None = None,
@@ -56,6 +62,8 @@ def make_app(
       `/api/v1/` (absent without a reader, e.g. for `export`);
     - `events(kind_prefix, instance, start_ms, limit)`: the store's events, newest first, for
       `/api/v1/cachewatch/events` (absent without it);
+    - `targets()`: the poller's status of every target, for `/api/v1/targets` (absent
+      without it);
     - `ready()`: what `/-/ready` reports (e.g. "the first round of polls finished");
     - `root`: a WSGI app for every other path (the web UI); also `app.mount_root(...)` later.
     """
@@ -85,6 +93,8 @@ def make_app(
         router.route("/api/v1/status/buildinfo", api.buildinfo)
     if events is not None:
         router.route("/api/v1/cachewatch/events", EventsEndpoint(events))
+    if targets is not None:
+        router.route("/api/v1/targets", TargetsEndpoint(targets))
     if root is not None:
         router.mount_root(root)
     return router

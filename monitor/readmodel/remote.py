@@ -10,6 +10,7 @@ endpoint (an older one) shows none.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import urllib.error
 import urllib.parse
@@ -35,6 +36,7 @@ __all__ = ["RemoteSource", "RemoteError", "topologies_from_states"]
 
 _MAX_RESPONSE_BYTES = 64 << 20
 _EVENTS_PATH = "/api/v1/cachewatch/events"
+_TARGETS_PATH = "/api/v1/targets"
 
 
 class RemoteError(QueryError):
@@ -120,19 +122,44 @@ class RemoteSource:
             raise RemoteError(f"{self._base}/api/v1/query_range: malformed matrix") from None
 
     def statuses(self) -> list[TargetState]:
+        polled = self._polled()
         states = []
         for sample in self.instant(q.FLEET_UP, self.now_ms()):
             labels = {k: v for k, v in sample.labels.items() if k != "__name__"}
             name = sample.labels.get("__name__", "redis_up")
+            instance = labels.get("instance", "")
+            last_error, last_poll_ms = polled.get(instance, (None, 0))
             states.append(
                 TargetState(
-                    instance=labels.get("instance", ""),
+                    instance=instance,
                     kind="memcached" if name.startswith("memcached") else "redis",
                     labels=labels,
                     health=Health.UP if sample.value >= 1 else Health.DOWN,
+                    last_poll_ms=last_poll_ms,
+                    last_error=last_error,
                 )
             )
         return states
+
+    def _polled(self) -> dict[str, tuple[str | None, int]]:
+        """instance -> (last error, last poll ms) from `/api/v1/targets`; empty from a
+        server that does not serve it (an older cachewatch, a plain Prometheus)."""
+        try:
+            data = self._get(_TARGETS_PATH, {"state": "active"})
+        except _NotServed:
+            return {}
+        try:
+            polled = {}
+            for item in data["activeTargets"]:
+                scraped = dt.datetime.fromisoformat(str(item["lastScrape"]).replace("Z", "+00:00"))
+                last_poll_ms = max(0, round(scraped.timestamp() * 1000))
+                polled[str(item["labels"]["instance"])] = (
+                    str(item["lastError"]) or None,
+                    last_poll_ms,
+                )
+            return polled
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise RemoteError(f"{self._base}{_TARGETS_PATH}: malformed targets") from None
 
     def events(
         self, kind_prefix: str, instance: str | None, start_ms: int, limit: int

@@ -17,8 +17,10 @@ import pytest
 from monitor.exporter import SelfMetrics
 from monitor.http import ListenError, RunningServer, make_app, parse_listen, serve_forever
 from monitor.model import MetricType, SampleBatch
+from monitor.poller import TargetStatus
 from monitor.query.errors import BadDataError, QueryTimeoutError
 from monitor.query.memory_reader import MemoryReader
+from monitor.targets import parse_target_url
 
 T0_MS = 1_700_000_000_000
 
@@ -387,3 +389,34 @@ def test_listen_addresses_are_parsed_and_checked() -> None:
             serve_forever(make_app(latest_batches=list, metadata=dict), f"127.0.0.1:{first.port}")
     finally:
         first.stop()
+
+
+def test_targets_endpoint_has_prometheus_shape_and_no_secrets() -> None:
+    polled = parse_target_url("redis://app:s3cret@127.0.0.1:6390", labels=(("team", "cache"),))
+    statuses = [
+        TargetStatus(polled, up=True, last_poll_ms=T0_MS, last_duration_s=0.002),
+        TargetStatus(
+            parse_target_url("memcached://127.0.0.1:11299"),
+            up=False,
+            last_poll_ms=T0_MS,
+            last_error="poll timed out after 5s",
+        ),
+        TargetStatus(parse_target_url("redis://127.0.0.1:6391")),  # not polled yet
+    ]
+    app = make_app(latest_batches=list, metadata=dict, targets=lambda: statuses)
+    running = serve_forever(app, "127.0.0.1:0")
+    try:
+        reply = fetch(running, "/api/v1/targets")
+        dropped = fetch(running, "/api/v1/targets?state=dropped").json()["data"]
+    finally:
+        running.stop()
+    assert reply.status == 200 and b"s3cret" not in reply.body
+    active = reply.json()["data"]["activeTargets"]
+    assert [t["health"] for t in active] == ["up", "down", "unknown"]
+    up, down, _ = active
+    assert up["labels"] == {"instance": "127.0.0.1:6390", "team": "cache"}
+    assert up["scrapeUrl"] == "redis://127.0.0.1:6390" and up["scrapePool"] == "redis"
+    assert up["lastError"] == "" and up["lastScrapeDuration"] == 0.002
+    assert up["lastScrape"].startswith("20") and up["scrapeTimeout"] == "5s"
+    assert down["lastError"] == "poll timed out after 5s"
+    assert dropped == {"activeTargets": [], "droppedTargets": []}

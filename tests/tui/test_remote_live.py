@@ -100,3 +100,6 @@ def test_a_hung_target_shows_as_down_with_its_labels(attached) -> None:  # type:
     state = _state(remote, redis.address)
     assert state is not None and state.kind == "redis"
     assert state.labels["team"] == "cache"
+    # why it is down, from /api/v1/targets, as the in-process TUI shows it
+    assert state.last_error is not None and "timed out" in state.last_error
+    assert state.last_poll_ms > 0
