@@ -63,7 +63,10 @@ async def hot_slots(conn: RedisConnection, limit: int) -> list[int]:
     )[0]
     if isinstance(reply, Exception):
         return []
-    return [slot for slot, usec in parse_slot_stats(reply) if usec > 0]
+    try:
+        return [slot for slot, usec in parse_slot_stats(reply) if usec > 0]
+    except ValueError:
+        return []
 
 
 async def slot_cpu_usec(conn: RedisConnection, slots: list[int]) -> dict[int, int]:
@@ -75,7 +78,10 @@ async def slot_cpu_usec(conn: RedisConnection, slots: list[int]) -> dict[int, in
     usec: dict[int, int] = {}
     for reply in replies:
         if not isinstance(reply, Exception):
-            usec.update(parse_slot_stats(reply))
+            try:
+                usec.update(parse_slot_stats(reply))
+            except ValueError:  # a reply we cannot read ranks nothing
+                return {}
     return usec
 
 
@@ -85,7 +91,10 @@ async def all_slots_cpu_usec(conn: RedisConnection) -> dict[int, int]:
     reply = (await conn.pipeline([("CLUSTER", "SLOT-STATS", "SLOTSRANGE", 0, 16383)]))[0]
     if isinstance(reply, Exception):
         return {}
-    return dict(parse_slot_stats(reply))
+    try:
+        return dict(parse_slot_stats(reply))
+    except ValueError:
+        return {}
 
 
 class SlotHeat:

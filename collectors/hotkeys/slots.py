@@ -48,7 +48,7 @@ class ClusterSlots:
         usec = await all_slots_cpu_usec(conn)
         if not usec:
             if self._previous is None:  # no CPU metric: the busiest slots since reset, if any
-                return 1 + await self._queue(conn, await hot_slots(conn, self.hot_slot_count))
+                return 2 + await self._queue(conn, await hot_slots(conn, self.hot_slot_count))
             return 1
         self._feed_heat(usec, now)
         await self._read_command_cost(conn, now)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from redis.crc import key_slot
 
@@ -27,6 +29,7 @@ from collectors.hotkeys.report import (
     Method,
     merge_reports,
 )
+from collectors.hotkeys.slots import ClusterSlots
 from monitor.model import SampleBatch
 
 
@@ -262,3 +265,26 @@ def test_keys_at_the_ceiling_in_one_slot_split_its_commands() -> None:
         sampler.observe(b"{cart}:2", 255, now=second)
     rates = [entry.ops_per_sec for entry in sampler.hot(2, now=2.0)]
     assert rates == [pytest.approx(5_000), pytest.approx(5_000)]  # 10k/s shared by two keys
+
+
+class _AnswersWith:
+    """A connection that answers every pipelined command with `reply`."""
+
+    def __init__(self, reply: object) -> None:
+        self.reply = reply
+
+    async def pipeline(self, commands: list[tuple[object, ...]]) -> list[object]:
+        return [self.reply for _ in commands]
+
+
+def test_an_unreadable_slot_stats_reply_turns_slot_heat_off() -> None:
+    sampler = _sampler(window_s=10.0)
+    sampler.observe(b"k", 255, now=0.0)
+    sampler.observe(b"k", 255, now=1.0)
+    slots = ClusterSlots(sampler, hot_slot_count=4, window_s=10.0)
+    conn = _AnswersWith([["not a slot entry"]])
+    assert asyncio.run(slots.read_heat(conn, budget=100, now=1.0)) == 1
+    assert sampler.slot_heat is None
+    assert asyncio.run(slots.read_heat(conn, budget=100, now=2.0)) == 0  # off for good
+    assert asyncio.run(slots.queue_hot_slot_keys(conn, now=2.0)) == 2  # two reads, nothing queued
+    assert not sampler.priority
