@@ -81,8 +81,9 @@ def test_command_counters_count_what_a_client_did(memcached_server):
         mc.set(f"k{i}", b"v" * i)
     for i in range(50):
         mc.get(f"k{i}")  # 40 hits, 10 misses
-    mc.delete("k0")
-    mc.delete("missing")
+    # wait for the replies: with noreply the poll's connection can overtake the deletes
+    mc.delete("k0", noreply=False)
+    mc.delete("missing", noreply=False)
     mc.close()
     after = run(lambda: poll(target, MemcachedStatsCollector))
 
