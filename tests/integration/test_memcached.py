@@ -49,7 +49,8 @@ def run(make: Callable[[], Awaitable[T]]) -> T:
 
 
 def client(server: LocalMemcached) -> Client:
-    return Client(("127.0.0.1", server.port), connect_timeout=5, timeout=5)
+    # replies awaited: with noreply, a poll on another connection can overtake the writes
+    return Client(("127.0.0.1", server.port), connect_timeout=5, timeout=5, default_noreply=False)
 
 
 async def poll(target: Target, *collectors: type) -> dict[tuple[str, Labels], float]:
@@ -81,9 +82,8 @@ def test_command_counters_count_what_a_client_did(memcached_server):
         mc.set(f"k{i}", b"v" * i)
     for i in range(50):
         mc.get(f"k{i}")  # 40 hits, 10 misses
-    # wait for the replies: with noreply the poll's connection can overtake the deletes
-    mc.delete("k0", noreply=False)
-    mc.delete("missing", noreply=False)
+    mc.delete("k0")
+    mc.delete("missing")
     mc.close()
     after = run(lambda: poll(target, MemcachedStatsCollector))
 
