@@ -215,6 +215,8 @@ def test_other_pages_render(served: Served, browser: Any, path: str) -> None:
             lambda: browser.find_elements("css selector", "#evictions-table table"),
             what="eviction table",
         )
+        headers = browser.find_elements("css selector", "#evictions-table th")
+        assert [h.text for h in headers][:3] == ["target", "evictions/s", "trend"]
         wait_for(
             lambda: len(browser.find_elements("css selector", ".main-svg")) >= 4, what="charts"
         )

@@ -9,6 +9,8 @@ from typing import Any
 import dash
 from dash import ALL, Input, Output, State, dcc, html
 
+from monitor.evictions.summary import TREND_SPAN_S
+from monitor.evictions.trend import Trend, classify_trend
 from ui.web.charts import ChartSpec, SeriesQuery
 from ui.web.components import chart_panel, page_header, panel, table, tick
 from ui.web.context import DEFAULT_WIDTH_PX, PageContext
@@ -105,11 +107,29 @@ def _by_instance(ctx: PageContext, expr: str, now_ms: int) -> dict[str, float]:
     }
 
 
-Row = tuple[str, float | None, float | None, float | None, float | None]
+Row = tuple[str, float | None, str, float | None, float | None, float | None]
+
+#: the evictions trend: the 3-minute rate every minute over the last 15 minutes, classified
+#: as `cachewatch evictions` does (rising / steady / falling; unknown with too little history)
+_TREND_RATE = (
+    "sum by (instance) (rate(redis_evicted_keys_total[3m])) or "
+    "sum by (instance) (rate(memcached_items_evicted_total[3m]))"
+)
+_TREND_STEP_MS = 60_000
+
+
+def eviction_trends(ctx: PageContext, now_ms: int) -> dict[str, Trend]:
+    start_ms = now_ms - round(TREND_SPAN_S * 1000) + 3 * _TREND_STEP_MS
+    series = ctx.data.source.range(_TREND_RATE, start_ms, now_ms, _TREND_STEP_MS)
+    return {
+        s.labels.get("instance", ""): classify_trend([t / 1000 for t in s.ts_ms], s.values).trend
+        for s in series
+    }
 
 
 def eviction_rows(ctx: PageContext, now_ms: int) -> list[Row]:
-    """(instance, evictions/s, wasted share, memory fill, seconds to full) per target."""
+    """(instance, evictions/s, their trend, wasted share, memory fill, seconds to full) per
+    target."""
     window = "5m"
     evicted = _by_instance(
         ctx,
@@ -130,6 +150,7 @@ def eviction_rows(ctx: PageContext, now_ms: int) -> list[Row]:
         f"deriv(redis_memory_used_bytes[{_TREND}]) or deriv(memcached_current_bytes[{_TREND}])",
         now_ms,
     )
+    trends = eviction_trends(ctx, now_ms)
     rows = []
     for state in sorted(ctx.data.source.statuses(), key=lambda s: s.instance):
         instance = state.instance
@@ -139,8 +160,9 @@ def eviction_rows(ctx: PageContext, now_ms: int) -> list[Row]:
         to_full = None
         if fill is not None and growth.get(instance, 0.0) > 0:
             to_full = max(0.0, (limit[instance] - used[instance]) / growth[instance])
-        rows.append((instance, evicted.get(instance), wasted.get(instance), fill, to_full))
-    rows.sort(key=lambda r: (-(r[1] or 0.0), r[4] if r[4] is not None else math.inf, r[0]))
+        trend = trends.get(instance, Trend.UNKNOWN).value
+        rows.append((instance, evicted.get(instance), trend, wasted.get(instance), fill, to_full))
+    rows.sort(key=lambda r: (-(r[1] or 0.0), r[5] if r[5] is not None else math.inf, r[0]))
     return rows
 
 
@@ -149,20 +171,21 @@ def _table(rows_now: list[Row]) -> html.Div:
         (
             instance,
             fmt_count(rate),
+            "—" if trend == Trend.UNKNOWN else trend,
             fmt_percent(wasted),
             fmt_percent(fill),
             fmt_seconds(to_full)
             if to_full is not None
             else ("full" if fill is not None and fill >= 1 else "not growing"),
         )
-        for instance, rate, wasted, fill, to_full in rows_now
+        for instance, rate, trend, wasted, fill, to_full in rows_now
     ]
     return panel(
-        "Now (5 min rates; time to full from the last 30 min's growth)",
+        "Now (5 min rates, their trend over 15 min; time to full from the last 30 min's growth)",
         table(
-            ("target", "evictions/s", "wasted writes", "memory fill", "time to full"),
+            ("target", "evictions/s", "trend", "wasted writes", "memory fill", "time to full"),
             rows,
-            numeric=(1, 2, 3, 4),
+            numeric=(1, 3, 4, 5),
             empty="No targets yet.",
         ),
     )
