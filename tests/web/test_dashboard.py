@@ -9,6 +9,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from selenium.common.exceptions import (
+    ElementClickInterceptedException,
+    StaleElementReferenceException,
+)
 
 from tests.web.conftest import (
     PASSWORD,
@@ -158,15 +162,21 @@ def test_picking_a_memcached_target_lays_out_its_charts(served: Served, browser:
     open_page(browser, served, f"/target?{query}")
     wait_for(lambda: len(browser.find_elements("css selector", ".chart-panel")) == 8)
     browser.find_element("id", "target-picker").click()
-    option = wait_for(
-        lambda: [
+
+    def pick_memcached() -> bool:
+        # the list may still be opening (its search box over the option): try again
+        options = [
             o
             for o in browser.find_elements("css selector", "[role=option]")
             if o.text.strip() == served.memcached.address
-        ],
-        what="the memcached target in the picker",
-    )
-    option[0].click()
+        ]
+        try:
+            options[0].click()
+        except (IndexError, ElementClickInterceptedException, StaleElementReferenceException):
+            return False
+        return True
+
+    wait_for(pick_memcached, what="the memcached target picked in the picker")
     wait_for(
         lambda: served.memcached.address in urllib.parse.unquote(browser.current_url),
         what="the URL to follow",
