@@ -163,7 +163,13 @@ class CachewatchApp(App[None]):
         if not isinstance(screen, LiveScreen) or (self.paused and self.refreshes):
             self._rearm()
             return
-        self.run_worker(self._refresh(screen), exclusive=True, group="refresh")
+
+        async def refresh() -> None:
+            await self._refresh(screen)
+
+        # The function, not a coroutine: a worker the closing app never starts leaves no
+        # un-awaited coroutine behind. (textual types it as Coroutine[None, None, T].)
+        self.run_worker(refresh, exclusive=True, group="refresh")  # type: ignore[arg-type]
 
     async def _refresh(self, screen: LiveScreen) -> None:
         """Fetch in a thread, draw here. Cancelled (a newer refresh started, or the app is
