@@ -10,12 +10,12 @@ from collections import deque
 from typing import Any
 
 from collectors.redis_conn import RedisConnection
+from collectors.redis_info import parse_commandstats
 from monitor.discovery import node_targets, read_topology
 from monitor.targets import Target
 
 __all__ = [
     "SlotHeat",
-    "all_slots_cpu_usec",
     "discover_nodes",
     "hot_slots",
     "parse_commandstats_totals",
@@ -69,11 +69,12 @@ async def hot_slots(conn: RedisConnection, limit: int) -> list[int]:
         return []
 
 
-async def slot_cpu_usec(conn: RedisConnection, slots: list[int]) -> dict[int, int]:
-    """CPU microseconds spent on each of `slots` since the stats were reset (one pipelined
-    `CLUSTER SLOT-STATS SLOTSRANGE s s` each); slots without the metric are left out."""
+async def slot_cpu_usec(conn: RedisConnection, ranges: list[tuple[int, int]]) -> dict[int, int]:
+    """CPU microseconds spent on each slot of `ranges` (first, last) that the node owns,
+    since the stats were reset: one pipelined `CLUSTER SLOT-STATS SLOTSRANGE` per range.
+    Empty when SLOT-STATS or its CPU metric is missing, or a reply cannot be read."""
     replies = await conn.pipeline(
-        [("CLUSTER", "SLOT-STATS", "SLOTSRANGE", slot, slot) for slot in slots]
+        [("CLUSTER", "SLOT-STATS", "SLOTSRANGE", first, last) for first, last in ranges]
     )
     usec: dict[int, int] = {}
     for reply in replies:
@@ -85,16 +86,31 @@ async def slot_cpu_usec(conn: RedisConnection, slots: list[int]) -> dict[int, in
     return usec
 
 
-async def all_slots_cpu_usec(conn: RedisConnection) -> dict[int, int]:
-    """CPU microseconds of every slot the node owns (`SLOTSRANGE 0 16383`); empty when
-    SLOT-STATS or its CPU metric is missing."""
-    reply = (await conn.pipeline([("CLUSTER", "SLOT-STATS", "SLOTSRANGE", 0, 16383)]))[0]
-    if isinstance(reply, Exception):
-        return {}
-    try:
-        return dict(parse_slot_stats(reply))
-    except ValueError:
-        return {}
+class _Cumulative:
+    """Readings of one ever-growing counter over the last `window_s` (at least two kept),
+    started again when the counter goes back (the stats were reset)."""
+
+    def __init__(self, window_s: float) -> None:
+        self.window_s = window_s
+        self._readings: deque[tuple[float, float]] = deque()
+
+    def add(self, now: float, value: float) -> None:
+        if self._readings and value < self._readings[-1][1]:
+            self._readings.clear()
+        self._readings.append((now, value))
+        while len(self._readings) > 2 and self._readings[1][0] <= now - self.window_s:
+            self._readings.popleft()
+
+    @property
+    def last_read(self) -> float:
+        return self._readings[-1][0] if self._readings else float("-inf")
+
+    def change(self) -> tuple[float, float] | None:
+        """(seconds, growth) between the oldest and newest reading; None until read twice."""
+        if len(self._readings) < 2:
+            return None
+        (t0, first), (t1, last) = self._readings[0], self._readings[-1]
+        return t1 - t0, last - first
 
 
 class SlotHeat:
@@ -105,24 +121,27 @@ class SlotHeat:
 
     def __init__(self, window_s: float) -> None:
         self.window_s = window_s
-        self._readings: dict[int, deque[tuple[float, int]]] = {}
-        #: the node's (total command µs, total calls) readings, from INFO commandstats
-        self._commands: deque[tuple[float, float, float]] = deque()
+        self._slots: dict[int, _Cumulative] = {}
+        #: the node's total command µs and calls, from INFO commandstats
+        self._usec = _Cumulative(window_s)
+        self._calls = _Cumulative(window_s)
 
     def add_commands(self, usec: float, calls: float, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
-        if self._commands and calls < self._commands[-1][2]:
-            self._commands.clear()  # the stats were reset
-        self._commands.append((now, usec, calls))
-        while len(self._commands) > 2 and self._commands[1][0] <= now - self.window_s:
-            self._commands.popleft()
+        self._usec.add(now, usec)
+        self._calls.add(now, calls)
+
+    @property
+    def commands_read(self) -> float:
+        """When the node's command totals were last read (monotonic)."""
+        return self._calls.last_read
 
     def usec_per_command(self) -> float | None:
         """The node's mean command CPU time over the window (None until read twice)."""
-        if len(self._commands) < 2:
+        usec, calls = self._usec.change(), self._calls.change()
+        if usec is None or calls is None or calls[1] <= 0:
             return None
-        (_, usec0, calls0), (_, usec1, calls1) = self._commands[0], self._commands[-1]
-        return (usec1 - usec0) / (calls1 - calls0) if calls1 > calls0 else None
+        return usec[1] / calls[1]
 
     def ops(self, slot: int) -> float | None:
         """Commands per second on `slot`: its CPU rate over the node's mean command cost.
@@ -135,39 +154,23 @@ class SlotHeat:
     def add(self, usec: dict[int, int], now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
         for slot, value in usec.items():
-            readings = self._readings.setdefault(slot, deque())
-            if readings and value < readings[-1][1]:
-                readings.clear()  # the stats were reset
-            readings.append((now, value))
-            while len(readings) > 2 and readings[1][0] <= now - self.window_s:
-                readings.popleft()
-        stale = [s for s, r in self._readings.items() if r[-1][0] < now - self.window_s]
+            self._slots.setdefault(slot, _Cumulative(self.window_s)).add(now, value)
+        stale = [s for s, r in self._slots.items() if r.last_read < now - self.window_s]
         for slot in stale:
-            del self._readings[slot]
+            del self._slots[slot]
 
     def rate(self, slot: int) -> float | None:
         """CPU µs per second on `slot` over the window; None until it was read twice."""
-        readings = self._readings.get(slot)
-        if not readings or len(readings) < 2:
+        readings = self._slots.get(slot)
+        change = readings.change() if readings is not None else None
+        if change is None or change[0] <= 0:
             return None
-        (t0, first), (t1, last) = readings[0], readings[-1]
-        return (last - first) / (t1 - t0) if t1 > t0 else None
+        return change[1] / change[0]
 
 
 def parse_commandstats_totals(reply: Any) -> tuple[float, float] | None:
-    """(total µs, total calls) over every `cmdstat_*` line of `INFO commandstats`."""
+    """(total µs, total calls) over every command of `INFO commandstats`."""
     if not isinstance(reply, bytes):
         return None
-    usec = calls = 0.0
-    for line in reply.decode("utf-8", "replace").splitlines():
-        if not line.startswith("cmdstat_"):
-            continue
-        fields = dict(
-            part.split("=", 1) for part in line.partition(":")[2].split(",") if "=" in part
-        )
-        try:
-            usec += float(fields["usec"])
-            calls += float(fields["calls"])
-        except (KeyError, ValueError):
-            continue
-    return usec, calls
+    stats = parse_commandstats(reply.decode("utf-8", "replace")).values()
+    return sum(usec for _, usec in stats), sum(calls for calls, _ in stats)

@@ -291,9 +291,10 @@ class LfuSampler:
           A(255) / t until then;
 
         each counting fully for one window after it was gathered, then fading within a few
-        tenths of a window (evidence goes stale: so a hot set that moved on is followed). Never less
-        than the floor, A(255) / uptime: what any key at the ceiling averaged at least, and
-        in a steady workload more than any key below it does. The lifetime figures hold when
+        tenths of a window (evidence goes stale: so a hot set that moved on is followed).
+        Never less than the floor, A(255) / uptime (at least one decay period): what any key
+        at the ceiling averaged at least, and in a steady workload more than any key below it
+        does. The lifetime figures hold when
         every counter began at LFU_INIT_VAL after the server started (no RDB loaded); else
         the floor is the rate that reaches the ceiling within one lfu-decay-time (a prior
         for ranking, not a measurement)."""
@@ -301,27 +302,30 @@ class LfuSampler:
         if slot_ops is not None:
             return slot_ops / max(1, sharing)
         ceiling = accesses_for_counter(LFU_MAX, self.config.log_factor)
+        period_s = 60 * max(1, self.config.decay_minutes)
         started = self.server_started
         if started is None or now <= started:
-            return max(
-                ceiling / (60 * max(1, self.config.decay_minutes)),
-                self._held_rate(key, now),
-            )
-        best = ceiling / max(now - started, 60 * max(1, self.config.decay_minutes))
-        since = self._ceiling_since.get(key, now)
-        if since > started:
-            best = max(best, ceiling / (since - started) * self._freshness(now - since))
+            return max(ceiling / period_s, self._held_rate(key, now))
+        best = ceiling / max(now - started, period_s)
+        bound = self._lifetime_bound(key)
+        if bound is not None:
+            rate, since = bound
+            best = max(best, rate * self._freshness(now - since))
         return max(best, self._held_rate(key, now))
+
+    def _lifetime_bound(self, key: bytes) -> tuple[float, float] | None:
+        """(the least the key averaged since the server started, when that was read): for a
+        key first read at the ceiling, once the server's start is known."""
+        since = self._ceiling_since.get(key)
+        started = self.server_started
+        if since is None or started is None or since <= started:
+            return None
+        return accesses_for_counter(LFU_MAX, self.config.log_factor) / (since - started), since
 
     def _stale_evidence(self, key: bytes) -> float:
         """The evidence about a key at the ceiling, however old (orders keys that tie)."""
-        evidence = self._measured.get(key, (0.0, 0.0))[0]
-        since = self._ceiling_since.get(key)
-        started = self.server_started
-        if since is not None and started is not None and since > started:
-            ceiling = accesses_for_counter(LFU_MAX, self.config.log_factor)
-            evidence = max(evidence, ceiling / (since - started))
-        return evidence
+        bound = self._lifetime_bound(key)
+        return max(self._measured.get(key, (0.0, 0.0))[0], bound[0] if bound else 0.0)
 
     def _held_rate(self, key: bytes, now: float) -> float:
         measured = self._measured.get(key)
@@ -366,7 +370,7 @@ class LfuSampler:
             )
             if rate is None:
                 rank = (-1.0, 0.0, 0.0)
-            elif self._seen.get(key, (0.0, 0))[1] >= LFU_MAX:
+            elif self._at_ceiling(key):
                 # Keys on the floor tie: their slot's CPU (on clusters), then their stale
                 # evidence, order them.
                 rank = (rate, self._slot_rate(key) or 0.0, self._stale_evidence(key))
@@ -378,14 +382,16 @@ class LfuSampler:
 
     def saturated(self) -> int:
         """Candidates whose counter sits at the ceiling (their rates are held, not measured)."""
-        return sum(1 for k in self._candidates if self._seen.get(k, (0, 0))[1] >= LFU_MAX)
+        return sum(1 for key in self._candidates if self._at_ceiling(key))
 
     def unranked(self, top: int, now: float) -> int:
         """How many of the `top` keys sit at the ceiling with no evidence from within the
         window: their order is a guess (on a long-running busy server, most hot keys)."""
-        ranked = self._ranked(now)[:top]
-        at_ceiling = [key for key, _ in ranked if self._seen.get(key, (0.0, 0))[1] >= LFU_MAX]
-        return sum(1 for key in at_ceiling if not self._has_fresh_evidence(key, now))
+        return sum(
+            1
+            for key, _ in self._ranked(now)[:top]
+            if self._at_ceiling(key) and not self._has_fresh_evidence(key, now)
+        )
 
     @property
     def candidate_capacity(self) -> int:
@@ -398,7 +404,11 @@ class LfuSampler:
 
     def _ceiling_keys(self) -> list[bytes]:
         watched = {*self._candidates.keys(), *self._probation}
-        return [key for key in watched if self._seen.get(key, (0.0, 0))[1] >= LFU_MAX]
+        return [key for key in watched if self._at_ceiling(key)]
+
+    def _at_ceiling(self, key: bytes) -> bool:
+        """Whether the key's last counter reading was 255."""
+        return self._seen.get(key, (0.0, 0))[1] >= LFU_MAX
 
     def _slot_rate(self, key: bytes) -> float | None:
         return None if self.slot_heat is None else self.slot_heat.rate(key_slot(key))
@@ -412,9 +422,8 @@ class LfuSampler:
         measured = self._measured.get(key)
         if measured is not None and now - measured[1] <= self.window_s:
             return True
-        since = self._ceiling_since.get(key)
-        started = self.server_started
-        return since is not None and started is not None and now - since <= self.window_s
+        bound = self._lifetime_bound(key)
+        return bound is not None and now - bound[1] <= self.window_s
 
     def _rate(
         self, key: bytes, now: float, sharing: Counter[int] | None = None

@@ -18,7 +18,6 @@ from typing import Any
 
 from collectors.hotkeys.cluster import (
     SlotHeat,
-    all_slots_cpu_usec,
     hot_slots,
     parse_commandstats_totals,
     slot_cpu_usec,
@@ -45,19 +44,19 @@ class ClusterSlots:
         if not self.hot_slot_count or now - self._last_hot_slots < self.window_s:
             return 0
         self._last_hot_slots = now
-        usec = await all_slots_cpu_usec(conn)
+        usec = await slot_cpu_usec(conn, [(0, 16383)])
         if not usec:
             if self._previous is None:  # no CPU metric: the busiest slots since reset, if any
                 return 2 + await self._queue(conn, await hot_slots(conn, self.hot_slot_count))
             return 1
         self._feed_heat(usec, now)
-        await self._read_command_cost(conn, now)
+        sent = 1 + await self._read_command_cost(conn, now)
         previous, self._previous = self._previous or {}, usec
         rising = sorted(usec, key=lambda slot: usec[slot] - previous.get(slot, 0), reverse=True)
         busy = [
             slot for slot in rising[: self.hot_slot_count] if usec[slot] > previous.get(slot, 0)
         ]
-        return 2 + await self._queue(conn, busy)
+        return sent + await self._queue(conn, busy)
 
     async def _queue(self, conn: Any, slots: list[int]) -> int:
         if not slots:
@@ -84,16 +83,21 @@ class ClusterSlots:
         slots = self.sampler.ceiling_slots()[: max(0, budget - 1)]
         if not slots:
             return 0
-        usec = await slot_cpu_usec(conn, slots)
+        usec = await slot_cpu_usec(conn, [(slot, slot) for slot in slots])
         if not usec:
             self._heat_available = False
             self.sampler.slot_heat = None
             return len(slots)
         self._feed_heat(usec, now)
-        await self._read_command_cost(conn, now)
-        return len(slots) + 1
+        return len(slots) + await self._read_command_cost(conn, now)
 
-    async def _read_command_cost(self, conn: Any, now: float) -> None:
+    async def _read_command_cost(self, conn: Any, now: float) -> int:
+        """The node's command totals, at most once a second (the slots are read up to
+        three times a step; the mean command cost moves slowly). Returns the commands sent."""
+        heat = self.sampler.slot_heat
+        if heat is None or now - heat.commands_read < 1.0:
+            return 0
         totals = parse_commandstats_totals((await conn.pipeline([("INFO", "commandstats")]))[0])
-        if totals is not None and self.sampler.slot_heat is not None:
-            self.sampler.slot_heat.add_commands(*totals, now=now)
+        if totals is not None:
+            heat.add_commands(*totals, now=now)
+        return 1
