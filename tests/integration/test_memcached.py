@@ -296,7 +296,7 @@ def test_unix_socket_target():
 def test_slab_memory_allocated_is_reported(memcached_server: LocalMemcached) -> None:
     from collectors.memcached_slabs import add_slab_stats
 
-    writer = Client(("127.0.0.1", memcached_server.port))
+    writer = client(memcached_server)
     writer.set("k", b"v" * 1000)
     writer.close()
 

@@ -244,10 +244,12 @@ def test_other_pages_render(served: Served, browser: Any, path: str) -> None:
 
 def test_explore_reports_a_bad_query(served: Served, browser: Any) -> None:
     open_page(browser, served, "/explore?q=" + urllib.parse.quote("sum(rate(redis_up[1m]"))
-    banner = wait_for(
-        lambda: browser.find_elements("css selector", ".error-banner"), what="error banner"
+    # read the text inside the wait: a refresh can replace the banner between find and read
+    texts = wait_for(
+        lambda: [b.text for b in browser.find_elements("css selector", ".error-banner")],
+        what="error banner",
     )
-    assert "parse error" in banner[0].text
+    assert "parse error" in texts[0]
     screenshot(browser, "explore-error")
 
 
