@@ -8,6 +8,7 @@ Used by `cachewatch demo`, the test fixtures and the benchmarks. Every server bi
 from __future__ import annotations
 
 import ctypes
+import os
 import shutil
 import signal
 import socket
@@ -86,10 +87,15 @@ class _ServerProcess:
         )
         _wait_port(self.port, self.proc)
 
-    def pause(self) -> None:
-        """SIGSTOP: the server keeps its sockets but answers nothing (a hung server)."""
+    def pause(self, timeout_s: float = 5.0) -> None:
+        """SIGSTOP: the server keeps its sockets but answers nothing (a hung server).
+        Returns once every thread is stopped: the signal lands asynchronously, and a
+        thread still running on the other core could answer one more request."""
         assert self.proc is not None
         self.proc.send_signal(signal.SIGSTOP)
+        deadline = time.monotonic() + timeout_s
+        while not _all_threads_stopped(self.proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.001)
 
     def resume(self) -> None:
         assert self.proc is not None
@@ -293,3 +299,18 @@ class LocalCluster:
         for node in self.nodes:
             node.stop()
         self.nodes.clear()
+
+
+def _all_threads_stopped(pid: int) -> bool:
+    """Whether every thread of `pid` is in the stopped state (Linux /proc; elsewhere, or if
+    the process is gone, there is nothing to wait for)."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+        for task in tasks:
+            with open(f"/proc/{pid}/task/{task}/stat") as stat:
+                state = stat.read().rpartition(")")[2].split()[0]
+            if state not in ("T", "t"):
+                return False
+    except (OSError, IndexError):
+        return True
+    return True
