@@ -4,7 +4,10 @@ producing gets a stale marker at that evaluation, so `ALERTS` ends when an alert
 The store marks series stale per `target_labels` (a target's series missing from its next
 batch end) and keeps one row per target and timestamp. Rule output has no target, so each
 distinct label set is written as its own "target": `target_labels` is the series' label set
-and the samples carry only their names. Series with one label set and different names
+plus `WRITER_LABEL="rules"`, and the samples carry only their names. The writer label keeps
+the row apart from a polled target's: a rule aggregated `by (instance)` yields exactly the
+label set of a target given as a bare URL, and sharing its row would end (mark stale) all of
+that target's raw series at every evaluation. The store drops `__` labels from the series. Series with one label set and different names
 (`instance:hits:rate5m{instance="a"}` and `instance:misses:rate5m{instance="a"}`) may come
 from different groups; every batch for a label set therefore carries all of its current
 series — the other groups' last values repeated — so none marks another stale, and a label
@@ -16,9 +19,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from monitor.model import Labels, SampleBatch
+from monitor.model import WRITER_LABEL, Labels, SampleBatch
 
 __all__ = ["StoreSink", "AppendOnlyStore"]
+
+_RULES_WRITER = (WRITER_LABEL, "rules")
 
 
 class AppendOnlyStore(Protocol):
@@ -52,12 +57,13 @@ class StoreSink:
                 merged.update(self._owned[holder][labels])
             at = max(ts_ms, self._last_ts.get(labels, ts_ms - 1) + 1)
             self._last_ts[labels] = at
+            row = tuple(sorted((*labels, _RULES_WRITER)))
             if not merged:
-                self.store.mark_stale(labels, at)
+                self.store.mark_stale(row, at)
                 del self._holders[labels]
                 del self._last_ts[labels]
                 continue
-            batch = SampleBatch(ts_ms=at, target_labels=labels)
+            batch = SampleBatch(ts_ms=at, target_labels=row)
             for name, value in merged.items():
                 batch.add(name, value)
             self.store.append(batch)

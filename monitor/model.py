@@ -21,6 +21,7 @@ __all__ = [
     "now_ms",
     "Matcher",
     "STALE_NAN_BITS",
+    "WRITER_LABEL",
 ]
 
 #: Label pairs sorted by name; hashable so it can key a series.
@@ -41,6 +42,13 @@ class MetricType(enum.StrEnum):
     GAUGE = "gauge"
     INFO = "info"  # value is always 1, facts live in the labels
     HISTOGRAM = "histogram"  # exposed as _bucket/_sum/_count samples
+
+
+#: A target label that names who writes a batch without becoming a series label: the store
+#: keeps one staleness row per `target_labels`, so rule output (label set `{instance="a"}`)
+#: must not share its row with the target polled as `{instance="a"}`. Any target label that
+#: starts with `__` is such a key part; the store drops it from the series' labels.
+WRITER_LABEL = "__writer__"
 
 
 @dataclass(slots=True)

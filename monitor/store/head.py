@@ -53,12 +53,16 @@ class TargetState:
         "last_ts",
         "present",
         "segment",
+        "series_labels",
         "tid",
     )
 
     def __init__(self, tid: int, labels: Labels) -> None:
         self.tid = tid
+        #: the writer's identity, which keys its staleness row (see `WRITER_LABEL`)
         self.labels = labels
+        #: what every series of this writer carries: `labels` without the `__` key parts
+        self.series_labels = tuple((k, v) for k, v in labels if not k.startswith("__"))
         self.gid_cache: dict[tuple[str, Labels], int] = {}
         self.last_names: list[str] | None = None
         self.last_labels: list[Labels] | None = None
@@ -160,7 +164,7 @@ class Head:
         gid = state.gid_cache.get((name, labels))
         if gid is None:
             merged = dict(labels)
-            merged.update(state.labels)
+            merged.update(state.series_labels)
             merged["__name__"] = name
             gid = self.index.intern(tuple(sorted(merged.items())))
             state.gid_cache[(name, labels)] = gid

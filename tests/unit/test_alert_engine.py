@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -114,7 +115,12 @@ def test_alerts_series_and_staleness_written_to_the_store() -> None:
     engine = RuleEngine(groups(), querier, StoreSink(store))
     querier.down("a")
     engine.evaluate_due(0)
-    written = {(b.names[i], b.target_labels) for b in store.batches for i in range(len(b))}
+    written = {
+        (b.names[i], tuple(kv for kv in b.target_labels if kv[0] != "__writer__"))
+        for b in store.batches
+        for i in range(len(b))
+    }
+    assert all(("__writer__", "rules") in b.target_labels for b in store.batches)
     assert (
         "ALERTS",
         (
@@ -193,10 +199,9 @@ def test_sink_keeps_same_label_sets_of_different_groups_apart() -> None:
             self.ended: list[str] = []
 
         def append(self, batch: SampleBatch) -> None:
+            series_labels = {k: v for k, v in batch.target_labels if not k.startswith("__")}
             for name, value in zip(batch.names, batch.values, strict=True):
-                self.add_series(
-                    {**dict(batch.target_labels), "__name__": name}, [batch.ts_ms], [value]
-                )
+                self.add_series({**series_labels, "__name__": name}, [batch.ts_ms], [value])
             self.ended += self.layout.get(batch.target_labels, set()) - set(batch.names)
             self.layout[batch.target_labels] = set(batch.names)
 
@@ -217,3 +222,37 @@ def test_sink_keeps_same_label_sets_of_different_groups_apart() -> None:
     assert reader.ended == []
     sink.write("g2", 3000, [])
     assert reader.ended == ["misses:rate"]
+
+
+def test_rule_output_never_ends_the_series_of_a_target_with_the_same_labels(
+    tmp_path: Path,
+) -> None:
+    """A rule aggregated `by (instance)` writes exactly the label set of a target polled from a
+    bare URL; its writes must not mark that target's raw series stale (they did: no alert of
+    the default pack fired for bare-URL targets)."""
+    from monitor.model import Matcher
+    from monitor.store import EmbeddedStore
+
+    store = EmbeddedStore.open(tmp_path / "store")
+    try:
+        target = (("instance", "127.0.0.1:6379"),)
+        sink = StoreSink(store)
+        for second in range(6):
+            poll = SampleBatch(1_000_000 + second * 1000, target)
+            poll.add("redis_up", 1.0)
+            poll.add("redis_uptime_in_seconds", 10.0 + second)
+            store.append(poll)
+            sink.write("recording", 1_000_500 + second * 1000, [("instance:x:rate5m", target, 1.0)])
+        up = store.select([Matcher("__name__", "=", "redis_up")], 1_000_000, 1_010_000)
+        recorded = store.select([Matcher("__name__", "=", "instance:x:rate5m")], 0, 2_000_000)
+        sink.write("recording", 1_006_500, [])
+        ended = store.select([Matcher("__name__", "=", "instance:x:rate5m")], 0, 2_000_000)
+        still_up = store.select([Matcher("__name__", "=", "redis_up")], 1_000_000, 1_010_000)
+    finally:
+        store.close()
+    assert len(up) == 1 and up[0].values.tolist() == [1.0] * 6
+    assert [dict(s.labels) for s in recorded] == [
+        {"__name__": "instance:x:rate5m", "instance": "127.0.0.1:6379"}
+    ]
+    assert math.isnan(ended[0].values[-1]) and len(ended[0].values) == 7
+    assert still_up[0].values.tolist() == [1.0] * 6
