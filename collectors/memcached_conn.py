@@ -28,6 +28,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from collectors.redis_conn import CommandError, ConnectionLost
+from collectors.observer import ledger_for
 from collectors.streams import close_writer
 from monitor.targets import Target, TargetError
 
@@ -188,6 +189,7 @@ class MemcachedConnection:
         self.target = target
         self.timeout_s = timeout_s
         self._streaming: str | None = None
+        self._ledger = ledger_for(target)
 
     @classmethod
     async def open(cls, target: Target, timeout_s: float | None = None) -> MemcachedConnection:
@@ -320,6 +322,8 @@ class MemcachedConnection:
         await close_writer(self._writer)
 
     def _check_idle(self, command: str) -> None:
+        """Called right before `command` is written: refuses it on a closed or streaming
+        connection, else counts it as sent (`collectors/observer.py`)."""
         if self._writer.is_closing():
             raise ConnectionLost(f"{self.target.url}: connection is closed ({command!r})")
         if self._streaming is not None:
@@ -327,6 +331,9 @@ class MemcachedConnection:
                 f"{self.target.url}: cannot send {command!r}: connection is streaming "
                 f"{self._streaming!r}"
             )
+        words = command.split()
+        grouped = len(words) > 1 and words[0] in ("stats", "lru_crawler")
+        self._ledger.sent([(f"{words[0]}|{words[1]}" if grouped else words[0],)])
 
     @contextlib.asynccontextmanager
     async def _deadline(self, command: str) -> AsyncIterator[None]:

@@ -17,6 +17,7 @@ from typing import Any
 
 import hiredis
 
+from collectors.observer import CLIENT_NAME, ledger_for
 from collectors.streams import close_writer
 from monitor.secrets import redact
 from monitor.targets import Target
@@ -56,6 +57,7 @@ class RedisConnection:
         self._writer = writer
         self._parser = hiredis.Reader()
         self.target = target
+        self._ledger = ledger_for(target)
 
     @classmethod
     async def open(cls, target: Target, timeout_s: float | None = None) -> RedisConnection:
@@ -97,7 +99,7 @@ class RedisConnection:
         if target.db:
             commands.append(("SELECT", target.db))
         # A name makes our connection recognisable in CLIENT LIST (and excludable there).
-        commands.append(("CLIENT", "SETNAME", "cachewatch"))
+        commands.append(("CLIENT", "SETNAME", CLIENT_NAME))
         replies = await self.pipeline(commands)
         for command, reply in zip(commands, replies, strict=True):
             if isinstance(reply, ReplyError) and command[0] != "CLIENT":
@@ -120,8 +122,12 @@ class RedisConnection:
         """
         self._writer.write(b"".join(encode_command(c) for c in commands))
         replies: list[Any] = []
-        for _ in commands:
-            replies.append(await self.read_reply())
+        try:
+            for _ in commands:
+                replies.append(await self.read_reply())
+        finally:
+            # every command written counts (the server may have run it), lookups by reply
+            self._ledger.answered(commands, replies)
         return replies
 
     async def read_reply(self) -> Any:
@@ -144,6 +150,7 @@ class RedisConnection:
     async def send(self, *args: Any) -> None:
         """Write one command without reading its reply (for MONITOR-style streams)."""
         self._writer.write(encode_command(args))
+        self._ledger.sent([args])
         await self._writer.drain()
 
     async def close(self) -> None:

@@ -5,6 +5,11 @@ with an id above the highest one seen; the first poll takes what is there once. 
 id below the watermark means the server restarted (ids start again at 0), so the
 watermark resets.
 
+Entries of cachewatch's own commands (its connections are named `CLIENT_NAME`, in every
+cachewatch process) are marked `origin: cachewatch` and counted apart
+(`cachewatch_slowlog_entries_total{origin}`), so views and the default rules show the
+application's slow commands, not the observer's.
+
 Arguments can hold keys and values (tokens, emails, session data), so by default an event
 keeps the command name only; `slowlog_args = true` in the collector's options keeps the
 arguments, each cut to `slowlog_arg_max_len` characters (default 64).
@@ -19,14 +24,26 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from collectors.base import CollectContext, Tier, Unsupported
+from collectors.observer import CLIENT_NAME
 from collectors.redis_reply import ReplyFormatError, check_reply
 from monitor.model import Event, MetricType, SampleBatch
 from monitor.targets import TargetKind
 
-__all__ = ["SlowlogCollector", "SlowlogEntry", "parse_slowlog", "slowlog_event_data"]
+__all__ = [
+    "SlowlogCollector",
+    "SlowlogEntry",
+    "parse_slowlog",
+    "slowlog_event_data",
+    "ENTRIES_METRIC",
+    "ORIGIN_APPLICATION",
+    "ORIGIN_CACHEWATCH",
+]
 
 DEFAULT_FETCH = 128
 DEFAULT_ARG_MAX_LEN = 64
+ENTRIES_METRIC = "cachewatch_slowlog_entries_total"
+ORIGIN_APPLICATION = "application"
+ORIGIN_CACHEWATCH = "cachewatch"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +54,10 @@ class SlowlogEntry:
     args: tuple[str, ...]
     client_addr: str
     client_name: str
+
+    @property
+    def origin(self) -> str:
+        return ORIGIN_CACHEWATCH if self.client_name == CLIENT_NAME else ORIGIN_APPLICATION
 
 
 def _decode(value: Any) -> str:
@@ -83,6 +104,7 @@ def slowlog_event_data(
         "duration_us": entry.duration_us,
         "client_addr": entry.client_addr,
         "client_name": entry.client_name,
+        "origin": entry.origin,
         "ts": entry.ts,
     }
 
@@ -105,10 +127,16 @@ class SlowlogCollector:
             MetricType.GAUGE,
             "The amount of time needed for last slow execution, in seconds",
         ),
+        ENTRIES_METRIC: (
+            MetricType.COUNTER,
+            "Slowlog entries seen since cachewatch started, by origin (cachewatch's own "
+            "commands or the application's).",
+        ),
     }
 
     def __init__(self) -> None:
         self.watermark: int | None = None
+        self.entries = {ORIGIN_APPLICATION: 0, ORIGIN_CACHEWATCH: 0}
 
     def prefetch(self, ctx: CollectContext) -> list[tuple[Any, ...]]:
         return _commands(ctx) if ctx.capabilities.allows("slowlog") else []
@@ -133,6 +161,7 @@ class SlowlogCollector:
             newest.duration_us / 1e6 if newest else 0.0,
         )
         if newest is None:
+            self._add_counts(out)
             return
         watermark = self.watermark
         if watermark is not None and newest.id < watermark:
@@ -140,6 +169,7 @@ class SlowlogCollector:
         keep_args = bool(ctx.options.get("slowlog_args", False))
         arg_max_len = int(ctx.options.get("slowlog_arg_max_len", DEFAULT_ARG_MAX_LEN))
         for entry in reversed(parse_slowlog(reply, watermark)):  # oldest first
+            self.entries[entry.origin] += 1
             ctx.events.append(
                 Event(
                     ts_ms=entry.ts * 1000,
@@ -149,3 +179,8 @@ class SlowlogCollector:
                 )
             )
         self.watermark = newest.id
+        self._add_counts(out)
+
+    def _add_counts(self, out: SampleBatch) -> None:
+        for origin, count in self.entries.items():
+            out.add(ENTRIES_METRIC, float(count), (("origin", origin),))

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from collectors.base import Capabilities, CollectContext, Collector, Tier, Unsupported
+from collectors.observer import OBSERVER_METRICS, ledger_for
 from monitor.model import Event, MetricType, SampleBatch
 from monitor.secrets import redact
 from monitor.targets import Target, TargetKind
@@ -240,6 +241,9 @@ class TargetPoller:
                 log.exception("%s: a sample contributor failed", self.target.url)
         for name, count in self._error_counts.items():
             batch.add("cachewatch_collector_errors_total", float(count), (("collector", name),))
+        # What this process sent the server so far, this poll's commands included: the
+        # read model subtracts it from the server's own counts (collectors/observer.py).
+        ledger_for(self.target).add_samples(batch, keyspace=self.target.kind is TargetKind.REDIS)
 
     async def _ensure_connection(self) -> Any:
         if self._conn is not None:
@@ -348,4 +352,5 @@ POLLER_METRICS: dict[str, tuple[MetricType, str]] = {
         MetricType.COUNTER,
         "Collector failures since cachewatch started, by collector.",
     ),
+    **OBSERVER_METRICS,
 }

@@ -192,7 +192,17 @@ def test_slowlog_entries_and_redaction(server: str) -> None:
     setter = next(e for e in entries if e.args[:1] == ("set",))
     data = slowlog_event_data(setter)
     assert data["command"] == "set"
-    assert set(data) == {"id", "command", "duration_us", "client_addr", "client_name", "ts"}
+    assert set(data) == {
+        "id",
+        "command",
+        "duration_us",
+        "client_addr",
+        "client_name",
+        "origin",
+        "ts",
+    }
+    assert data["origin"] == "application"
+    assert named.origin == "application"
     kept = slowlog_event_data(setter, keep_args=True, arg_max_len=1)
     assert kept["command"] == "set " + " ".join(
         a[:1] + ("…" if len(a) > 1 else "") for a in setter.args[1:]
