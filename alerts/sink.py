@@ -7,7 +7,9 @@ distinct label set is written as its own "target": `target_labels` is the series
 plus `WRITER_LABEL="rules"`, and the samples carry only their names. The writer label keeps
 the row apart from a polled target's: a rule aggregated `by (instance)` yields exactly the
 label set of a target given as a bare URL, and sharing its row would end (mark stale) all of
-that target's raw series at every evaluation. The store drops `__` labels from the series. Series with one label set and different names
+that target's raw series at every evaluation. The store drops `__` labels from the series.
+
+Series with one label set and different names
 (`instance:hits:rate5m{instance="a"}` and `instance:misses:rate5m{instance="a"}`) may come
 from different groups; every batch for a label set therefore carries all of its current
 series — the other groups' last values repeated — so none marks another stale, and a label

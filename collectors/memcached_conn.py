@@ -27,8 +27,8 @@ import urllib.parse
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from collectors.redis_conn import CommandError, ConnectionLost
 from collectors.observer import ledger_for
+from collectors.redis_conn import CommandError, ConnectionLost
 from collectors.streams import close_writer
 from monitor.targets import Target, TargetError
 
