@@ -7,6 +7,9 @@ A template has three holes, filled by `render`:
   (`metric{$sel}`, `metric{command="get", $sel}`); empty picks every series;
 - `$w`: the range of `rate`/`deriv`/`predict_linear` (`1m`, `15m`, `29500ms`...).
 
+The hit ratio and memory definitions (and `render`) are the read model's
+(`monitor/readmodel/definitions.py`), re-exported here: a view and a summary never disagree.
+
 Names are redis_exporter's and memcached_exporter's where they have them, so the same
 expressions work against a Prometheus that scrapes those exporters (except the
 `cachewatch_memcached_*` values memcached_exporter lacks).
@@ -14,9 +17,17 @@ expressions work against a Prometheus that scrapes those exporters (except the
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from string import Template
+
+from monitor.readmodel.definitions import (
+    MEMCACHED_HIT_RATIO,
+    MEMCACHED_MEMORY_MAX,
+    MEMCACHED_MEMORY_USED,
+    REDIS_HIT_RATIO,
+    REDIS_MEMORY_MAX,
+    REDIS_MEMORY_USED,
+    render,
+)
 
 __all__ = [
     "Scope",
@@ -59,14 +70,6 @@ __all__ = [
 
 REDIS_EVICTIONS_RATE = "sum by ($by) (rate(redis_evicted_keys_total{$sel}[$w]))"
 REDIS_EXPIRATIONS_RATE = "sum by ($by) (rate(redis_expired_keys_total{$sel}[$w]))"
-REDIS_HIT_RATIO = (
-    "sum by ($by) (rate(redis_keyspace_hits_total{$sel}[$w]))"
-    " / (sum by ($by) (rate(redis_keyspace_hits_total{$sel}[$w]))"
-    " + sum by ($by) (rate(redis_keyspace_misses_total{$sel}[$w])) > 0)"
-)
-REDIS_MEMORY_USED = "sum by ($by) (redis_memory_used_bytes{$sel})"
-#: 0 means no maxmemory: the server never evicts, and the summary reports no limit
-REDIS_MEMORY_MAX = "sum by ($by) (redis_memory_max_bytes{$sel})"
 #: When `predict_linear(used[$w], t)` reaches maxmemory: the line's value now plus its slope
 #: times t equals the limit, so t = (limit - value now) / slope. Only where memory grows and
 #: a limit is set; 0 once used memory is at or past the limit.
@@ -107,17 +110,6 @@ MEMCACHED_WASTED_WRITE_SHARE = (
     " + sum by ($by) (rate(cachewatch_memcached_items_expired_unfetched_total{$sel}[$w])))"
     " / (sum by ($by) (rate(memcached_items_total{$sel}[$w])) > 0)"
 )
-MEMCACHED_HIT_RATIO = (
-    'sum by ($by) (rate(memcached_commands_total{command="get", status="hit", $sel}[$w]))'
-    ' / (sum by ($by) (rate(memcached_commands_total{command="get", $sel}[$w])) > 0)'
-)
-#: memory in slab pages (chunk size times chunks, per class): memcached evicts once every
-#: page is assigned and the limit is reached. (`total_malloced` would say the same, but it is
-#: only in `stats slabs`' totals, which memcached_exporter and cachewatch don't export.)
-MEMCACHED_MEMORY_USED = (
-    "sum by ($by) (memcached_slab_chunk_size_bytes{$sel} * memcached_slab_current_chunks{$sel})"
-)
-MEMCACHED_MEMORY_MAX = "sum by ($by) (memcached_limit_bytes{$sel})"
 #: as for Redis; a class's chunk size is fixed, so the line through its memory is its chunk
 #: size times the line through its chunk count
 MEMCACHED_MEMORY_SECONDS_TO_FULL = (
@@ -167,8 +159,6 @@ MEMCACHED_SLAB_REASSIGN_EVICTIONS_NOMEM_RATE = (
 )
 MEMCACHED_SLAB_AUTOMOVE_MODE = "max by ($by) (cachewatch_memcached_slab_automove_mode{$sel})"
 
-_EMPTY_MATCHER_TAIL = re.compile(r",\s*\}")
-
 
 def _quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
@@ -195,15 +185,6 @@ class Scope:
 
     def __str__(self) -> str:
         return self.value if self.label == "instance" else f"cluster {self.value}"
-
-
-def render(template: str, by: str, matchers: str = "", window: str = "1m") -> str:
-    """Fill a template's holes; with no matchers, `metric{}` becomes plain `metric` and a
-    trailing comma in a selector goes, so the text reads like a hand-written rule."""
-    text = Template(template).substitute(by=by, sel=matchers, w=window)
-    if not matchers:
-        text = _EMPTY_MATCHER_TAIL.sub("}", text).replace("{}", "")
-    return text
 
 
 def window_text(seconds: float) -> str:

@@ -1,68 +1,87 @@
 """The PromQL behind each number the screens show, in one place so the TUI, the web
-dashboard and a Grafana user can see (and reuse) the same expressions.
+dashboard, the CLI and a Grafana user see (and can reuse) the same expressions.
 
 Rates use a 1-minute window (`RATE`), wide enough for a 10 s poll interval to have several
 samples in it. Each fleet-wide expression keeps only the `instance` label, and joins the
-Redis and memcached forms with `or`, so one query answers for the whole fleet.
+Redis and memcached forms with `or`, so one query answers for the whole fleet. Traffic
+figures are the application's (cachewatch's own commands taken out) and memory is what a
+server evicts by: both as `definitions.py` defines them. Latency percentiles are not PromQL:
+see `latency.py`.
 """
 
 from __future__ import annotations
 
+from monitor.readmodel import definitions as d
+
 __all__ = [
     "RATE",
     "FLEET_OPS",
+    "FLEET_OBSERVER_OPS",
     "FLEET_HITS",
     "FLEET_MISSES",
     "FLEET_MEMORY_USED",
     "FLEET_MEMORY_MAX",
     "FLEET_EVICTIONS",
     "FLEET_CLIENTS",
-    "FLEET_P99_USEC",
-    "FLEET_REPLICA_LAG",
-    "FLEET_PRIMARY_LAG",
     "FLEET_LINK_UP",
     "FLEET_FIRING",
     "FLEET_UP",
+    "REPLICA_OFFSET",
+    "REPLICA_ACK_AGE",
+    "PRIMARY_OFFSET",
     "REDIS_INFO",
     "MEMCACHED_VERSION",
     "selector",
+    "target_ops_by_command",
+    "target_observer_ops",
+    "target_hit_ratio",
 ]
 
 RATE = "1m"
 
 
+def _either(redis: str, memcached: str) -> str:
+    return f"{redis} or {memcached}"
+
+
 def _by_instance(redis: str, memcached: str) -> str:
-    return f"sum by (instance) ({redis}) or sum by (instance) ({memcached})"
+    return _either(f"sum by (instance) ({redis})", f"sum by (instance) ({memcached})")
 
 
-FLEET_OPS = _by_instance(
-    f"rate(redis_commands_processed_total[{RATE}])", f"rate(memcached_commands_total[{RATE}])"
+FLEET_OPS = _either(
+    d.render(d.APP_OPS, "instance", "", RATE),
+    f"sum by (instance) (rate(memcached_commands_total[{RATE}]))",
 )
-FLEET_HITS = _by_instance(
-    f"rate(redis_keyspace_hits_total[{RATE}])",
-    f'rate(memcached_commands_total{{command="get",status="hit"}}[{RATE}])',
+#: of which cachewatch: this process's commands per second, per target
+FLEET_OBSERVER_OPS = d.render(d.OBSERVER_OPS, "instance", "", RATE)
+FLEET_HITS = _either(
+    d.render(d.APP_HITS, "instance", "", RATE),
+    f'sum by (instance) (rate(memcached_commands_total{{command="get",status="hit"}}[{RATE}]))',
 )
-FLEET_MISSES = _by_instance(
-    f"rate(redis_keyspace_misses_total[{RATE}])",
-    f'rate(memcached_commands_total{{command="get",status="miss"}}[{RATE}])',
+FLEET_MISSES = _either(
+    d.render(d.APP_MISSES, "instance", "", RATE),
+    f'sum by (instance) (rate(memcached_commands_total{{command="get",status="miss"}}[{RATE}]))',
 )
-FLEET_MEMORY_USED = _by_instance("redis_memory_used_bytes", "memcached_current_bytes")
-FLEET_MEMORY_MAX = _by_instance("redis_memory_max_bytes", "memcached_limit_bytes")
+FLEET_MEMORY_USED = _either(
+    d.render(d.REDIS_MEMORY_USED, "instance", "", RATE),
+    d.render(d.MEMCACHED_MEMORY_USED, "instance", "", RATE),
+)
+FLEET_MEMORY_MAX = _either(
+    d.render(d.REDIS_MEMORY_MAX, "instance", "", RATE),
+    d.render(d.MEMCACHED_MEMORY_MAX, "instance", "", RATE),
+)
 FLEET_EVICTIONS = _by_instance(
     f"rate(redis_evicted_keys_total[{RATE}])", f"rate(memcached_items_evicted_total[{RATE}])"
 )
 FLEET_CLIENTS = _by_instance("redis_connected_clients", "memcached_current_connections")
-FLEET_P99_USEC = (
-    "histogram_quantile(0.99, sum by (instance, le) "
-    f"(rate(redis_commands_latencies_usec_bucket[{RATE}])))"
-)
-#: a replica: seconds since it last heard from its primary
-FLEET_REPLICA_LAG = "max by (instance) (redis_master_last_io_seconds_ago)"
-#: a primary: the largest lag (seconds since the last ack) among its replicas
-FLEET_PRIMARY_LAG = "max by (instance) (redis_connected_slave_lag_seconds)"
 FLEET_LINK_UP = "min by (instance) (redis_master_link_up)"
 FLEET_FIRING = 'count by (instance) (ALERTS{alertstate="firing"})'
 FLEET_UP = "redis_up or memcached_up"
+#: on a primary, per replica (`slave_ip`, `slave_port`): the replica's acknowledged offset
+REPLICA_OFFSET = "redis_connected_slave_offset_bytes"
+#: on a primary, per replica: seconds since its last acknowledgement (Redis's `lag`)
+REPLICA_ACK_AGE = "redis_connected_slave_lag_seconds"
+PRIMARY_OFFSET = "redis_master_repl_offset"
 REDIS_INFO = "redis_instance_info"
 MEMCACHED_VERSION = "memcached_version"
 
@@ -71,3 +90,21 @@ def selector(instance: str) -> str:
     """`instance="…"` with the value escaped as a PromQL string literal."""
     escaped = instance.replace("\\", "\\\\").replace('"', '\\"')
     return f'instance="{escaped}"'
+
+
+def target_ops_by_command(kind: str, sel: str, window: str) -> str:
+    """One target's application ops/s by command (`cmd` for Redis, `command` for memcached)."""
+    if kind == "memcached":
+        return f"sum by (command) (rate(memcached_commands_total{{{sel}}}[{window}]))"
+    return d.render(d.APP_CMD_OPS, "cmd", sel, window)
+
+
+def target_observer_ops(sel: str, window: str) -> str:
+    """One target's share of cachewatch's own commands per second."""
+    return f"sum(rate(cachewatch_target_commands_total{{{sel}}}[{window}]))"
+
+
+def target_hit_ratio(kind: str, sel: str, window: str) -> str:
+    """One target's application hit ratio (hits / lookups), absent without lookups."""
+    template = d.MEMCACHED_HIT_RATIO if kind == "memcached" else d.REDIS_HIT_RATIO
+    return d.render(template, "instance", sel, window)
