@@ -17,10 +17,13 @@ from typing import Protocol, runtime_checkable
 
 from collectors.hotkeys.report import HotKeyReport
 from monitor.model import Event
+from monitor.readmodel import definitions as d
+from monitor.readmodel import queries as q
 from monitor.readmodel.info_sections import info_sections
+from monitor.readmodel.latency import QUANTILES, latency_by_command, latency_histogram
 from monitor.readmodel.queries import selector
 from monitor.readmodel.source import DataSource, InstantSample, TargetState
-from monitor.readmodel.windows import Window
+from monitor.readmodel.windows import Window, chart_rate_window_s
 
 __all__ = [
     "Line",
@@ -174,29 +177,41 @@ class TargetDetail:
 def _chart_specs(
     kind: str, sel: str, rate: str
 ) -> list[tuple[str, str, str, list[tuple[str, str]]]]:
-    """(key, title, unit, [(line name or "{label}", expr)]) for one target."""
+    """(key, title, unit, [(line name or "{label}", expr)]) for one target's PromQL charts;
+    the latency charts come from `latency.py` instead (`_latency_charts`)."""
 
-    def r(metric: str, extra: str = "") -> str:
-        inner = f"{sel},{extra}" if extra else sel
-        return f"rate({metric}{{{inner}}}[{rate}])"
+    def r(metric: str) -> str:
+        return f"rate({metric}{{{sel}}}[{rate}])"
 
-    if kind == "memcached":
-        hits = "sum(" + r("memcached_commands_total", 'command="get",status="hit"') + ")"
-        gets = "sum(" + r("memcached_commands_total", 'command="get"') + ")"
-        return [
+    ops = (
+        "ops",
+        "ops/s by command (application; cachewatch apart)",
+        "ops/s",
+        [
             (
-                "ops",
-                "ops/s by command",
-                "ops/s",
-                [("{command}", f"sum by (command) ({r('memcached_commands_total')}) > 0")],
+                "{command}" if kind == "memcached" else "{cmd}",
+                _top(q.target_ops_by_command(kind, sel, rate)),
             ),
-            ("hit_ratio", "hit ratio", "ratio", [("hit ratio", f"{hits} / {gets}")]),
+            ("cachewatch", q.target_observer_ops(sel, rate)),
+        ],
+    )
+    hit_ratio = (
+        "hit_ratio",
+        "hit ratio",
+        "ratio",
+        [("hit ratio", q.target_hit_ratio(kind, sel, rate))],
+    )
+    if kind == "memcached":
+        return [
+            ops,
+            hit_ratio,
             (
                 "memory",
                 "memory vs limit",
                 "bytes",
                 [
-                    ("used", f"memcached_current_bytes{{{sel}}}"),
+                    ("slabs", d.render(d.MEMCACHED_MEMORY_USED, "instance", sel, rate)),
+                    ("items", f"memcached_current_bytes{{{sel}}}"),
                     ("limit", f"memcached_limit_bytes{{{sel}}}"),
                 ],
             ),
@@ -225,16 +240,9 @@ def _chart_specs(
                 [("current", f"memcached_current_connections{{{sel}}}")],
             ),
         ]
-    hits, misses = r("redis_keyspace_hits_total"), r("redis_keyspace_misses_total")
-    buckets = f"rate(redis_commands_latencies_usec_bucket{{{sel}}}[{rate}])"
     return [
-        (
-            "ops",
-            "ops/s by command",
-            "ops/s",
-            [("{cmd}", f"topk({_TOP_COMMANDS}, sum by (cmd) ({r('redis_commands_total')}))")],
-        ),
-        ("hit_ratio", "hit ratio", "ratio", [("hit ratio", f"{hits} / ({hits} + {misses})")]),
+        ops,
+        hit_ratio,
         (
             "memory",
             "memory vs maxmemory",
@@ -269,22 +277,32 @@ def _chart_specs(
                 ("blocked", f"redis_blocked_clients{{{sel}}}"),
             ],
         ),
-        (
-            "latency",
-            "latency p50 / p99 (all commands)",
-            "ms",
-            [
-                ("p50", f"histogram_quantile(0.5, sum by (le) ({buckets})) / 1000"),
-                ("p99", f"histogram_quantile(0.99, sum by (le) ({buckets})) / 1000"),
-                ("p99.9", f"histogram_quantile(0.999, sum by (le) ({buckets})) / 1000"),
-            ],
-        ),
-        (
-            "latency_cmd",
-            "latency p99 by command",
-            "ms",
-            [("{cmd}", f"histogram_quantile(0.99, sum by (cmd, le) ({buckets})) / 1000")],
-        ),
+    ]
+
+
+def _top(expr: str) -> str:
+    return f"topk({_TOP_COMMANDS}, {expr})"
+
+
+def _latency_charts(
+    source: DataSource, sel: str, start: int, end: int, step: int, interval_s: float
+) -> list[Chart]:
+    """p50/p99/p99.9 of the application's commands and p99 by command, from the exact merge
+    of the histograms (`latency.py`), in ms."""
+    window_ms = round(chart_rate_window_s(step, interval_s) * 1000)
+    overall = latency_histogram(source, sel, start, end, step, window_ms)
+    lines = tuple(
+        Line(name, overall.ts_ms, tuple(float(v) / 1000 for v in overall.quantile(q_)))
+        for name, q_ in QUANTILES
+    )
+    per_command = [
+        Line(cmd, h.ts_ms, tuple(float(v) / 1000 for v in h.quantile(0.99)))
+        for cmd, h in latency_by_command(source, sel, start, end, step, window_ms).items()
+    ]
+    per_command.sort(key=lambda line: -(line.last or 0.0))
+    return [
+        Chart("latency", "latency p50 / p99 / p99.9 (application commands)", "ms", lines),
+        Chart("latency_cmd", "latency p99 by command", "ms", tuple(per_command[:_TOP_COMMANDS])),
     ]
 
 
@@ -294,9 +312,10 @@ def _charts(
     step = window.step_ms
     end = now_ms - now_ms % step
     start = end - window.span_ms
+    sel = selector(state.instance)
     charts = []
     for key, title, unit, specs in _chart_specs(
-        state.kind, selector(state.instance), window.rate_range
+        state.kind, sel, window.rate_range(state.interval_s)
     ):
         lines: list[Line] = []
         for name, expr in specs:
@@ -305,9 +324,9 @@ def _charts(
                 if name.startswith("{"):
                     label = series.labels.get(name.strip("{}"), "?")
                 lines.append(Line(label, series.ts_ms, series.values))
-        if key == "latency_cmd":
-            lines = sorted(lines, key=lambda line: -(line.last or 0.0))[:_TOP_COMMANDS]
         charts.append(Chart(key, title, unit, tuple(lines)))
+    if state.kind == "redis":
+        charts.extend(_latency_charts(source, sel, start, end, step, state.interval_s))
     return tuple(charts)
 
 

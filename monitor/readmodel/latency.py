@@ -40,6 +40,7 @@ __all__ = [
     "LatencyHistogram",
     "merge_latency",
     "latency_histogram",
+    "latency_by_command",
     "fleet_latency",
     "QUANTILES",
 ]
@@ -185,6 +186,27 @@ def latency_histogram(
     series = source.range(f"{BUCKET_METRIC}{{{sel}}}", first, end_ms, step_ms)
     ts = list(range(first, end_ms + 1, step_ms))
     return merge_latency(series, ts, lag, lag * step_ms / 1000)
+
+
+def latency_by_command(
+    source: DataSource, sel: str, start_ms: int, end_ms: int, step_ms: int, window_ms: int
+) -> dict[str, LatencyHistogram]:
+    """One target's latency per application command at each step of the range."""
+    lag, first = _plan(start_ms, end_ms, step_ms, window_ms)
+    series = source.range(f"{BUCKET_METRIC}{{{sel}}}", first, end_ms, step_ms)
+    ts = list(range(first, end_ms + 1, step_ms))
+    polled = [s for s in series if is_monitoring_command(s.labels.get("cmd", ""))]
+    by_command: dict[str, list[RangeSeries]] = {}
+    for item in series:
+        cmd = item.labels.get("cmd", "")
+        if not is_monitoring_command(cmd):
+            by_command.setdefault(cmd, []).append(item)
+    # the monitoring commands' series tell when the target was polled (new commands count
+    # from zero there), though they are left out of every command's figures
+    return {
+        cmd: merge_latency([*items, *polled], ts, lag, lag * step_ms / 1000)
+        for cmd, items in sorted(by_command.items())
+    }
 
 
 def fleet_latency(source: DataSource, now_ms: int, window_ms: int) -> dict[str, LatencyHistogram]:

@@ -37,6 +37,7 @@ def target_state(status: TargetStatus) -> TargetState:
         last_error=status.last_error,
         version=version,
         timeout_s=target.timeout_s,
+        interval_s=target.interval_s,
     )
 
 

@@ -1,8 +1,13 @@
 """The fleet overview: one row per target, grouped by cluster and shard.
 
 Order: each cluster (by name), its shards by first slot, in each shard the primary then its
-replicas; then standalone targets by instance. Every number comes from one fleet-wide PromQL
-query (see `queries.py`), so a refresh costs a dozen queries however many targets there are.
+replicas; then standalone targets by instance. Every number comes from one fleet-wide query
+(PromQL from `queries.py`, latency from `latency.py`, replication lag from
+`replication.py`), so a refresh costs a dozen queries however many targets there are.
+
+Traffic figures are the application's: cachewatch's own commands are taken out and shown
+apart (`observer_ops_per_s`). A target that is down shows no live figures: a rate over the
+last minute would still decay from the samples before it went down.
 """
 
 from __future__ import annotations
@@ -11,7 +16,10 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from monitor.durations import parse_duration
 from monitor.readmodel import queries as q
+from monitor.readmodel.latency import fleet_latency
+from monitor.readmodel.replication import for_replica, primaries_of, replica_lags, worst
 from monitor.readmodel.source import DataSource, Health, InstantSample, TargetState
 
 __all__ = [
@@ -37,14 +45,19 @@ class OverviewRow:
     health: Health
     last_error: str | None
     version: str
+    #: the application's commands per second (cachewatch's own taken out)
     ops_per_s: float | None
-    hit_ratio: float | None  # 0..1; None without get traffic
+    #: of which cachewatch: this process's commands per second to the target
+    observer_ops_per_s: float | None
+    hit_ratio: float | None  # 0..1, the application's; None without lookups
     memory_used: float | None  # bytes
     memory_max: float | None  # bytes; None or 0 means no limit
     evictions_per_s: float | None
     clients: float | None
-    p99_ms: float | None
+    p99_ms: float | None  # the application's commands, exact merge of their histograms
+    #: a replica: what its primary reports; a primary: its worst replica
     replication_lag_s: float | None
+    replication_lag_bytes: float | None
     master_link_up: bool | None  # replicas only
     firing_alerts: int
     labels: tuple[tuple[str, str], ...]
@@ -52,6 +65,8 @@ class OverviewRow:
     ops_trend: tuple[float, ...] = ()
     #: 0 for a primary or standalone target, 1 for a replica shown under its primary
     depth: int = 0
+    #: when the figures were polled (the target's last poll), epoch ms; 0 before the first
+    as_of_ms: int = 0
 
     @property
     def memory_fraction(self) -> float | None:
@@ -110,15 +125,16 @@ def fleet_overview(source: DataSource, now_ms: int, with_trend: bool = True) -> 
     def fetch(expr: str) -> dict[str, float]:
         return _by_instance(source.instant(expr, now_ms))
 
-    ops, hits, misses = fetch(q.FLEET_OPS), fetch(q.FLEET_HITS), fetch(q.FLEET_MISSES)
+    ops, observer_ops = fetch(q.FLEET_OPS), fetch(q.FLEET_OBSERVER_OPS)
+    hits, misses = fetch(q.FLEET_HITS), fetch(q.FLEET_MISSES)
     used, limit = fetch(q.FLEET_MEMORY_USED), fetch(q.FLEET_MEMORY_MAX)
-    evictions, clients, p99 = (
-        fetch(q.FLEET_EVICTIONS),
-        fetch(q.FLEET_CLIENTS),
-        fetch(q.FLEET_P99_USEC),
-    )
-    replica_lag, primary_lag = fetch(q.FLEET_REPLICA_LAG), fetch(q.FLEET_PRIMARY_LAG)
-    link_up, firing = fetch(q.FLEET_LINK_UP), fetch(q.FLEET_FIRING)
+    evictions, clients = fetch(q.FLEET_EVICTIONS), fetch(q.FLEET_CLIENTS)
+    latency = fleet_latency(source, now_ms, round(parse_duration(q.RATE) * 1000))
+    lags = replica_lags(source, now_ms)
+    link_samples = source.instant(q.FLEET_LINK_UP_BY_PRIMARY, now_ms)
+    primaries = primaries_of(link_samples)
+    link_up = _by_instance(link_samples)
+    firing = fetch(q.FLEET_FIRING)
     info_roles: dict[str, str] = {}
     versions: dict[str, str] = {}
     for sample in source.instant(q.REDIS_INFO, now_ms):
@@ -133,10 +149,21 @@ def fleet_overview(source: DataSource, now_ms: int, with_trend: bool = True) -> 
     for state in states:
         instance = state.instance
         role = _role(state, info_roles)
+        live = state.health is not Health.DOWN
         lookups = hits.get(instance, 0.0) + misses.get(instance, 0.0)
-        p99_usec = p99.get(instance)
-        lag = replica_lag.get(instance) if role == "replica" else primary_lag.get(instance)
+        histogram = latency.get(instance)
+        p99_usec = histogram.last(0.99) if histogram is not None else None
+        if role == "replica":
+            lag = for_replica(lags, instance, primaries.get(instance))
+        else:
+            lag = worst(x for x in lags if x.primary == instance)
         link = link_up.get(instance)
+
+        def now(
+            values: dict[str, float], live: bool = live, instance: str = instance
+        ) -> float | None:
+            return values.get(instance) if live else None
+
         rows.append(
             OverviewRow(
                 instance=instance,
@@ -147,19 +174,22 @@ def fleet_overview(source: DataSource, now_ms: int, with_trend: bool = True) -> 
                 health=state.health,
                 last_error=state.last_error,
                 version=state.version or versions.get(instance, ""),
-                ops_per_s=ops.get(instance),
-                hit_ratio=hits.get(instance, 0.0) / lookups if lookups > 0 else None,
-                memory_used=used.get(instance),
-                memory_max=limit.get(instance),
-                evictions_per_s=evictions.get(instance),
-                clients=clients.get(instance),
-                p99_ms=p99_usec / 1000 if p99_usec is not None else None,
-                replication_lag_s=lag,
-                master_link_up=None if link is None else link >= 1,
+                ops_per_s=now(ops),
+                observer_ops_per_s=now(observer_ops),
+                hit_ratio=hits.get(instance, 0.0) / lookups if live and lookups > 0 else None,
+                memory_used=now(used),
+                memory_max=now(limit),
+                evictions_per_s=now(evictions),
+                clients=now(clients),
+                p99_ms=p99_usec / 1000 if live and p99_usec is not None else None,
+                replication_lag_s=lag.seconds if live and lag is not None else None,
+                replication_lag_bytes=lag.bytes if live and lag is not None else None,
+                master_link_up=None if link is None or not live else link >= 1,
                 firing_alerts=int(firing.get(instance, 0)),
                 labels=tuple(sorted(state.labels.items())),
                 ops_trend=trends.get(instance, ()),
                 depth=1 if role == "replica" and state.labels.get("cluster") else 0,
+                as_of_ms=state.last_poll_ms,
             )
         )
     rows.sort(key=group_order)

@@ -24,6 +24,7 @@ __all__ = [
     "FLEET_EVICTIONS",
     "FLEET_CLIENTS",
     "FLEET_LINK_UP",
+    "FLEET_LINK_UP_BY_PRIMARY",
     "FLEET_FIRING",
     "FLEET_UP",
     "REPLICA_OFFSET",
@@ -75,6 +76,8 @@ FLEET_EVICTIONS = _by_instance(
 )
 FLEET_CLIENTS = _by_instance("redis_connected_clients", "memcached_current_connections")
 FLEET_LINK_UP = "min by (instance) (redis_master_link_up)"
+#: a replica's link state, with its primary's address in `master_host`/`master_port`
+FLEET_LINK_UP_BY_PRIMARY = "redis_master_link_up"
 FLEET_FIRING = 'count by (instance) (ALERTS{alertstate="firing"})'
 FLEET_UP = "redis_up or memcached_up"
 #: on a primary, per replica (`slave_ip`, `slave_port`): the replica's acknowledged offset

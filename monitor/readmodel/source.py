@@ -49,6 +49,8 @@ class TargetState:
     last_error: str | None = None
     version: str = ""
     timeout_s: float = 0.0
+    #: the poll interval (charts' rate windows cover several polls); 10 s when not known
+    interval_s: float = 10.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,10 +1,12 @@
-"""The time windows the detail screens offer, and the step and rate range for each."""
+"""The time windows the detail screens offer, the step for each, and the one rule for the
+rate window of a chart step (the TUI's and the web's charts alike)."""
 
 from __future__ import annotations
 
 import enum
+import math
 
-__all__ = ["Window"]
+__all__ = ["Window", "chart_rate_window_s", "rate_window_text"]
 
 _POINTS = 240  # about one point per terminal column pair on a wide screen
 
@@ -23,12 +25,8 @@ class Window(enum.Enum):
     def step_ms(self) -> int:
         return max(1000, self.span_ms // _POINTS)
 
-    @property
-    def rate_range(self) -> str:
-        """A rate window at least a minute and at least two steps wide, so every step
-        sees samples even on coarse retention tiers."""
-        seconds = max(60, 2 * self.step_ms // 1000)
-        return f"{seconds}s"
+    def rate_range(self, interval_s: float) -> str:
+        return rate_window_text(chart_rate_window_s(self.step_ms, interval_s))
 
     @classmethod
     def parse(cls, text: str) -> Window:
@@ -36,3 +34,14 @@ class Window(enum.Enum):
             if window.label == text:
                 return window
         raise ValueError(f"window {text!r}: expected one of 5m, 1h, 24h, 7d")
+
+
+def chart_rate_window_s(step_ms: int, interval_s: float) -> float:
+    """The rate window of a chart at `step_ms` over targets polled every `interval_s`: at
+    least four polls (a missed poll leaves three), two steps (every step sees samples, also
+    on the coarse rollup tiers of long ranges), and 15 s."""
+    return max(4 * interval_s, 2 * step_ms / 1000, 15.0)
+
+
+def rate_window_text(seconds: float) -> str:
+    return f"{math.ceil(seconds)}s"

@@ -136,6 +136,7 @@ class RecordedSource:
         labels: dict[str, str],
         health: Health = Health.UP,
         maxmemory: float = 256 << 20,
+        replicas: tuple[str, ...] = (),
     ) -> None:
         base = {"instance": instance, **labels}
         self.states.append(
@@ -155,9 +156,18 @@ class RecordedSource:
         if health is Health.DOWN:
             return
         ops = self._wave(seed, 1000.0 + 500 * seed)
-        self._counter(base, "redis_commands_processed_total", ops)
-        self._counter(base, "redis_keyspace_hits_total", ops * (0.9 - 0.1 * (seed % 5)))
+        # cachewatch's own commands are in the server's counts (20 OBJECT FREQ hits and
+        # 2 INFO/LATENCY calls a second) and in its own ledger, which views take out
+        own_lookups, own_polls = 20.0, 2.0
+        self._counter(base, "redis_commands_processed_total", ops + own_lookups + own_polls)
+        self._counter(
+            base, "redis_keyspace_hits_total", ops * (0.9 - 0.1 * (seed % 5)) + own_lookups
+        )
         self._counter(base, "redis_keyspace_misses_total", ops * (0.1 + 0.1 * (seed % 5)))
+        self._counter(base, "cachewatch_target_commands_total", own_lookups, cmd="object|freq")
+        self._counter(base, "cachewatch_target_commands_total", own_polls, cmd="info")
+        self._counter(base, "cachewatch_target_keyspace_hits_total", own_lookups)
+        self._counter(base, "cachewatch_target_keyspace_misses_total", 0.0)
         used = maxmemory * (0.5 + 0.1 * (seed % 5))
         self._gauge(base, "redis_memory_used_bytes", used)
         self._gauge(base, "redis_memory_used_rss_bytes", used * 1.2)
@@ -181,6 +191,14 @@ class RecordedSource:
             maxmemory_policy="allkeys-lru",
             os="Linux",
         )
+        primary_offset = np.cumsum(np.full(self._ts().shape, 1000.0 * STEP_MS / 1000))
+        self._gauge(base, "redis_master_repl_offset", primary_offset)
+        for replica in replicas:
+            host, _, port = replica.rpartition(":")
+            # each replica 500 bytes behind, acknowledged a second ago
+            where = {"slave_ip": host, "slave_port": port, "slave_state": "online"}
+            self._gauge(base, "redis_connected_slave_offset_bytes", primary_offset - 500, **where)
+            self._gauge(base, "redis_connected_slave_lag_seconds", 1.0, **where)
         if role == "replica":
             self._gauge(
                 base, "redis_master_link_up", 1.0, master_host="10.0.0.1", master_port="7000"
@@ -253,6 +271,10 @@ class RecordedSource:
         for slab, chunk in (("1", 96.0), ("5", 240.0), ("12", 1184.0)):
             self._gauge(base, "memcached_slab_chunk_size_bytes", chunk, slab=slab)
             self._gauge(base, "memcached_slab_current_pages", 10.0, slab=slab)
+            # ten 1 MiB pages of chunks per class: 30 MiB of the 64 MiB limit in all
+            self._gauge(
+                base, "memcached_slab_current_chunks", float(10 * (1 << 20) // chunk), slab=slab
+            )
             self._gauge(base, "memcached_slab_chunks_used", 1000.0, slab=slab)
             self._gauge(base, "memcached_slab_current_items", 990.0, slab=slab)
             self._counter(
@@ -284,7 +306,8 @@ def recorded_fleet(shards: int = 3, standalone: int = 1, memcached: int = 1) -> 
             port = 7000 + 2 * shard + offset
             instance = f"10.0.0.{1 + shard % 250}:{port}"
             labels = {"cluster": CLUSTER, "shard": slots, "role": role}
-            source.add_redis(instance, seed, role, labels)
+            replicas = (f"10.0.0.{1 + shard % 250}:{port + 1}",) if role == "primary" else ()
+            source.add_redis(instance, seed, role, labels, replicas=replicas)
             host, _, port_text = instance.rpartition(":")
             nodes.append(ClusterNode(f"{seed:040x}", host, int(port_text), role, slots))
             seed += 1

@@ -1,22 +1,10 @@
-"""Number formatting, sparklines and thresholds of the TUI."""
+"""Number formatting and sparklines of the TUI."""
 
 from __future__ import annotations
 
 import math
 
-from ui.tui.format import (
-    Level,
-    evictions_level,
-    hit_ratio_level,
-    human_bytes,
-    human_ms,
-    human_rate,
-    lag_level,
-    memory_level,
-    p99_level,
-    percent,
-    spark,
-)
+from ui.tui.format import human_bytes, human_ms, human_rate, percent, spark
 
 
 def test_human_numbers() -> None:
@@ -40,14 +28,3 @@ def test_spark_scales_to_its_range_and_fits_the_width() -> None:
     assert spark([2.0], 3, low=0, high=4) == "  ▅"
     long = [float(i % 10) for i in range(100)]
     assert spark(long, 10) == "▄" * 10  # each bucket's max is 9: flat
-
-
-def test_thresholds_mark_only_what_needs_attention() -> None:
-    assert hit_ratio_level(None) is Level.OK and hit_ratio_level(0.95) is Level.OK
-    assert hit_ratio_level(0.7) is Level.WARN and hit_ratio_level(0.3) is Level.BAD
-    assert memory_level(0.5) is Level.OK and memory_level(0.9) is Level.WARN
-    assert memory_level(0.99) is Level.BAD
-    assert p99_level(1) is Level.OK and p99_level(20) is Level.WARN and p99_level(80) is Level.BAD
-    assert lag_level(None, False) is Level.BAD and lag_level(1, True) is Level.OK
-    assert lag_level(10, True) is Level.WARN
-    assert evictions_level(0) is Level.OK and evictions_level(0.1) is Level.WARN

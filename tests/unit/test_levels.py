@@ -11,6 +11,14 @@ import pytest
 from alerts.rules import RecordingRule, default_rule_files, load_rule_files
 from monitor.readmodel import definitions as d
 from monitor.readmodel import levels
+from monitor.readmodel.levels import (
+    Level,
+    evictions_level,
+    hit_ratio_level,
+    lag_level,
+    memory_level,
+    p99_level,
+)
 
 RULES = {
     rule.name: rule
@@ -64,3 +72,16 @@ def test_monitoring_command_regex_matches_what_the_latency_merge_leaves_out() ->
         assert pattern.fullmatch(cmd) and d.is_monitoring_command(cmd)
     for cmd in ("get", "set", "scan", "type", "ping", "information", "clusterx"):
         assert not pattern.fullmatch(cmd) and not d.is_monitoring_command(cmd)
+
+
+def test_levels_mark_only_what_needs_attention() -> None:
+    assert hit_ratio_level(None) is Level.OK and hit_ratio_level(0.95) is Level.OK
+    assert hit_ratio_level(0.7) is Level.WARN and hit_ratio_level(0.3) is Level.BAD
+    assert memory_level(0.5) is Level.OK and memory_level(0.9) is Level.OK
+    assert memory_level(0.92) is Level.WARN and memory_level(0.99) is Level.BAD
+    assert p99_level(1) is Level.OK and p99_level(10) is Level.OK
+    assert p99_level(20) is Level.WARN and p99_level(80) is Level.BAD
+    assert lag_level(None, False) is Level.BAD and lag_level(1, True) is Level.OK
+    assert lag_level(10, True) is Level.OK and lag_level(11, True) is Level.WARN
+    assert evictions_level(0) is Level.OK and evictions_level(0.5) is Level.OK
+    assert evictions_level(2) is Level.WARN

@@ -46,17 +46,22 @@ def test_overview_numbers(fleet) -> None:  # type: ignore[no-untyped-def]
     assert first.memory_fraction == pytest.approx(0.5)
     assert first.clients == 10 and first.firing_alerts == 1
     assert first.ops_per_s is not None and 500 < first.ops_per_s < 1500
+    # cachewatch's own 22 commands/s are taken out of ops and its 20 hits/s out of the ratio
+    assert first.observer_ops_per_s == pytest.approx(22.0)
     assert first.p99_ms is not None and first.p99_ms > 0
     assert len(first.ops_trend) == 25 and not any(math.isnan(v) for v in first.ops_trend)
     replica = rows["10.0.0.1:7001"]
     assert replica.master_link_up is True and replica.replication_lag_s == 1.0
+    assert replica.replication_lag_bytes == 500.0
+    assert first.replication_lag_s == 1.0 and first.replication_lag_bytes == 500.0
     down = rows["10.1.0.1:6379"]
     assert down.health is Health.DOWN and down.last_error == "timeout after 0.4s"
     assert down.ops_per_s is None and down.memory_used is None
     memcached = rows["10.2.0.1:11211"]
     assert memcached.hit_ratio == pytest.approx(0.8)
     assert memcached.evictions_per_s == pytest.approx(12.0)
-    assert memcached.memory_fraction == pytest.approx(60 / 64)
+    # memory fill is the slab classes' memory (what memcached evicts by), not `bytes`
+    assert memcached.memory_fraction == pytest.approx(30 / 64, rel=1e-3)
 
 
 def test_overview_filter_words_and_labels(fleet) -> None:  # type: ignore[no-untyped-def]
@@ -71,7 +76,9 @@ def test_redis_detail(fleet) -> None:  # type: ignore[no-untyped-def]
     detail = target_detail(fleet, "10.0.0.1:7001", Window.H1)
     assert detail is not None
     charts = {chart.key: chart for chart in detail.charts}
-    assert {line.name for line in charts["ops"].lines} == {"get", "set", "del", "expire"}
+    ops = {line.name: line for line in charts["ops"].lines}
+    assert set(ops) == {"get", "set", "del", "expire", "cachewatch"}
+    assert ops["cachewatch"].last == pytest.approx(22.0)
     assert {line.name for line in charts["memory"].lines} == {"used", "rss", "maxmemory"}
     assert charts["hit_ratio"].lines[0].last == pytest.approx(0.8)
     assert [c.command for c in detail.commandstats] == ["get", "set", "del", "expire"]
@@ -134,8 +141,9 @@ def test_remote_source_rejects_bad_url_and_cannot_silence() -> None:
 
 def test_window_steps_and_rate_ranges() -> None:
     assert Window.parse("24h") is Window.H24
-    assert Window.M5.step_ms == 1250 and Window.M5.rate_range == "60s"
-    assert Window.D7.rate_range == f"{2 * Window.D7.step_ms // 1000}s"
+    assert Window.M5.step_ms == 1250 and Window.M5.rate_range(10.0) == "40s"
+    assert Window.M5.rate_range(1.0) == "15s"
+    assert Window.D7.rate_range(10.0) == f"{2 * Window.D7.step_ms // 1000}s"
     with pytest.raises(ValueError, match="5m, 1h, 24h, 7d"):
         Window.parse("2h")
 

@@ -4,16 +4,12 @@ settings, latency histograms and number formatting."""
 from __future__ import annotations
 
 import base64
-import math
 from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
 import pytest
 
-from monitor.readmodel.source import RangeSeries
 from monitor.secrets import Secret
-from ui.web.latency import merge_histograms
 from ui.web.security import CSRF_COOKIE, AuthSettings, SecureApp
 from ui.web.server import InsecureListenError, check_listen
 from ui.web.settings import WebSettingsError, parse_web_settings
@@ -134,29 +130,6 @@ def test_url_state_round_trips_and_tolerates_hand_edits() -> None:
     search = with_params("?range=6h&instance=a", keep_only_global=True, cluster="c")
     assert parse_query(search).params == {"cluster": "c"} and parse_query(search).range == "6h"
     assert with_params("?q=x", q=None) == ""
-
-
-def series(cmd: str, le: str, values: list[float]) -> RangeSeries:
-    return RangeSeries(
-        {"cmd": cmd, "le": le}, tuple(range(0, 1000 * len(values), 1000)), tuple(values)
-    )
-
-
-def test_sparse_per_command_buckets_are_carried_forward_before_summing() -> None:
-    steps = np.arange(0, 2000, 1000, dtype=np.int64)
-    # get: 10 calls <= 1us, 10 more <= 4us; set: 5 calls <= 2us (its "4" bucket absent)
-    data = [
-        series("get", "1", [10, 10]),
-        series("get", "4", [20, 20]),
-        series("get", "+Inf", [20, 20]),
-        series("set", "2", [5, 5]),
-        series("set", "+Inf", [5, 5]),
-    ]
-    histogram = merge_histograms(data, steps)
-    assert list(histogram.bounds) == [1.0, 2.0, 4.0, math.inf]
-    assert histogram.per_bucket[:, 0].tolist() == [10.0, 5.0, 10.0, 0.0]
-    p50 = histogram.quantile(0.5)[0]
-    assert 1.0 < p50 <= 2.0  # 25 calls: the 13th falls in (1, 2]
 
 
 def test_units_read_like_people_write_them() -> None:

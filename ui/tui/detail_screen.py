@@ -104,6 +104,8 @@ class DetailScreen(LiveScreen):
         head = f"{state.instance}  {state.kind} {state.version}  {state.health.value}"
         if state.last_error:
             head += f"  ({state.last_error})"
+        if state.last_poll_ms:
+            head += f"  ·  polled {_clock(state.last_poll_ms)}"
         status.update(head + f"  ·  window {data.window.label}" + self.app.status_suffix())  # type: ignore[attr-defined]
         tabs = self.query_one(TabbedContent)
         for tab in _TABS:

@@ -22,19 +22,15 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from monitor.readmodel import Health, OverviewRow, group_order
-from ui.tui.format import (
+from monitor.readmodel.levels import (
     Level,
     evictions_level,
     hit_ratio_level,
-    human_bytes,
-    human_ms,
-    human_rate,
     lag_level,
     memory_level,
     p99_level,
-    percent,
-    spark,
 )
+from ui.tui.format import human_bytes, human_ms, human_rate, percent, spark
 from ui.tui.keys import TABLE, bindings
 
 __all__ = ["FleetTable", "Column", "COLUMNS", "Palette"]
@@ -94,8 +90,11 @@ def _memory(row: OverviewRow, palette: Palette) -> Text:
 def _lag(row: OverviewRow, palette: Palette) -> Text:
     if row.master_link_up is False:
         return _styled("link down", Level.BAD, palette)
-    text = "-" if row.replication_lag_s is None else f"{row.replication_lag_s:.0f}s"
-    return _styled(text, lag_level(row.replication_lag_s, row.master_link_up), palette)
+    seconds, behind = row.replication_lag_s, row.replication_lag_bytes
+    text = "-" if seconds is None else f"{seconds:.0f}s"
+    if behind:
+        text += f" {human_bytes(behind)}"
+    return _styled(text, lag_level(seconds, row.master_link_up), palette)
 
 
 def _alerts(row: OverviewRow, palette: Palette) -> Text:

@@ -1,36 +1,24 @@
-"""Numbers as the TUI prints them, and which of them cross a threshold.
+"""Numbers as the TUI prints them.
 
 Pure functions (no Textual), so they are unit-tested directly and shared by every widget.
-Thresholds decide meaning, not decoration: only a value that needs attention gets a colour.
+Which numbers need attention (and so get a colour) is the read model's call:
+`monitor/readmodel/levels.py`.
 """
 
 from __future__ import annotations
 
-import enum
 import math
 from collections.abc import Sequence
 
 __all__ = [
-    "Level",
     "human_bytes",
     "human_rate",
     "human_ms",
     "percent",
     "spark",
-    "hit_ratio_level",
-    "memory_level",
-    "p99_level",
-    "lag_level",
-    "evictions_level",
 ]
 
 _BLOCKS = " ▁▂▃▄▅▆▇█"
-
-
-class Level(enum.Enum):
-    OK = "ok"
-    WARN = "warn"
-    BAD = "bad"
 
 
 def human_bytes(value: float | None) -> str:
@@ -109,33 +97,3 @@ def spark(
             level = min(max((value - low) / span, 0.0), 1.0)
             chars.append(_BLOCKS[1 + round(level * (len(_BLOCKS) - 2))])
     return "".join(chars).rjust(width)
-
-
-def hit_ratio_level(ratio: float | None) -> Level:
-    if ratio is None:
-        return Level.OK
-    return Level.BAD if ratio < 0.5 else Level.WARN if ratio < 0.8 else Level.OK
-
-
-def memory_level(fraction: float | None) -> Level:
-    if fraction is None:
-        return Level.OK
-    return Level.BAD if fraction >= 0.95 else Level.WARN if fraction >= 0.85 else Level.OK
-
-
-def p99_level(p99_ms: float | None) -> Level:
-    if p99_ms is None:
-        return Level.OK
-    return Level.BAD if p99_ms >= 50 else Level.WARN if p99_ms >= 10 else Level.OK
-
-
-def lag_level(lag_s: float | None, link_up: bool | None) -> Level:
-    if link_up is False:
-        return Level.BAD
-    if lag_s is None:
-        return Level.OK
-    return Level.BAD if lag_s >= 30 else Level.WARN if lag_s >= 5 else Level.OK
-
-
-def evictions_level(per_s: float | None) -> Level:
-    return Level.WARN if per_s is not None and per_s > 0 else Level.OK

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -10,6 +11,7 @@ from textual.widgets import Footer, Input
 
 from monitor.readmodel import DataSource, Health, OverviewRow, Window, fleet_overview
 from ui.tui.fleet_table import FleetTable
+from ui.tui.format import human_rate
 from ui.tui.keys import OVERVIEW, bindings
 from ui.tui.live import LiveScreen
 from ui.tui.status_bar import StatusBar
@@ -54,6 +56,12 @@ class OverviewScreen(LiveScreen):
         parts.append(f"{down} down" if down else "all up")
         if firing:
             parts.append(f"{firing} alert{'s' if firing > 1 else ''} firing")
+        observer = sum(r.observer_ops_per_s or 0.0 for r in data)
+        if observer:
+            parts.append(f"cachewatch's own {human_rate(observer)} cmd/s not in ops")
+        polled = max((r.as_of_ms for r in data), default=0)
+        if polled:
+            parts.append("polled " + time.strftime("%H:%M:%S", time.localtime(polled / 1000)))
         if self.table.filter_text:
             parts.append(f"filter: {self.table.filter_text}")
         self.query_one(StatusBar).update("  ·  ".join(parts) + self.app.status_suffix())  # type: ignore[attr-defined]

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from monitor.readmodel.source import RangeSeries
+from monitor.readmodel.windows import chart_rate_window_s, rate_window_text
 from ui.web.theme import Theme
 from ui.web.units import PLOTLY_TICK_SUFFIX, Unit
 
@@ -42,11 +43,12 @@ _MIN_POINTS, _MAX_POINTS = 60, 800
 
 @dataclass(frozen=True, slots=True)
 class SeriesQuery:
-    """One PromQL expression of a chart. `{sel}` is replaced by the target's label matchers
-    and `{w}` by the rate window; `legend` names each resulting series (`{label}`
-    placeholders take the series' labels)."""
+    """One PromQL expression of a chart: a template whose `{sel}` is replaced by the target's
+    label matchers and `{w}` by the rate window, or the read model's builder called with
+    the two; `legend` names each resulting series (`{label}` placeholders take the series'
+    labels)."""
 
-    expr: str
+    expr: str | Callable[[str, str], str]
     legend: str
     dash: str = "solid"
 
@@ -97,9 +99,7 @@ def frame_for(range_s: float, now_ms: int, step_ms: int, interval_s: float) -> F
     end = now_ms - now_ms % step_ms
     start = end - int(range_s * 1000)
     start -= start % step_ms
-    # a rate over at least four polls and two steps: every step sees enough samples
-    window_s = max(4 * interval_s, 2 * step_ms / 1000, 15)
-    return Frame(start, end, step_ms, f"{math.ceil(window_s)}s")
+    return Frame(start, end, step_ms, rate_window_text(chart_rate_window_s(step_ms, interval_s)))
 
 
 def time_labels(steps: np.ndarray) -> list[str]:

@@ -7,14 +7,16 @@ whole figures again.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import dash
 import numpy as np
 
+from monitor.durations import parse_duration
 from monitor.query import QueryError
+from monitor.readmodel.latency import QUANTILES, LatencyHistogram, latency_histogram
 from monitor.readmodel.source import DataSource
 from ui.web.charts import (
     ChartSpec,
@@ -28,7 +30,7 @@ from ui.web.charts import (
     time_labels,
     traces_of,
 )
-from ui.web.latency import BUCKETS_EXPR, QUANTILES, Histogram, merge_histograms
+from ui.web.latency import bucket_labels
 from ui.web.panels import LATENCY_HEATMAP, LATENCY_PERCENTILES
 from ui.web.theme import Theme
 
@@ -105,13 +107,19 @@ class LiveCharts:
 
     # -- one chart -----------------------------------------------------------------------
 
-    def _query(self, expr: str, frame: Frame) -> Any:
-        text = expr.format(sel=self.selector, w=frame.rate_window)
+    def _query(self, expr: str | Callable[[str, str], str], frame: Frame) -> Any:
+        if callable(expr):
+            text = expr(self.selector, frame.rate_window)
+        else:
+            text = expr.format(sel=self.selector, w=frame.rate_window)
         return self.source.range(text, frame.start_ms, frame.end_ms, frame.step_ms)
 
-    def _histogram(self, frame: Frame, cache: dict[str, Any]) -> Histogram:
+    def _histogram(self, frame: Frame, cache: dict[str, Any]) -> LatencyHistogram:
         if "histogram" not in cache:
-            cache["histogram"] = merge_histograms(self._query(BUCKETS_EXPR, frame), frame.steps)
+            window_ms = round(parse_duration(frame.rate_window) * 1000)
+            cache["histogram"] = latency_histogram(
+                self.source, self.selector, frame.start_ms, frame.end_ms, frame.step_ms, window_ms
+            )
         return cache["histogram"]  # type: ignore[no-any-return]
 
     def _traces(
@@ -132,7 +140,7 @@ class LiveCharts:
             histogram = self._histogram(frame, cache)
             if not histogram.bounds.size:
                 return empty_figure(theme, "No latency histogram (Redis 7.0+ with calls)"), []
-            return heatmap_figure(histogram, frame, theme), histogram.labels
+            return heatmap_figure(histogram, frame, theme), bucket_labels(histogram)
         traces = self._traces(spec, frame, None, cache)
         if not traces or not any(np.isfinite(t.values).any() for t in traces):
             return empty_figure(theme, "No data in this range"), []
@@ -143,21 +151,21 @@ class LiveCharts:
     ) -> Any:
         if spec.id == LATENCY_HEATMAP:
             histogram = self._histogram(tail, cache)
-            if histogram.labels != list(shown):
+            if bucket_labels(histogram) != list(shown):
                 return dash.no_update  # a new bucket appeared: the next full render shows it
             return [{"x": [time_labels(tail.steps)], "z": [_columns(histogram)]}, [0], points]
         traces = self._traces(spec, tail, shown, cache)
         return extend_payload(traces, tail, points, drop_missing=spec.stacked)
 
 
-def _columns(histogram: Histogram) -> list[list[float | None]]:
+def _columns(histogram: LatencyHistogram) -> list[list[float | None]]:
     return [
         [None if not math.isfinite(v) else round(float(v), 3) for v in column]
-        for column in histogram.per_bucket.T
+        for column in histogram.per_second.T
     ]
 
 
-def heatmap_figure(histogram: Histogram, frame: Frame, theme: Theme) -> dict[str, Any]:
+def heatmap_figure(histogram: LatencyHistogram, frame: Frame, theme: Theme) -> dict[str, Any]:
     layout = theme.plotly_layout()
     layout["yaxis"] = {**layout["yaxis"], "type": "category", "rangemode": None}
     layout["hovermode"] = "closest"
@@ -166,7 +174,7 @@ def heatmap_figure(histogram: Histogram, frame: Frame, theme: Theme) -> dict[str
             {
                 "type": "heatmap",
                 "x": time_labels(frame.steps),
-                "y": histogram.labels,
+                "y": bucket_labels(histogram),
                 "z": _columns(histogram),
                 "transpose": True,
                 "colorscale": [list(stop) for stop in theme.heatmap],

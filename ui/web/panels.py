@@ -1,8 +1,14 @@
 """The charts of the target page, per kind of server, as PromQL over one target
-(`{sel}`: its `instance` matcher; `{w}`: the rate window for the chart's step)."""
+(`{sel}`: its `instance` matcher; `{w}`: the rate window for the chart's step). Traffic,
+hit ratio and memory fill are the read model's definitions (`monitor/readmodel/queries.py`),
+so a chart and the fleet card show the same number; latency is the read model's exact merge."""
 
 from __future__ import annotations
 
+from functools import partial
+
+from monitor.readmodel import definitions as d
+from monitor.readmodel import queries as q
 from ui.web.charts import ChartSpec, SeriesQuery
 from ui.web.units import Unit
 
@@ -23,27 +29,30 @@ def _q(expr: str, legend: str, dash: str = "solid") -> SeriesQuery:
     return SeriesQuery(expr, legend, dash)
 
 
+def _ops(kind: str, legend: str) -> tuple[SeriesQuery, ...]:
+    """The application's ops by command, and cachewatch's own beside them."""
+    return (
+        SeriesQuery(partial(q.target_ops_by_command, kind), legend),
+        SeriesQuery(q.target_observer_ops, "cachewatch (not counted)", "dot"),
+    )
+
+
+def _hit_ratio(kind: str) -> SeriesQuery:
+    return SeriesQuery(partial(q.target_hit_ratio, kind), "hit ratio")
+
+
+def _memcached_slab_memory(sel: str, window: str) -> str:
+    return d.render(d.MEMCACHED_MEMORY_USED, "instance", sel, window)
+
+
 REDIS_CHARTS = (
     ChartSpec(
         "ops",
         "Operations by command",
         Unit.OPS,
-        (_q("sum by (cmd) (rate(redis_commands_total{{{sel}}}[{w}]))", "{cmd}"),),
-        stacked=True,
+        _ops("redis", "{cmd}"),
     ),
-    ChartSpec(
-        "hit-ratio",
-        "Hit ratio",
-        Unit.RATIO,
-        (
-            _q(
-                "sum(rate(redis_keyspace_hits_total{{{sel}}}[{w}])) / "
-                "(sum(rate(redis_keyspace_hits_total{{{sel}}}[{w}])) + "
-                "sum(rate(redis_keyspace_misses_total{{{sel}}}[{w}])))",
-                "hit ratio",
-            ),
-        ),
-    ),
+    ChartSpec("hit-ratio", "Hit ratio (application)", Unit.RATIO, (_hit_ratio("redis"),)),
     ChartSpec(
         "memory",
         "Memory vs maxmemory",
@@ -81,7 +90,7 @@ REDIS_CHARTS = (
             _q("redis_blocked_clients{{{sel}}}", "blocked"),
         ),
     ),
-    ChartSpec(LATENCY_PERCENTILES, "Latency percentiles (all commands)", Unit.USEC, ()),
+    ChartSpec(LATENCY_PERCENTILES, "Latency percentiles (application commands)", Unit.USEC, ()),
     ChartSpec(LATENCY_HEATMAP, "Latency heatmap (calls/s per bucket)", Unit.USEC, ()),
 )
 
@@ -90,27 +99,16 @@ MEMCACHED_CHARTS = (
         "ops",
         "Operations by command",
         Unit.OPS,
-        (_q("sum by (command) (rate(memcached_commands_total{{{sel}}}[{w}]))", "{command}"),),
-        stacked=True,
+        _ops("memcached", "{command}"),
     ),
-    ChartSpec(
-        "hit-ratio",
-        "Get hit ratio",
-        Unit.RATIO,
-        (
-            _q(
-                'sum(rate(memcached_commands_total{{{sel},command="get",status="hit"}}[{w}])) / '
-                'sum(rate(memcached_commands_total{{{sel},command="get"}}[{w}]))',
-                "hit ratio",
-            ),
-        ),
-    ),
+    ChartSpec("hit-ratio", "Get hit ratio", Unit.RATIO, (_hit_ratio("memcached"),)),
     ChartSpec(
         "memory",
         "Memory vs limit",
         Unit.BYTES,
         (
-            _q("memcached_current_bytes{{{sel}}}", "used"),
+            SeriesQuery(_memcached_slab_memory, "slabs (evicts by this)"),
+            _q("memcached_current_bytes{{{sel}}}", "items", "dot"),
             _q("memcached_limit_bytes{{{sel}}}", "limit", "dash"),
         ),
     ),

@@ -9,8 +9,11 @@ from typing import Any
 import dash
 from dash import ALL, Input, Output, State, dcc, html
 
-from monitor.evictions.summary import TREND_SPAN_S
+from monitor.evictions import expressions as x
+from monitor.evictions.expressions import window_text
+from monitor.evictions.summary import DETAIL_MAX_S, TREND_SPAN_S
 from monitor.evictions.trend import Trend, classify_trend
+from monitor.readmodel import queries as q
 from ui.web.charts import ChartSpec, SeriesQuery
 from ui.web.components import chart_panel, page_header, panel, table, tick
 from ui.web.context import DEFAULT_WIDTH_PX, PageContext
@@ -68,16 +71,18 @@ CHARTS = (
         Unit.RATIO,
         (
             SeriesQuery(
-                "redis_memory_used_bytes{{{sel}}} / (redis_memory_max_bytes{{{sel}}} > 0) or "
-                "memcached_current_bytes{{{sel}}} / memcached_limit_bytes{{{sel}}}",
-                "{instance}",
+                lambda sel, w: f"({q.FLEET_MEMORY_USED}) / ({q.FLEET_MEMORY_MAX} > 0)", "{instance}"
             ),
         ),
     ),
 )
 
-#: how far back the fill trend is fitted for time-to-full
-_TREND = "30m"
+#: how far back the fill trend is fitted for time-to-full: the eviction summary's window
+_TREND = window_text(DETAIL_MAX_S)
+_SECONDS_TO_FULL = (
+    f"{x.render(x.REDIS_MEMORY_SECONDS_TO_FULL, 'instance', '', _TREND)}"
+    f" or {x.render(x.MEMCACHED_MEMORY_SECONDS_TO_FULL, 'instance', '', _TREND)}"
+)
 
 
 def layout(ctx: PageContext, view: ViewQuery) -> html.Div:
@@ -143,13 +148,9 @@ def eviction_rows(ctx: PageContext, now_ms: int) -> list[Row]:
         f"/ sum by (instance) (rate(memcached_items_evicted_total[{window}]))",
         now_ms,
     )
-    used = _by_instance(ctx, "redis_memory_used_bytes or memcached_current_bytes", now_ms)
-    limit = _by_instance(ctx, "redis_memory_max_bytes > 0 or memcached_limit_bytes", now_ms)
-    growth = _by_instance(
-        ctx,
-        f"deriv(redis_memory_used_bytes[{_TREND}]) or deriv(memcached_current_bytes[{_TREND}])",
-        now_ms,
-    )
+    used = _by_instance(ctx, q.FLEET_MEMORY_USED, now_ms)
+    limit = _by_instance(ctx, f"{q.FLEET_MEMORY_MAX} > 0", now_ms)
+    to_full_s = _by_instance(ctx, _SECONDS_TO_FULL, now_ms)
     trends = eviction_trends(ctx, now_ms)
     rows = []
     for state in sorted(ctx.data.source.statuses(), key=lambda s: s.instance):
@@ -157,9 +158,7 @@ def eviction_rows(ctx: PageContext, now_ms: int) -> list[Row]:
         fill = (
             used[instance] / limit[instance] if instance in used and limit.get(instance) else None
         )
-        to_full = None
-        if fill is not None and growth.get(instance, 0.0) > 0:
-            to_full = max(0.0, (limit[instance] - used[instance]) / growth[instance])
+        to_full = to_full_s.get(instance) if fill is not None else None
         trend = trends.get(instance, Trend.UNKNOWN).value
         rows.append((instance, evicted.get(instance), trend, wasted.get(instance), fill, to_full))
     rows.sort(key=lambda r: (-(r[1] or 0.0), r[5] if r[5] is not None else math.inf, r[0]))

@@ -12,11 +12,20 @@ from typing import Any
 import dash
 from dash import Input, Output, State, dcc, html
 
+from monitor.readmodel.levels import Level, evictions_level, memory_level
 from monitor.readmodel.overview import OverviewRow
 from monitor.readmodel.source import Health
 from ui.web.components import empty_state, page_header, stat_tile, status_badge, tick
 from ui.web.context import PageContext
-from ui.web.units import fmt_age, fmt_bytes, fmt_clock, fmt_count, fmt_percent, fmt_rate
+from ui.web.units import (
+    fmt_age,
+    fmt_bytes,
+    fmt_clock,
+    fmt_count,
+    fmt_percent,
+    fmt_rate,
+    fmt_usec,
+)
 from ui.web.urlstate import ViewQuery, parse_query, with_params
 from ui.web.wiring import url_param_control
 
@@ -49,11 +58,14 @@ def layout(ctx: PageContext, view: ViewQuery) -> html.Div:
     )
 
 
+_MEMBAR_TONE = {Level.OK: "", Level.WARN: "high", Level.BAD: "full"}
+
+
 def _membar(row: OverviewRow) -> html.Div | None:
     fraction = row.memory_fraction
     if fraction is None:
         return None
-    tone = "full" if fraction >= 0.95 else "high" if fraction >= 0.8 else ""
+    tone = _MEMBAR_TONE[memory_level(fraction)]
     return html.Div(
         html.Div(style={"width": f"{min(fraction, 1.0) * 100:.1f}%"}),
         className=f"membar {tone}".strip(),
@@ -92,6 +104,18 @@ def _metric(label: str, value: str) -> html.Div:
     )
 
 
+def _observer(row: OverviewRow) -> html.Div | None:
+    """cachewatch's own commands, which the ops figure leaves out."""
+    if not row.observer_ops_per_s:
+        return None
+    return html.Div(
+        f"not counted: cachewatch's own {fmt_rate(row.observer_ops_per_s, '/s').strip()}",
+        className="card-observer",
+        title="commands cachewatch sends this target (polls, hot-key sampling); the ops/s, "
+        "hit ratio and p99 above are the application's, without them",
+    )
+
+
 def _status(row: OverviewRow) -> str:
     return {Health.UP: "up", Health.DOWN: "down"}.get(row.health, "unknown")
 
@@ -110,10 +134,7 @@ def card(row: OverviewRow, search: str, now_ms: int, last_poll_ms: int = 0) -> d
     metrics = [
         _metric("ops/s", fmt_rate(row.ops_per_s, "").strip()),
         _metric("hit ratio", fmt_percent(row.hit_ratio)),
-        _metric(
-            "p99",
-            f"{row.p99_ms:.2f} ms" if row.p99_ms is not None and math.isfinite(row.p99_ms) else "—",
-        ),
+        _metric("p99", fmt_usec(None if row.p99_ms is None else row.p99_ms * 1000)),
         _metric(
             f"memory of {fmt_bytes(row.memory_max)}" if row.memory_max else "memory",
             fmt_bytes(row.memory_used),
@@ -128,6 +149,7 @@ def card(row: OverviewRow, search: str, now_ms: int, last_poll_ms: int = 0) -> d
         ),
         html.Div(sub, className="card-sub"),
         html.Div(metrics, className="card-metrics"),
+        _observer(row),
         _spark(row.ops_trend, row.health is Health.DOWN),
         _membar(row),
     ]
@@ -198,6 +220,7 @@ def _digest(row: OverviewRow, search: str) -> str:
             row.version,
             row.firing_alerts,
             rounded(row.ops_per_s),
+            rounded(row.observer_ops_per_s),
             rounded(row.hit_ratio),
             rounded(row.memory_used),
             rounded(row.memory_max),
@@ -233,7 +256,10 @@ def _stats(rows: Sequence[OverviewRow]) -> list[html.Div]:
         ),
         stat_tile("Memory used", fmt_bytes(memory), "all targets"),
         stat_tile(
-            "Evictions", fmt_rate(evictions, "/s"), "all targets", "warn" if evictions > 0 else ""
+            "Evictions",
+            fmt_rate(evictions, "/s"),
+            "all targets",
+            "warn" if any(evictions_level(r.evictions_per_s) is not Level.OK for r in rows) else "",
         ),
         stat_tile("Alerts firing", str(firing), "", "bad" if firing else ""),
     ]
@@ -269,7 +295,10 @@ def overview_update(ctx: PageContext, search: str, state: dict[str, Any] | None)
     rows = ctx.overview_rows()
     wanted = view.get("filter")
     shown = [r for r in rows if r.matches(wanted)] if wanted else rows
-    updated = f"{len(rows)} targets · updated {fmt_clock(now)}"
+    polled = max((r.as_of_ms for r in rows), default=0)
+    updated = f"{len(rows)} targets · " + (
+        f"data polled {fmt_clock(polled)}" if polled else "waiting for the first poll"
+    )
     if not rows:
         grid: Any = empty_state(
             "No targets yet",
