@@ -146,6 +146,8 @@ _HOTKEYS_KEYS = {
     "monitor_burst",
     "monitor_every",
     "command_budget",
+    "command_share",
+    "command_floor",
     "top",
     "export_key_names",
     "mask_regex",

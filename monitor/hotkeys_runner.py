@@ -6,10 +6,14 @@ latest report reaches the UIs (`reports()`) and, through the poller, the store a
 `/metrics` as the top-K series `cachewatch_hotkey_ops_per_second{rank,method[,key]}` (key
 names only when `export_key_names` is on, masked by the configured regex).
 
-The `[hotkeys]` table: `enabled` (default true), `top` (10), `command_budget` (commands per
-second per server for SCAN/OBJECT FREQ sampling; the whole fleet shares at most
-`FLEET_BUDGET_PER_S`), `monitor` (opt-in MONITOR bursts), `monitor_burst`, `monitor_every`,
-`window`, `metadump`, `export_key_names`, `mask_regex` + `mask_replacement`.
+The sampling budget of each server follows its own traffic (`monitor/hotkeys_budget.py`):
+`command_share` (0.02) of the application's commands per second, at least `command_floor`
+(20) and at most `command_budget` (2000) commands a second, less what other cachewatch
+processes already sample there; the whole fleet shares at most `FLEET_BUDGET_PER_S`.
+
+The `[hotkeys]` table: `enabled` (default true), `top` (10), `command_budget`,
+`command_share`, `command_floor`, `monitor` (opt-in MONITOR bursts), `monitor_burst`,
+`monitor_every`, `window`, `metadump`, `export_key_names`, `mask_regex` + `mask_replacement`.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from collectors.hotkeys import (
     report_samples,
 )
 from monitor.durations import parse_duration
+from monitor.hotkeys_budget import BudgetPolicy, SamplingBudget, read_traffic
 from monitor.model import SampleBatch
 from monitor.targets import Target
 
@@ -44,11 +49,33 @@ class HotKeysSettingsError(ValueError):
     pass
 
 
-def _options(table: dict[str, Any]) -> tuple[bool, HotKeyOptions, KeyExportPolicy]:
+_DEFAULT_POLICY = BudgetPolicy()
+
+
+def _policy(table: dict[str, Any]) -> BudgetPolicy:
+    policy = BudgetPolicy(
+        share=float(table.get("command_share", _DEFAULT_POLICY.share)),
+        floor_per_s=float(table.get("command_floor", _DEFAULT_POLICY.floor_per_s)),
+        ceiling_per_s=float(table.get("command_budget", _DEFAULT_POLICY.ceiling_per_s)),
+    )
+    if not 0 <= policy.share <= 1:
+        raise ValueError(f"command_share: {policy.share} is not between 0 and 1")
+    if not 0 <= policy.floor_per_s <= policy.ceiling_per_s:
+        raise ValueError(
+            f"command_floor ({policy.floor_per_s:g}) must be between 0 and command_budget "
+            f"({policy.ceiling_per_s:g})"
+        )
+    return policy
+
+
+def _options(
+    table: dict[str, Any],
+) -> tuple[bool, HotKeyOptions, KeyExportPolicy, BudgetPolicy]:
     try:
+        budget = _policy(table)
         options = HotKeyOptions(
             top=int(table.get("top", 10)),
-            command_budget_per_s=float(table.get("command_budget", 3000)),
+            command_budget_per_s=budget.floor_per_s,
             monitor=bool(table.get("monitor", False)),
             burst_s=parse_duration(str(table.get("monitor_burst", "100ms"))),
             burst_every_s=parse_duration(str(table.get("monitor_every", "10s"))),
@@ -64,13 +91,15 @@ def _options(table: dict[str, Any]) -> tuple[bool, HotKeyOptions, KeyExportPolic
         )
     except (TypeError, ValueError) as exc:
         raise HotKeysSettingsError(f"[hotkeys]: {exc}") from None
-    return bool(table.get("enabled", True)), options, policy
+    return bool(table.get("enabled", True)), options, policy, budget
 
 
 class HotKeysRunner:
     def __init__(self, table: dict[str, Any]) -> None:
-        self.enabled, self._options, self._policy = _options(table)
+        self.enabled, self._options, self._policy, self._budget_policy = _options(table)
         self._detectors: dict[str, HotKeyDetector] = {}
+        self._budgets: dict[str, SamplingBudget] = {}
+        self._budget_at: dict[str, int] = {}
         self._failures: dict[str, str] = {}
 
     def reports(self) -> list[HotKeyReport]:
@@ -104,15 +133,34 @@ class HotKeysRunner:
         runtime.scheduler.add_periodic("hotkeys", 1.0, functools.partial(self._step, runtime))
 
     async def _step(self, runtime: Any) -> None:
-        targets = {s.target.instance: s.target for s in runtime.statuses() if s.up}
-        for instance in list(self._detectors.keys() - targets.keys()):
+        statuses = {s.target.instance: s for s in runtime.statuses() if s.up}
+        for instance in list(self._detectors.keys() - statuses.keys()):
             await self._detectors.pop(instance).close()
-        budget = min(self._options.command_budget_per_s, FLEET_BUDGET_PER_S / max(len(targets), 1))
-        for instance, target in targets.items():
-            if instance not in self._detectors:
-                options = replace(self._options, command_budget_per_s=budget)
-                self._detectors[instance] = HotKeyDetector(target, options)
+            self._budgets.pop(instance, None)
+        fleet_cap = FLEET_BUDGET_PER_S / max(len(statuses), 1)
+        for instance, status in statuses.items():
+            detector = self._detectors.get(instance)
+            if detector is None:
+                detector = self._detectors[instance] = HotKeyDetector(status.target, self._options)
+            budget = self._follow_traffic(instance, status.last_batch)
+            detector.set_budget(min(budget, fleet_cap))
         await asyncio.gather(*(self._step_one(d) for d in list(self._detectors.values())))
+
+    def _follow_traffic(self, instance: str, batch: SampleBatch | None) -> float:
+        """This target's sampling budget, updated when a new poll arrived."""
+        budget = self._budgets.get(instance)
+        if budget is None:
+            budget = self._budgets[instance] = SamplingBudget(self._budget_policy)
+        if batch is not None and batch.ts_ms != self._budget_at.get(instance):
+            self._budget_at[instance] = batch.ts_ms
+            reading = read_traffic(batch.ts_ms, batch.names, batch.labels, batch.values)
+            if reading is not None:
+                budget.update(reading)
+        return budget.rate_per_s
+
+    def budgets(self) -> dict[str, SamplingBudget]:
+        """Each target's sampling budget (what the views and tests read)."""
+        return dict(self._budgets)
 
     async def _step_one(self, detector: HotKeyDetector) -> None:
         try:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from collectors.hotkeys.bigkeys import parse_keysizes
@@ -115,6 +115,12 @@ class HotKeyDetector:
     @property
     def instance(self) -> str:
         return self.target.instance
+
+    def set_budget(self, commands_per_s: float) -> None:
+        """Change the sampling budget (the runtime follows the server's own traffic)."""
+        self.options = replace(self.options, command_budget_per_s=commands_per_s)
+        if self._bucket is not None:
+            self._bucket.rate = self._bucket.burst = commands_per_s
 
     async def step(self) -> None:
         """One poll's worth of work within the command budget; raises on connection loss
