@@ -74,6 +74,9 @@ class TargetStatus:
     #: collector name -> why it is switched off on this target
     skipped: dict[str, str] = field(default_factory=dict)
     last_batch: SampleBatch | None = None
+    #: the first poll of the current run of good polls (0 while down): rates over a window
+    #: reaching further back would be extrapolated from a part of it
+    up_since_ms: int = 0
 
 
 async def open_connection(target: Target) -> Any:
@@ -180,6 +183,7 @@ class TargetPoller:
             capabilities=self._capabilities,
             skipped=dict(self._skipped),
             last_batch=batch,
+            up_since_ms=(previous.up_since_ms if previous.up else ts_ms) if ok else 0,
         )
         return batch
 

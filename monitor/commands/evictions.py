@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.commands.common import add_config_options, duration_arg, fail, resolve_config
+from monitor.commands.query import time_arg
 from monitor.config import Config, ConfigError, config_from_urls
 from monitor.evictions import (
     EvictionSummary,
@@ -58,6 +59,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument(
         "--live", action="store_true", help="poll live even if the store has history"
     )
+    parser.add_argument(
+        "--at",
+        type=time_arg,
+        metavar="T",
+        help="summarise the store's history up to T (unix seconds or RFC 3339; default: now)",
+    )
     parser.add_argument("--format", choices=("json", "table"), default="table")
     add_config_options(parser, urls=False)
     parser.set_defaults(run=run)
@@ -75,7 +82,9 @@ def run(args: argparse.Namespace) -> int:
         return fail(str(exc))
     summary = None
     if not args.live and (args.store or args.config):
-        summary = _from_store(config, target.instance)
+        summary = _from_store(config, target.instance, args.at)
+    if summary is None and args.at is not None:
+        return fail("--at reads the store's history: give --store or -c with it")
     if summary is None:
         try:
             summary = _poll_live(config, args.url, target.instance, args.duration, args.interval)
@@ -94,7 +103,7 @@ def _note(message: str) -> None:
     print(f"cachewatch: {message}", file=sys.stderr)
 
 
-def _from_store(config: Config, instance: str) -> EvictionSummary | None:
+def _from_store(config: Config, instance: str, at_ms: int | None) -> EvictionSummary | None:
     """The summary from the configured store, or None (with a note) if it has no recent
     history of the target."""
     path = config.store.path
@@ -106,7 +115,7 @@ def _from_store(config: Config, instance: str) -> EvictionSummary | None:
     store = open_store(config, read_only=True)
     try:
         engine = Engine(store)
-        summary = eviction_summary(engine, scope_of_instance(engine, instance))
+        summary = eviction_summary(engine, scope_of_instance(engine, instance, at_ms), at_ms)
     except QueryError as exc:
         _note(f"store at {path}: {exc}; polling live")
         return None

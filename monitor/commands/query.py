@@ -22,7 +22,7 @@ from monitor.config import ConfigError
 from monitor.query import Engine, QueryError, QueryResult
 from monitor.query.values import format_value
 
-__all__ = ["add_parser", "run", "parse_time"]
+__all__ = ["add_parser", "run", "parse_time", "time_arg"]
 
 #: a range query without --step gets about this many points
 _DEFAULT_POINTS = 250
@@ -50,7 +50,8 @@ def parse_time(text: str) -> int:
     return round(moment.timestamp() * 1000)
 
 
-def _time_arg(text: str) -> int:
+def time_arg(text: str) -> int:
+    """`parse_time` for argparse: a bad time is a usage error naming the text."""
     try:
         return parse_time(text)
     except ValueError as exc:
@@ -64,7 +65,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument(
         "--at",
-        type=_time_arg,
+        type=time_arg,
         metavar="T",
         help="evaluation time, unix seconds or RFC 3339 (default: now); "
         "with --range, the end of the range",

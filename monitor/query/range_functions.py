@@ -271,7 +271,9 @@ def eval_range_function(
             lo, hi = rv.bounds(i)
             seen |= hi > lo
         return StepVectors([absent_labels], np.ones((1, steps)), ~seen[None, :]).nonempty_rows()
-    if not rv.labels:
+    if not rv.labels or not any(len(ts) for ts in rv.ts):
+        # no sample in any window (series matched, but e.g. only stale markers in range):
+        # nothing to index into, and nothing to return
         return StepVectors.empty(steps)
     window = _Window(rv)
     if name in _WITH_SCALAR:

@@ -38,6 +38,7 @@ def target_state(status: TargetStatus) -> TargetState:
         version=version,
         timeout_s=target.timeout_s,
         interval_s=target.interval_s,
+        up_since_ms=status.up_since_ms,
     )
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from monitor.durations import parse_duration
 from monitor.readmodel import queries as q
-from monitor.readmodel.latency import fleet_latency
+from monitor.readmodel.latency import LatencyHistogram, fleet_latency
 from monitor.readmodel.replication import for_replica, primaries_of, replica_lags, worst
 from monitor.readmodel.source import DataSource, Health, InstantSample, TargetState
 
@@ -117,6 +117,50 @@ def group_order(row: OverviewRow) -> tuple[int, str, int, str, int, str]:
     return (1, "", 0, "", 0, row.instance)
 
 
+_FULL_WINDOW_MS = round(parse_duration(q.RATE) * 1000)
+
+
+def rate_window_ms(state: TargetState, now_ms: int) -> int | None:
+    """The rate window a target's figures use now: the full minute once it has answered
+    every poll for that long; else as far back as it has (a rate over a window the history
+    covers only in part is extrapolated from that part: a fresh TUI showed evictions at two
+    thirds of their rate); None before it has two polls to take a rate from."""
+    if not state.up_since_ms:
+        return _FULL_WINDOW_MS  # not known (attached), or down (no figures shown)
+    history = now_ms - state.up_since_ms
+    if history >= _FULL_WINDOW_MS:
+        return _FULL_WINDOW_MS
+    return history if history >= state.interval_s * 1000 else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Rates:
+    """The fleet's rate-derived figures over one window, by instance."""
+
+    ops: dict[str, float]
+    observer_ops: dict[str, float]
+    hits: dict[str, float]
+    misses: dict[str, float]
+    evictions: dict[str, float]
+    latency: dict[str, LatencyHistogram]
+
+
+def _rates(source: DataSource, now_ms: int, window_ms: int) -> _Rates:
+    window = f"{window_ms}ms"
+
+    def fetch(expr: str) -> dict[str, float]:
+        return _by_instance(source.instant(expr, now_ms))
+
+    return _Rates(
+        ops=fetch(q.fleet_ops(window)),
+        observer_ops=fetch(q.fleet_observer_ops(window)),
+        hits=fetch(q.fleet_hits(window)),
+        misses=fetch(q.fleet_misses(window)),
+        evictions=fetch(q.fleet_evictions(window)),
+        latency=fleet_latency(source, now_ms, window_ms),
+    )
+
+
 def fleet_overview(source: DataSource, now_ms: int, with_trend: bool = True) -> list[OverviewRow]:
     states = source.statuses()
     if not states:
@@ -125,11 +169,15 @@ def fleet_overview(source: DataSource, now_ms: int, with_trend: bool = True) -> 
     def fetch(expr: str) -> dict[str, float]:
         return _by_instance(source.instant(expr, now_ms))
 
-    ops, observer_ops = fetch(q.FLEET_OPS), fetch(q.FLEET_OBSERVER_OPS)
-    hits, misses = fetch(q.FLEET_HITS), fetch(q.FLEET_MISSES)
+    windows = {state.instance: rate_window_ms(state, now_ms) for state in states}
+    # one set of fleet queries over the full minute; while some targets are younger than
+    # that, one more over the shortest young history (right for all of them, if noisier)
+    young = [w for w in windows.values() if w is not None and w < _FULL_WINDOW_MS]
+    by_window = {_FULL_WINDOW_MS: _rates(source, now_ms, _FULL_WINDOW_MS)}
+    if young:
+        by_window[min(young)] = _rates(source, now_ms, min(young))
     used, limit = fetch(q.FLEET_MEMORY_USED), fetch(q.FLEET_MEMORY_MAX)
-    evictions, clients = fetch(q.FLEET_EVICTIONS), fetch(q.FLEET_CLIENTS)
-    latency = fleet_latency(source, now_ms, round(parse_duration(q.RATE) * 1000))
+    clients = fetch(q.FLEET_CLIENTS)
     lags = replica_lags(source, now_ms)
     link_samples = source.instant(q.FLEET_LINK_UP_BY_PRIMARY, now_ms)
     primaries = primaries_of(link_samples)
@@ -143,16 +191,24 @@ def fleet_overview(source: DataSource, now_ms: int, with_trend: bool = True) -> 
         versions[instance] = sample.labels.get("redis_version", "")
     for sample in source.instant(q.MEMCACHED_VERSION, now_ms):
         versions[sample.labels.get("instance", "")] = sample.labels.get("version", "")
-    trends = _trends(source, now_ms) if with_trend else {}
+    trends = _trends(source, now_ms, states) if with_trend else {}
 
     rows = []
     for state in states:
         instance = state.instance
         role = _role(state, info_roles)
         live = state.health is not Health.DOWN
-        lookups = hits.get(instance, 0.0) + misses.get(instance, 0.0)
-        histogram = latency.get(instance)
-        p99_usec = histogram.last(0.99) if histogram is not None else None
+        window = windows[instance]
+        rates = None
+        if live and window is not None:
+            rates = by_window[_FULL_WINDOW_MS if window == _FULL_WINDOW_MS else min(young)]
+        lookups = hits = 0.0
+        p99_usec = None
+        if rates is not None:
+            hits = rates.hits.get(instance, 0.0)
+            lookups = hits + rates.misses.get(instance, 0.0)
+            histogram = rates.latency.get(instance)
+            p99_usec = histogram.last(0.99) if histogram is not None else None
         if role == "replica":
             lag = for_replica(lags, instance, primaries.get(instance))
         else:
@@ -164,6 +220,9 @@ def fleet_overview(source: DataSource, now_ms: int, with_trend: bool = True) -> 
         ) -> float | None:
             return values.get(instance) if live else None
 
+        def rate(pick: str, rates: _Rates | None = rates, instance: str = instance) -> float | None:
+            return getattr(rates, pick).get(instance) if rates is not None else None
+
         rows.append(
             OverviewRow(
                 instance=instance,
@@ -174,14 +233,14 @@ def fleet_overview(source: DataSource, now_ms: int, with_trend: bool = True) -> 
                 health=state.health,
                 last_error=state.last_error,
                 version=state.version or versions.get(instance, ""),
-                ops_per_s=now(ops),
-                observer_ops_per_s=now(observer_ops),
-                hit_ratio=hits.get(instance, 0.0) / lookups if live and lookups > 0 else None,
+                ops_per_s=rate("ops"),
+                observer_ops_per_s=rate("observer_ops"),
+                hit_ratio=hits / lookups if lookups > 0 else None,
                 memory_used=now(used),
                 memory_max=now(limit),
-                evictions_per_s=now(evictions),
+                evictions_per_s=rate("evictions"),
                 clients=now(clients),
-                p99_ms=p99_usec / 1000 if live and p99_usec is not None else None,
+                p99_ms=p99_usec / 1000 if p99_usec is not None else None,
                 replication_lag_s=lag.seconds if live and lag is not None else None,
                 replication_lag_bytes=lag.bytes if live and lag is not None else None,
                 master_link_up=None if link is None or not live else link >= 1,
@@ -196,15 +255,21 @@ def fleet_overview(source: DataSource, now_ms: int, with_trend: bool = True) -> 
     return rows
 
 
-def _trends(source: DataSource, now_ms: int) -> dict[str, tuple[float, ...]]:
+def _trends(
+    source: DataSource, now_ms: int, states: Sequence[TargetState]
+) -> dict[str, tuple[float, ...]]:
+    """ops/s at each trend step; a step whose rate window reaches back before the target's
+    current run of good polls is left out (NaN): it would show a ramp that never was."""
     end = now_ms - now_ms % TREND_STEP_MS
     start = end - TREND_SPAN_MS
     steps = range(start, end + 1, TREND_STEP_MS)
+    since = {s.instance: s.up_since_ms for s in states}
     out: dict[str, tuple[float, ...]] = {}
     for series in source.range(q.FLEET_OPS, start, end, TREND_STEP_MS):
         instance = series.labels.get("instance")
         if instance is None:
             continue
         at = dict(zip(series.ts_ms, series.values, strict=True))
-        out[instance] = tuple(at.get(t, math.nan) for t in steps)
+        first = since.get(instance, 0) + _FULL_WINDOW_MS
+        out[instance] = tuple(at.get(t, math.nan) if t >= first else math.nan for t in steps)
     return out

@@ -16,12 +16,13 @@ from monitor.readmodel import definitions as d
 __all__ = [
     "RATE",
     "FLEET_OPS",
-    "FLEET_OBSERVER_OPS",
-    "FLEET_HITS",
-    "FLEET_MISSES",
+    "fleet_ops",
+    "fleet_observer_ops",
+    "fleet_hits",
+    "fleet_misses",
+    "fleet_evictions",
     "FLEET_MEMORY_USED",
     "FLEET_MEMORY_MAX",
-    "FLEET_EVICTIONS",
     "FLEET_CLIENTS",
     "FLEET_LINK_UP",
     "FLEET_LINK_UP_BY_PRIMARY",
@@ -49,20 +50,46 @@ def _by_instance(redis: str, memcached: str) -> str:
     return _either(f"sum by (instance) ({redis})", f"sum by (instance) ({memcached})")
 
 
-FLEET_OPS = _either(
-    d.render(d.APP_OPS, "instance", "", RATE),
-    f"sum by (instance) (rate(memcached_commands_total[{RATE}]))",
-)
-#: of which cachewatch: this process's commands per second, per target
-FLEET_OBSERVER_OPS = d.render(d.OBSERVER_OPS, "instance", "", RATE)
-FLEET_HITS = _either(
-    d.render(d.APP_HITS, "instance", "", RATE),
-    f'sum by (instance) (rate(memcached_commands_total{{command="get",status="hit"}}[{RATE}]))',
-)
-FLEET_MISSES = _either(
-    d.render(d.APP_MISSES, "instance", "", RATE),
-    f'sum by (instance) (rate(memcached_commands_total{{command="get",status="miss"}}[{RATE}]))',
-)
+def fleet_ops(window: str = RATE) -> str:
+    """The application's commands per second, by instance."""
+    return _either(
+        d.render(d.APP_OPS, "instance", "", window),
+        f"sum by (instance) (rate(memcached_commands_total[{window}]))",
+    )
+
+
+def fleet_observer_ops(window: str = RATE) -> str:
+    """Of which cachewatch: this process's commands per second to each target."""
+    return d.render(d.OBSERVER_OPS, "instance", "", window)
+
+
+def _memcached_gets(status: str, window: str) -> str:
+    selector = f'memcached_commands_total{{command="get",status="{status}"}}'
+    return f"sum by (instance) (rate({selector}[{window}]))"
+
+
+def fleet_hits(window: str = RATE) -> str:
+    return _either(
+        d.render(d.APP_HITS, "instance", "", window),
+        _memcached_gets("hit", window),
+    )
+
+
+def fleet_misses(window: str = RATE) -> str:
+    return _either(
+        d.render(d.APP_MISSES, "instance", "", window),
+        _memcached_gets("miss", window),
+    )
+
+
+def fleet_evictions(window: str = RATE) -> str:
+    return _by_instance(
+        f"rate(redis_evicted_keys_total[{window}])",
+        f"rate(memcached_items_evicted_total[{window}])",
+    )
+
+
+FLEET_OPS = fleet_ops()
 FLEET_MEMORY_USED = _either(
     d.render(d.REDIS_MEMORY_USED, "instance", "", RATE),
     d.render(d.MEMCACHED_MEMORY_USED, "instance", "", RATE),
@@ -70,9 +97,6 @@ FLEET_MEMORY_USED = _either(
 FLEET_MEMORY_MAX = _either(
     d.render(d.REDIS_MEMORY_MAX, "instance", "", RATE),
     d.render(d.MEMCACHED_MEMORY_MAX, "instance", "", RATE),
-)
-FLEET_EVICTIONS = _by_instance(
-    f"rate(redis_evicted_keys_total[{RATE}])", f"rate(memcached_items_evicted_total[{RATE}])"
 )
 FLEET_CLIENTS = _by_instance("redis_connected_clients", "memcached_current_connections")
 FLEET_LINK_UP = "min by (instance) (redis_master_link_up)"

@@ -51,6 +51,9 @@ class TargetState:
     timeout_s: float = 0.0
     #: the poll interval (charts' rate windows cover several polls); 10 s when not known
     interval_s: float = 10.0
+    #: since when the target has answered every poll, epoch ms; 0 when down or not known
+    #: (an attached source): rates only look back this far
+    up_since_ms: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,16 +15,12 @@ becoming pending.
 
 from __future__ import annotations
 
-import random
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-import redis
-from pymemcache.client.base import Client as MemcacheClient
 
 from alerts.engine import RuleEngine
 from alerts.querier import EngineQuerier
@@ -34,10 +30,9 @@ from alerts.state import AlertSnapshot
 from monitor.config import config_from_urls
 from monitor.model import now_ms
 from monitor.runtime import Runtime
+from tests.loads import fill_memcached, fill_redis, run_loads
 from tests.servers import LocalMemcached, LocalRedis
 
-#: what the engine waits for before evaluating an instant: its polls are all written
-_SETTLED_MS = 1500
 
 
 def _pack(scale: int = 1) -> list[RuleGroup]:
@@ -60,13 +55,14 @@ def _pack(scale: int = 1) -> list[RuleGroup]:
 def _run_until(
     engine: RuleEngine, wanted: set[tuple[str, str]], deadline_s: float
 ) -> tuple[dict[tuple[str, str], AlertSnapshot], dict[tuple[str, str], int]]:
-    """Evaluate as the service does until every (alert, instance) in `wanted` fired; returns
-    the firing snapshots and, per alert, when it was first seen pending or firing."""
+    """Evaluate as the service does (`RuleEngine.run`: due groups at the wall clock, so rule
+    output lands after the polls before it) until every (alert, instance) in `wanted`
+    fired; returns the firing snapshots and, per alert, when it was first seen active."""
     first_active: dict[tuple[str, str], int] = {}
     fired: dict[tuple[str, str], AlertSnapshot] = {}
     end = time.monotonic() + deadline_s
     while time.monotonic() < end and not wanted <= fired.keys():
-        engine.evaluate_due(now_ms() - _SETTLED_MS)
+        engine.evaluate_due(now_ms())
         for alert in engine.alerts():
             key = (alert.rule, alert.label_map.get("instance", ""))
             first_active.setdefault(key, alert.active_at_ms)
@@ -116,36 +112,7 @@ def test_the_pack_as_shipped_fires_down_alerts_for_bare_urls(watched) -> None:  
     )
     for alert in fired.values():
         assert alert.fired_at_ms is not None
-        assert alert.fired_at_ms - frozen_at <= 800 + 1000 + 60_000 + 2 * 30_000 + _SETTLED_MS
-
-
-def _fill_redis(port: int, stop: threading.Event) -> None:
-    """Writes that keep an LRU cache at maxmemory and evicting, and GETs that mostly miss."""
-    client = redis.Redis(port=port)
-    chooser = random.Random(5)
-    value = "x" * 1000
-    n = 0
-    while not stop.is_set():
-        pipe = client.pipeline(transaction=False)
-        for _ in range(100):
-            n += 1
-            pipe.set(f"page:{n}", value)
-            pipe.get(f"page:{chooser.randrange(n * 20)}")
-        pipe.execute()
-        time.sleep(0.01)
-    client.close()
-
-
-def _fill_memcached(port: int, stop: threading.Event) -> None:
-    client = MemcacheClient(("127.0.0.1", port), default_noreply=False)
-    value = b"y" * 2000
-    n = 0
-    while not stop.is_set():
-        for _ in range(100):
-            n += 1
-            client.set(f"item:{n}", value)
-        time.sleep(0.005)
-    client.close()
+        assert alert.fired_at_ms - frozen_at <= 800 + 1000 + 60_000 + 2 * 30_000
 
 
 def test_every_pack_alert_its_condition_calls_for_fires_for_bare_urls(watched) -> None:  # type: ignore[no-untyped-def]
@@ -157,13 +124,7 @@ def test_every_pack_alert_its_condition_calls_for_fires_for_bare_urls(watched) -
     scale = 20
     groups = _pack(scale)
     engine = RuleEngine(groups, EngineQuerier.over(runtime.store), StoreSink(runtime.store))
-    stop = threading.Event()
-    loads = [
-        threading.Thread(target=_fill_redis, args=(full.port, stop)),
-        threading.Thread(target=_fill_memcached, args=(evicting.port, stop)),
-    ]
-    for load in loads:
-        load.start()
+    stop, loads = run_loads((fill_redis, (full.port,)), (fill_memcached, (evicting.port,)))
     try:
         time.sleep(2)
         frozen.pause()

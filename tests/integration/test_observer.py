@@ -11,14 +11,12 @@ traffic, not cachewatch's own.
 from __future__ import annotations
 
 import math
-import random
 import shutil
 import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,41 +27,9 @@ from monitor.config import config_from_urls
 from monitor.hotkeys_runner import HotKeysRunner
 from monitor.readmodel import LocalSource, fleet_overview
 from monitor.runtime import Runtime
+from tests.loads import AppCounts, paced_gets
 from tests.servers import LocalRedis
 from tests.waiting import wait_for
-
-
-@dataclass
-class AppCounts:
-    gets: int = 0
-    hits: int = 0
-    started: float = 0.0
-    stopped: float = 0.0
-
-
-def _paced_gets(port: int, per_s: float, stop: threading.Event, counts: AppCounts) -> None:
-    """An application: `per_s` GETs a second over 2,000 keys of which 1,000 exist (a ~50 %
-    hit ratio), counting its own hits."""
-    client = redis.Redis(port=port)
-    chooser = random.Random(11)
-    counts.started = time.monotonic()
-    batch = max(1, round(per_s / 20))
-    sent = 0
-    while not stop.is_set():
-        due = counts.started + sent / per_s
-        pause = due - time.monotonic()
-        if pause > 0:
-            time.sleep(min(pause, 0.05))
-            continue
-        pipe = client.pipeline(transaction=False)
-        for _ in range(batch):
-            pipe.get(f"key:{chooser.randrange(2000)}")
-        replies = pipe.execute()
-        counts.gets += len(replies)
-        counts.hits += sum(1 for r in replies if r is not None)
-        sent += batch
-    counts.stopped = time.monotonic()
-    client.close()
 
 
 @contextmanager
@@ -96,11 +62,11 @@ def test_ops_and_hit_ratio_are_the_applications(tmp_path: Path, hotkeys: dict[st
         client = redis.Redis(port=server.port)
         client.mset({f"key:{i}": "v" for i in range(1000)})
         client.close()
-        load = threading.Thread(target=_paced_gets, args=(server.port, 231.0, stop, counts))
+        load = threading.Thread(target=paced_gets, args=(server.port, 231.0, stop, counts))
         load.start()
         with _watching(server.url, tmp_path, hotkeys) as source:
-            # a minute of history, so the views' 1-minute rates cover only steady load
-            time.sleep(62)
+            # half a minute of history: the views' rates look back only as far as it goes
+            time.sleep(30)
             row = fleet_overview(source, source.now_ms())[0]
             info = redis.Redis(port=server.port).info("stats")
         stop.set()
@@ -173,12 +139,12 @@ def _p99_case(tmp_path: Path, server: LocalRedis, load: list[str] | None) -> tup
         before = _histogram(client, _APP_COMMANDS)
         process = None
         if load is None:
-            thread = threading.Thread(target=_paced_gets, args=(server.port, 200.0, stop, counts))
+            thread = threading.Thread(target=paced_gets, args=(server.port, 200.0, stop, counts))
             thread.start()
         else:
             process = subprocess.Popen(load, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            time.sleep(62)
+            time.sleep(40)
             row = fleet_overview(source, source.now_ms())[0]
             after = _histogram(client, _APP_COMMANDS)
         finally:

@@ -68,6 +68,16 @@ def test_a_stale_marker_ends_the_series_at_once() -> None:
     assert values(engine.instant("count_over_time(g[1m])", 25 * S)) == {(): 2.0}
 
 
+@pytest.mark.parametrize(
+    "expr", ["rate(c_total[5s])", "irate(c_total[5s])", "max_over_time(c_total[5s])"]
+)
+def test_a_window_holding_only_a_stale_marker_is_empty_not_an_error(expr: str) -> None:
+    # seen under a frozen target: the poll's stale markers were the only samples in range
+    engine = engine_with({COUNTER: [(0, 1.0), (10 * S, STALE)]})
+    assert engine.instant(expr, 12 * S).samples == []
+    assert engine.range(expr, 11 * S, 13 * S, S).series == []
+
+
 def test_lookback_is_five_minutes_inclusive() -> None:
     gauge = (("__name__", "g"),)
     engine = engine_with({gauge: [(0, 7.0)]})
