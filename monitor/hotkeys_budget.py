@@ -105,9 +105,7 @@ class SamplingBudget:
         if sampling is not None and own_sampling is not None:
             self.others_sampling_per_s = max(0.0, sampling - own_sampling)
         allowance = self.policy.allowance(self.application_ops_per_s)
-        target = max(
-            allowance - self.others_sampling_per_s, _MIN_SHARE_OF_ALLOWANCE * allowance
-        )
+        target = max(allowance - self.others_sampling_per_s, _MIN_SHARE_OF_ALLOWANCE * allowance)
         if self._settled:
             self.rate_per_s += 0.5 * (target - self.rate_per_s)
         else:

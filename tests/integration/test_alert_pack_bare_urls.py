@@ -34,7 +34,6 @@ from tests.loads import fill_memcached, fill_redis, run_loads
 from tests.servers import LocalMemcached, LocalRedis
 
 
-
 def _pack(scale: int = 1) -> list[RuleGroup]:
     groups = load_rule_files([str(p) for p in default_rule_files()])
     return [
