@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol, runtime_checkable
 
 from collectors.hotkeys.report import HotKeyReport
+from collectors.redis_slowlog import ORIGIN_CACHEWATCH
 from monitor.model import Event
 from monitor.readmodel import definitions as d
 from monitor.readmodel import queries as q
@@ -39,6 +40,7 @@ __all__ = [
     "HotKeySource",
     "TargetDetail",
     "target_detail",
+    "slowlog_rows",
 ]
 
 _TOP_COMMANDS = 6
@@ -164,6 +166,8 @@ class TargetDetail:
     commandstats: tuple[CommandStat, ...] = ()
     latency_events: tuple[LatencyEvent, ...] = ()
     slowlog: tuple[SlowlogRow, ...] = ()
+    #: entries of cachewatch's own commands left out of `slowlog`
+    slowlog_hidden: int = 0
     keyspace: tuple[KeyspaceRow, ...] = ()
     replication: Replication | None = None
     slabs: tuple[SlabRow, ...] = ()
@@ -477,10 +481,16 @@ def _hot_and_big(
     return hot, _keys(index, "cachewatch_bigkey_bytes"), ()
 
 
-def _slowlog(events: list[Event]) -> tuple[SlowlogRow, ...]:
+def slowlog_rows(events: list[Event]) -> tuple[tuple[SlowlogRow, ...], int]:
+    """The application's slow commands (newest first) and how many entries of cachewatch's
+    own commands were left out (its connections are named `cachewatch`)."""
     rows = []
+    hidden = 0
     for event in events:
         data = event.data
+        if data.get("origin") == ORIGIN_CACHEWATCH:
+            hidden += 1
+            continue
         client = str(data.get("client_addr", ""))
         if data.get("client_name"):
             client += f" ({data['client_name']})"
@@ -493,7 +503,7 @@ def _slowlog(events: list[Event]) -> tuple[SlowlogRow, ...]:
                 client=client,
             )
         )
-    return tuple(rows)
+    return tuple(rows), hidden
 
 
 def target_detail(
@@ -552,7 +562,9 @@ def target_detail(
             _per(index, "redis_latency_spike_last", "event_name").items(), key=lambda kv: -kv[1]
         )
     )
-    slowlog = _slowlog(source.events("slowlog", instance, now - window.span_ms, slowlog_limit))
+    slowlog, slowlog_hidden = slowlog_rows(
+        source.events("slowlog", instance, now - window.span_ms, slowlog_limit)
+    )
     return TargetDetail(
         state=state,
         window=window,
@@ -561,6 +573,7 @@ def target_detail(
         commandstats=_commandstats(index, cmd_rates, top_commands),
         latency_events=latency_events,
         slowlog=slowlog,
+        slowlog_hidden=slowlog_hidden,
         keyspace=keyspace,
         replication=_replication(index, state),
         hot_keys=hot_keys,

@@ -163,3 +163,26 @@ def test_serve_refuses_a_public_address_without_auth() -> None:
     )
     assert result.returncode == 2
     assert "--allow-insecure-listen" in result.stderr
+
+
+def test_a_snapshot_older_than_two_intervals_is_recomputed_before_it_is_served() -> None:
+    """The first page load after a quiet while showed minutes-old figures under a current
+    "updated" clock; a stale snapshot is now computed afresh, in the request."""
+    import time
+
+    from tests.waiting import wait_for
+    from ui.web.snapshot import STALE_AFTER, Snapshot
+
+    computed: list[float] = []
+
+    def compute() -> float:
+        computed.append(time.monotonic())
+        return computed[-1]
+
+    snapshot = Snapshot(compute, max_age_s=0.05)
+    first = snapshot.get()
+    assert snapshot.get() == first  # fresh: served as it is
+    taken = time.monotonic()
+    wait_for(lambda: time.monotonic() - taken > STALE_AFTER * 0.05 + 0.01, 5, "staleness")
+    assert snapshot.get() > first  # stale: this very call computed a new value
+    assert len(computed) == 2

@@ -149,8 +149,15 @@ class DetailScreen(LiveScreen):
                     for e in data.latency_events
                 ],
             )
+            hidden = f" ({data.slowlog_hidden} of cachewatch's own not shown)"
             self.query_one("#slowlog-table", VimTable).fill(
-                ("slowlog id", "at", "duration", "command", "client"),
+                (
+                    "slowlog id" + (hidden if data.slowlog_hidden else ""),
+                    "at",
+                    "duration",
+                    "command",
+                    "client",
+                ),
                 [
                     (s.id, _clock(s.at_ms), human_ms(s.duration_us / 1000), s.command, s.client)
                     for s in data.slowlog

@@ -190,9 +190,15 @@ def _table(rows_now: list[Row]) -> html.Div:
     )
 
 
-def table_rows(ctx: PageContext) -> list[Row]:
-    """The table's rows, computed once per poll interval for every viewer."""
-    return ctx.snapshot("evictions", lambda: eviction_rows(ctx, ctx.data.source.now_ms())).get()
+def table_rows(ctx: PageContext) -> tuple[int, list[Row]]:
+    """(when they were computed, the table's rows): once per poll interval for every viewer,
+    and never older than two intervals."""
+
+    def compute() -> tuple[int, list[Row]]:
+        now = ctx.data.source.now_ms()
+        return now, eviction_rows(ctx, now)
+
+    return ctx.snapshot("evictions", compute).get()
 
 
 def register(app: dash.Dash, ctx: PageContext) -> None:
@@ -220,7 +226,6 @@ def register(app: dash.Dash, ctx: PageContext) -> None:
         if pathname != PATH:
             raise dash.exceptions.PreventUpdate
         view = parse_query(search)
-        now = ctx.data.source.now_ms()
         live = LiveCharts(ctx.data.source, CHARTS, "", ctx.data.interval_s)
         width = (viewport or {}).get("width", DEFAULT_WIDTH_PX) // 2
         update = live.update(
@@ -230,9 +235,10 @@ def register(app: dash.Dash, ctx: PageContext) -> None:
             state,
             isinstance(dash.ctx.triggered_id, dict),
         )
+        computed_at, rows = table_rows(ctx)
         return (
-            _table(table_rows(ctx)),
-            f"updated {fmt_clock(now)}",
+            _table(rows),
+            f"table as of {fmt_clock(computed_at)}",
             update.figures,
             update.extends,
             update.state,

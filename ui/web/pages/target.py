@@ -9,6 +9,7 @@ import dash
 from dash import ALL, Input, Output, State, dcc, html
 
 from monitor.readmodel import queries as q
+from monitor.readmodel.detail import slowlog_rows
 from monitor.readmodel.info_sections import info_sections
 from monitor.readmodel.source import Health, InstantSample, TargetState
 from ui.web.components import (
@@ -266,25 +267,34 @@ def _slowlog(ctx: PageContext, state: TargetState, now_ms: int) -> Any:
     if state.kind != "redis":
         return empty_state("memcached has no slowlog")
     events = ctx.data.source.events("slowlog", state.instance, now_ms - 7 * 86_400_000, 200)
-    rows = []
-    for event in events:
-        data = event.data
-        client = " ".join(str(data.get(k) or "") for k in ("client_addr", "client_name")).strip()
-        rows.append(
-            (
-                fmt_clock(event.ts_ms),
-                html.Code(str(data.get("command", ""))),
-                fmt_usec(float(str(data.get("duration_us", 0)))),
-                client or "—",
-            )
+    entries, hidden = slowlog_rows(events)
+    rows = [
+        (
+            fmt_clock(entry.at_ms),
+            html.Code(entry.command),
+            fmt_usec(float(entry.duration_us)),
+            entry.client or "—",
         )
+        for entry in entries
+    ]
+    note = (
+        html.Div(
+            f"{hidden} entr{'y' if hidden == 1 else 'ies'} of cachewatch's own commands not shown",
+            className="muted",
+        )
+        if hidden
+        else None
+    )
     return html.Div(
-        table(
-            ("time", "command", "duration", "client"),
-            rows,
-            numeric=(2,),
-            empty="No slow commands recorded in the last 7 days.",
-        ),
+        [
+            table(
+                ("time", "command", "duration", "client"),
+                rows,
+                numeric=(2,),
+                empty="No slow commands of the application in the last 7 days.",
+            ),
+            note,
+        ],
         className="panel",
     )
 
