@@ -26,6 +26,7 @@ silences — what `serve`/`poll` start and what the UIs read.
 from __future__ import annotations
 
 import asyncio
+import glob
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -43,13 +44,14 @@ from alerts.receivers import (
     SlackReceiver,
     WebhookReceiver,
 )
-from alerts.rules import RuleGroup, default_rule_files, load_rule_files
+from alerts.rules import RuleGroup, RuleLoadError, default_rule_files, load_rule_files
 from alerts.silences import SilenceError, SilenceStore, parse_matcher
 from alerts.sink import AppendOnlyStore, StoreSink
 from alerts.state import AlertSnapshot
 from monitor.config import Config
 from monitor.durations import parse_duration
 from monitor.secrets import Secret
+from monitor.sections import SectionContext, SectionSpec
 
 __all__ = [
     "AlertSettings",
@@ -57,7 +59,22 @@ __all__ = [
     "parse_alert_settings",
     "AlertingService",
     "default_state_dir",
+    "ALERTS_KEYS",
+    "ALERTS_SECTION",
 ]
+
+ALERTS_KEYS = frozenset(
+    {
+        "rule_files",
+        "evaluation_interval",
+        "receivers",
+        "routes",
+        "external_labels",
+        "group_wait",
+        "group_interval",
+        "repeat_interval",
+    }
+)
 
 
 class AlertSettingsError(ValueError):
@@ -238,6 +255,27 @@ def parse_alert_settings(table: Mapping[str, Any], base_dir: Path) -> AlertSetti
         tuple(receivers),
         tuple(routes),
     )
+
+
+def check_alert_section(table: Mapping[str, Any], context: SectionContext) -> AlertSettings:
+    """Everything `serve` would refuse at start, and rule globs that match no file (which
+    Prometheus allows, but in a config it is nearly always a wrong path)."""
+    settings = parse_alert_settings(table, context.base_dir)
+    problems: list[str] = []
+    for pattern in settings.rule_files:
+        full = pattern if Path(pattern).is_absolute() else str(context.base_dir / pattern)
+        if glob.has_magic(full) and not glob.glob(full):
+            problems.append(f"alerts.rule_files: {pattern!r} matches no file (under {full})")
+    try:
+        load_rule_files(settings.rule_files, settings.base_dir, settings.evaluation_interval_ms)
+    except RuleLoadError as exc:
+        problems += [f"alerts.rule_files: {problem}" for problem in exc.problems]
+    if problems:
+        raise AlertSettingsError(problems)
+    return settings
+
+
+ALERTS_SECTION = SectionSpec("alerts", check_alert_section, ALERTS_KEYS)
 
 
 class AlertingService:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -29,9 +30,10 @@ from collectors.hotkeys import (
 )
 from monitor.durations import parse_duration
 from monitor.model import SampleBatch
+from monitor.sections import SectionContext, SectionSpec
 from monitor.targets import Target
 
-__all__ = ["HotKeysRunner", "HotKeysSettingsError", "FLEET_BUDGET_PER_S"]
+__all__ = ["HotKeysRunner", "HotKeysSettingsError", "FLEET_BUDGET_PER_S", "HOTKEYS_SECTION"]
 
 log = logging.getLogger("cachewatch.hotkeys")
 
@@ -65,6 +67,14 @@ def _options(table: dict[str, Any]) -> tuple[bool, HotKeyOptions, KeyExportPolic
     except (TypeError, ValueError) as exc:
         raise HotKeysSettingsError(f"[hotkeys]: {exc}") from None
     return bool(table.get("enabled", True)), options, policy
+
+
+def _parse_section(table: Mapping[str, Any], context: SectionContext) -> object:
+    return _options(table if isinstance(table, dict) else dict(table))
+
+
+#: `_options` is the one place the keys are written: the config check learns them from it
+HOTKEYS_SECTION = SectionSpec("hotkeys", _parse_section)
 
 
 class HotKeysRunner:

@@ -11,11 +11,19 @@ from dataclasses import replace
 from typing import Any
 
 from monitor.config import Config, ConfigError, config_from_urls, load_config
+from monitor.config_search import SEARCH_HELP, find_config
 from monitor.durations import parse_duration
 from monitor.sharding import Shard, ShardError, parse_shard
 from monitor.targets import TargetError
 
-__all__ = ["add_config_options", "resolve_config", "duration_arg", "fail", "shard_arg"]
+__all__ = [
+    "add_config_options",
+    "apply_config_search",
+    "resolve_config",
+    "duration_arg",
+    "fail",
+    "shard_arg",
+]
 
 
 def duration_arg(text: str) -> float:
@@ -33,7 +41,7 @@ def shard_arg(text: str) -> Shard:
 
 
 def add_config_options(parser: argparse.ArgumentParser, urls: bool = True) -> None:
-    parser.add_argument("-c", "--config", metavar="FILE", help="config file (TOML)")
+    parser.add_argument("-c", "--config", metavar="FILE", help=SEARCH_HELP)
     if urls:
         parser.add_argument(
             "urls",
@@ -60,6 +68,17 @@ def add_config_options(parser: argparse.ArgumentParser, urls: bool = True) -> No
         metavar="I/N",
         help="poll only the targets whose hash falls in shard I of N",
     )
+
+
+def apply_config_search(args: argparse.Namespace) -> None:
+    """Fill in `args.config` from the search path (monitor/config_search.py) for commands
+    that take `-c`. Target URLs on the command line (or `tui --attach`) make the run ad hoc:
+    then only -c and $CACHEWATCH_CONFIG count, and `--attach` takes neither."""
+    if not hasattr(args, "config"):
+        return
+    if getattr(args, "attach", None):
+        return
+    args.config = find_config(args.config, ad_hoc=bool(getattr(args, "urls", None)))
 
 
 def resolve_config(args: argparse.Namespace, need_targets: bool = False) -> Config:

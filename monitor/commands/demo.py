@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from monitor.commands.common import duration_arg, fail
+from monitor.commands.extras import require_extra
 from monitor.config import Config, config_from_urls
 from monitor.localservers import have_binary
 
@@ -43,6 +44,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run(args: argparse.Namespace) -> int:
+    require_extra("demo", "demo")
     missing = [b for b in ("redis-server", "memcached") if not have_binary(b)]
     if not args.no_cluster and not have_binary("redis-cli"):
         missing.append("redis-cli (package redis-tools)")

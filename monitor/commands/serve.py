@@ -14,6 +14,7 @@ from monitor.commands.common import (
     resolve_config,
     serve_until_signalled,
 )
+from monitor.commands.extras import require_extra
 from monitor.config import ConfigError
 
 __all__ = ["add_parser", "run"]
@@ -45,6 +46,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run(args: argparse.Namespace) -> int:
+    require_extra("web", "serve")
     from alerts.runner import AlertingRunner
     from alerts.service import AlertSettingsError, default_state_dir
     from monitor.hotkeys_runner import HotKeysRunner, HotKeysSettingsError
