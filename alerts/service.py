@@ -350,6 +350,16 @@ class AlertingService:
             external_url,
         )
 
+    def reload(self, settings: AlertSettings, groups: Sequence[RuleGroup]) -> None:
+        """Take new rules, receivers and routes (a config reload, already parsed and
+        loaded); alert state, silences, queued notifications and notification groups that
+        still apply are kept. Waits for a running evaluation round to finish."""
+        with self.engine.evaluation_lock:
+            self.engine.replace_groups(groups)
+            self.engine.external_labels = dict(settings.external_labels)
+            self.outbox.set_receivers(list(settings.receivers))
+            self.dispatcher.set_routes(settings.routes)
+
     def start(self) -> None:
         self.outbox.start()
 

@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -127,14 +128,36 @@ def setup_logging(verbose: int) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-def serve_until_signalled(server: Any, runtime: Any) -> int:
+def serve_until_signalled(
+    server: Any, runtime: Any, reload: Callable[[], object] | None = None
+) -> int:
     """Block until SIGINT or SIGTERM, then stop the HTTP server and the engine (in that
-    order: no request reads a runtime that is already stopping)."""
+    order: no request reads a runtime that is already stopping). Both signals are handled
+    explicitly, so a process started in the background (where the shell makes it ignore
+    SIGINT) stops on either. With `reload`, SIGHUP calls it (here, in the main thread)."""
     stopping = threading.Event()
+    wake = threading.Event()
+    reload_requested = threading.Event()
+
+    def stop(*_: object) -> None:
+        stopping.set()
+        wake.set()
+
+    def hang_up(*_: object) -> None:
+        reload_requested.set()
+        wake.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stopping.set())
+        signal.signal(sig, stop)
+    if reload is not None:
+        signal.signal(signal.SIGHUP, hang_up)
     try:
-        stopping.wait()
+        while not stopping.is_set():
+            wake.wait()
+            wake.clear()
+            if reload is not None and reload_requested.is_set() and not stopping.is_set():
+                reload_requested.clear()
+                reload()
     finally:
         server.stop()
         runtime.stop_background()
