@@ -190,3 +190,15 @@ def test_serve_refuses_a_public_address_without_auth() -> None:
     )
     assert result.returncode == 2
     assert "--allow-insecure-listen" in result.stderr
+
+
+def test_the_default_range_fits_a_short_history() -> None:
+    from ui.web.ranges import fitted_range, range_in
+
+    assert fitted_range(None) == "1h"  # no data yet: the default
+    assert fitted_range(90) == "5m"
+    assert fitted_range(300) == "5m"
+    assert fitted_range(301) == "15m"
+    assert fitted_range(20 * 60) == "1h"
+    assert fitted_range(5 * 3600) == "1h"  # never longer than the default
+    assert range_in("?range=6h&instance=x") and not range_in("?instance=x") and not range_in(None)
