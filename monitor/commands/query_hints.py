@@ -57,7 +57,8 @@ def empty_result_hints(store: Any, expr: str, start_ms: int, end_ms: int, where:
     hints = []
     for name in selector_names(expr):
         wanted = [Matcher("__name__", "=", name)]
-        if store.series(wanted, start_ms - _LOOKBACK_MS, end_ms):
+        recent = store.select(wanted, start_ms - _LOOKBACK_MS, end_ms)
+        if any(len(series.ts) for series in recent):
             continue
         if store.series(wanted, 0, end_ms):
             hints.append(
