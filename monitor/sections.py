@@ -22,6 +22,7 @@ from typing import Any
 
 __all__ = [
     "SECTION_OWNERS",
+    "SettingsError",
     "SectionContext",
     "SectionSpec",
     "section_spec",
@@ -36,6 +37,14 @@ SECTION_OWNERS: dict[str, str] = {
     "alerts": "alerts.service:ALERTS_SECTION",
     "hotkeys": "monitor.hotkeys_runner:HOTKEYS_SECTION",
 }
+
+
+class SettingsError(ValueError):
+    """Every problem an owner's parser found in its section, one per line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
 
 
 @dataclass(frozen=True, slots=True)

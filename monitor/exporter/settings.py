@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from monitor.http.server import ListenError, parse_listen
-from monitor.sections import SectionContext, SectionSpec
+from monitor.sections import SectionContext, SectionSpec, SettingsError
 
 __all__ = [
     "DEFAULT_EXPORTER_LISTEN",
@@ -24,10 +24,8 @@ __all__ = [
 DEFAULT_EXPORTER_LISTEN = "127.0.0.1:9121"
 
 
-class ExporterSettingsError(ValueError):
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(problems))
+class ExporterSettingsError(SettingsError):
+    pass
 
 
 @dataclass(frozen=True, slots=True)

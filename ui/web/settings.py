@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.secrets import Secret
-from monitor.sections import SectionContext, SectionSpec
+from monitor.sections import SectionContext, SectionSpec, SettingsError
 from ui.web.security import AuthSettings
 
 __all__ = [
@@ -47,10 +47,8 @@ WEB_KEYS = frozenset(
 )
 
 
-class WebSettingsError(ValueError):
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(problems))
+class WebSettingsError(SettingsError):
+    pass
 
 
 @dataclass(frozen=True, slots=True)
