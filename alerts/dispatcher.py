@@ -104,6 +104,23 @@ class Dispatcher:
         self.external_url = external_url
         self._groups: dict[str, _Group] = self._load()
 
+    def set_routes(self, routes: Sequence[Route]) -> None:
+        """Route with these from now on (a config reload). A notification group whose route
+        is still there (the same route, wherever it moved in the list) keeps its state:
+        what was sent, when, and what is firing; groups of removed routes are dropped."""
+        new_index = {route: index for index, route in reversed(list(enumerate(routes)))}
+        kept: dict[str, _Group] = {}
+        for group in self._groups.values():
+            if group.route_index >= len(self.routes):
+                continue
+            index = new_index.get(self.routes[group.route_index])
+            if index is not None:
+                group.route_index = index
+                kept[f"{index}:{json.dumps(group.labels)}"] = group
+        self.routes = list(routes)
+        self._groups = kept
+        self._save()
+
     def notify(self, alerts: Sequence[AlertSnapshot], now_ms: int) -> None:
         for alert in alerts:
             labels = alert.label_map

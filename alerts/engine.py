@@ -82,6 +82,9 @@ class RuleEngine:
         self._health: dict[tuple[str, str], RuleHealth] = {}
         # UIs read alerts from their own threads while a worker thread evaluates
         self._lock = threading.Lock()
+        #: held for a whole evaluation round: a config reload waits for it, so no round
+        #: sees half-replaced rules, routes or receivers
+        self.evaluation_lock = threading.Lock()
         self._restore(outage_tolerance_ms)
 
     def _restore(self, outage_tolerance_ms: int) -> None:
@@ -104,6 +107,28 @@ class RuleEngine:
             self._last_eval[group.key] = last
             self._next_eval[group.key] = last + group.interval_ms
 
+    def replace_groups(self, groups: Sequence[RuleGroup]) -> None:
+        """New rule groups (a config reload). Alerts of rules that still exist in a group
+        of the same file and name keep their state (pending time, firing since); those of
+        removed rules end, and the dispatcher resolves what it had sent for them after its
+        resolve timeout, as Alertmanager does. Kept groups stay on their schedule; new ones
+        are due at once."""
+        by_key = {group.key: group for group in groups}
+        with self._lock:
+            for key in list(self._alerts):
+                group = by_key.get(key)
+                if group is None:
+                    del self._alerts[key]
+                    continue
+                names = {r.name for r in group.rules if isinstance(r, AlertingRule)}
+                self._alerts[key] = {r: a for r, a in self._alerts[key].items() if r in names}
+            for table in (self._last_eval, self._next_eval):
+                for key in list(table):
+                    if key not in by_key:
+                        del table[key]
+            self._health = {k: h for k, h in self._health.items() if k[0] in by_key}
+            self.groups = list(groups)
+
     # --- scheduling ------------------------------------------------------------------------
 
     def next_due_ms(self) -> int | None:
@@ -113,7 +138,10 @@ class RuleEngine:
 
     def evaluate_due(self, now: int | None = None) -> int:
         """Evaluate every group that is due at `now`; returns how many were evaluated."""
-        now = now_ms() if now is None else now
+        with self.evaluation_lock:
+            return self._evaluate_due(now_ms() if now is None else now)
+
+    def _evaluate_due(self, now: int) -> int:
         count = 0
         for group in self.groups:
             due = self._next_eval.get(group.key, now)

@@ -41,6 +41,8 @@ class _Worker:
         self.directory = directory
         self.wake = threading.Event()
         self.idle = threading.Event()
+        #: set when a config reload removed this receiver
+        self.retired = threading.Event()
         self.delivered = 0
         self.dropped = 0
         self.last_error: str | None = None
@@ -53,7 +55,7 @@ class _Worker:
 
     def loop(self) -> None:
         backoff_s = self.outbox.initial_backoff_s
-        while not self.outbox.stopping.is_set():
+        while not (self.outbox.stopping.is_set() or self.retired.is_set()):
             files = self.queued()
             if not files:
                 self.idle.set()
@@ -131,14 +133,31 @@ class Outbox:
         self._lock = threading.Lock()
         self._sequence = 0
         self._workers: dict[str, _Worker] = {}
-        for receiver in receivers:
-            folder = directory / _safe_name(receiver.name)
-            folder.mkdir(parents=True, exist_ok=True)
-            self._workers[receiver.name] = _Worker(self, receiver, folder)
         self._started = False
+        self.set_receivers(receivers)
 
     def receiver(self, name: str) -> Receiver:
         return self._workers[name].receiver
+
+    def set_receivers(self, receivers: list[Receiver]) -> None:
+        """Deliver to these receivers from now on (a config reload). A receiver that keeps
+        its name keeps its queue and counters and delivers with its new settings; a removed
+        one stops, leaving what it had queued on disk for when it comes back."""
+        wanted = {receiver.name: receiver for receiver in receivers}
+        for name in list(self._workers):
+            if name not in wanted:
+                worker = self._workers.pop(name)
+                worker.retired.set()
+                worker.wake.set()
+        for name, receiver in wanted.items():
+            if name in self._workers:
+                self._workers[name].receiver = receiver
+                continue
+            folder = self.directory / _safe_name(name)
+            folder.mkdir(parents=True, exist_ok=True)
+            worker = self._workers[name] = _Worker(self, receiver, folder)
+            if self._started:
+                worker.thread.start()
 
     def start(self) -> None:
         if not self._started:

@@ -8,9 +8,20 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from alerts.service import AlertingService, parse_alert_settings
+from alerts.rules import RuleGroup, load_rule_files
+from alerts.service import AlertingService, AlertSettings, parse_alert_settings
 
-__all__ = ["AlertingRunner"]
+__all__ = ["AlertingRunner", "load_alerting"]
+
+
+def load_alerting(table: dict[str, Any], base_dir: Path) -> tuple[AlertSettings, list[RuleGroup]]:
+    """Parse `[alerts]` and load its rule files; raises AlertSettingsError or
+    RuleLoadError with every problem (a reload checks everything before changing anything)."""
+    settings = parse_alert_settings(table, base_dir)
+    groups = load_rule_files(
+        settings.rule_files, settings.base_dir, settings.evaluation_interval_ms
+    )
+    return settings, groups
 
 
 class AlertingRunner:
@@ -34,6 +45,12 @@ class AlertingRunner:
         )
         self._stop = asyncio.Event()
         self._task = asyncio.create_task(self.service.run(self._stop))
+
+    async def reload(self, settings: AlertSettings, groups: list[RuleGroup]) -> None:
+        """Switch to new settings and rules (from `load_alerting`) without losing state."""
+        self._settings = settings
+        if self.service is not None:
+            await asyncio.to_thread(self.service.reload, settings, groups)
 
     async def stop(self) -> None:
         if self._stop is not None and self._task is not None:

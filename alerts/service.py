@@ -26,6 +26,7 @@ silences — what `serve`/`poll` start and what the UIs read.
 from __future__ import annotations
 
 import asyncio
+import glob
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -43,13 +44,14 @@ from alerts.receivers import (
     SlackReceiver,
     WebhookReceiver,
 )
-from alerts.rules import RuleGroup, default_rule_files, load_rule_files
+from alerts.rules import RuleGroup, RuleLoadError, default_rule_files, load_rule_files
 from alerts.silences import SilenceError, SilenceStore, parse_matcher
 from alerts.sink import AppendOnlyStore, StoreSink
 from alerts.state import AlertSnapshot
 from monitor.config import Config
 from monitor.durations import parse_duration
 from monitor.secrets import Secret
+from monitor.sections import SectionContext, SectionSpec
 
 __all__ = [
     "AlertSettings",
@@ -57,7 +59,22 @@ __all__ = [
     "parse_alert_settings",
     "AlertingService",
     "default_state_dir",
+    "ALERTS_KEYS",
+    "ALERTS_SECTION",
 ]
+
+ALERTS_KEYS = frozenset(
+    {
+        "rule_files",
+        "evaluation_interval",
+        "receivers",
+        "routes",
+        "external_labels",
+        "group_wait",
+        "group_interval",
+        "repeat_interval",
+    }
+)
 
 
 class AlertSettingsError(ValueError):
@@ -240,6 +257,27 @@ def parse_alert_settings(table: Mapping[str, Any], base_dir: Path) -> AlertSetti
     )
 
 
+def check_alert_section(table: Mapping[str, Any], context: SectionContext) -> AlertSettings:
+    """Everything `serve` would refuse at start, and rule globs that match no file (which
+    Prometheus allows, but in a config it is nearly always a wrong path)."""
+    settings = parse_alert_settings(table, context.base_dir)
+    problems: list[str] = []
+    for pattern in settings.rule_files:
+        full = pattern if Path(pattern).is_absolute() else str(context.base_dir / pattern)
+        if glob.has_magic(full) and not glob.glob(full):
+            problems.append(f"alerts.rule_files: {pattern!r} matches no file (under {full})")
+    try:
+        load_rule_files(settings.rule_files, settings.base_dir, settings.evaluation_interval_ms)
+    except RuleLoadError as exc:
+        problems += [f"alerts.rule_files: {problem}" for problem in exc.problems]
+    if problems:
+        raise AlertSettingsError(problems)
+    return settings
+
+
+ALERTS_SECTION = SectionSpec("alerts", check_alert_section, ALERTS_KEYS)
+
+
 class AlertingService:
     """Everything alerting, wired: call `start()`, then `engine.evaluate_due(now_ms)` from
     the scheduler (or await `run(stop)`), and `stop()` at shutdown."""
@@ -311,6 +349,16 @@ class AlertingService:
             state_dir or default_state_dir(),
             external_url,
         )
+
+    def reload(self, settings: AlertSettings, groups: Sequence[RuleGroup]) -> None:
+        """Take new rules, receivers and routes (a config reload, already parsed and
+        loaded); alert state, silences, queued notifications and notification groups that
+        still apply are kept. Waits for a running evaluation round to finish."""
+        with self.engine.evaluation_lock:
+            self.engine.replace_groups(groups)
+            self.engine.external_labels = dict(settings.external_labels)
+            self.outbox.set_receivers(list(settings.receivers))
+            self.dispatcher.set_routes(settings.routes)
 
     def start(self) -> None:
         self.outbox.start()

@@ -120,6 +120,10 @@ class SlowlogCollector:
     name: ClassVar[str] = "redis_slowlog"
     kinds: ClassVar[frozenset[TargetKind]] = frozenset({TargetKind.REDIS})
     tier: ClassVar[Tier] = Tier.FAST
+    #: the `[collectors]` keys it reads (the config check accepts these)
+    options: ClassVar[frozenset[str]] = frozenset(
+        {"slowlog_fetch", "slowlog_args", "slowlog_arg_max_len"}
+    )
     metrics: ClassVar[dict[str, tuple[MetricType, str]]] = {
         "redis_slowlog_length": (MetricType.GAUGE, "Total slowlog"),
         "redis_slowlog_last_id": (MetricType.GAUGE, "Last id of slowlog"),

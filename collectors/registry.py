@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from collectors.base import Collector, Tier
 from monitor.targets import TargetKind
 
-__all__ = ["ENTRY_POINT_GROUP", "load_collector_classes", "collectors_for"]
+__all__ = ["ENTRY_POINT_GROUP", "load_collector_classes", "collectors_for", "collector_options"]
 
 ENTRY_POINT_GROUP = "cachewatch.collectors"
 log = logging.getLogger("cachewatch.collectors")
@@ -64,3 +64,11 @@ def load_collector_classes(disabled: Iterable[str] = ()) -> list[type[Collector]
 
 def collectors_for(kind: TargetKind, classes: Iterable[type[Collector]]) -> list[type[Collector]]:
     return [cls for cls in classes if kind in cls.kinds]
+
+
+def collector_options(classes: Iterable[type[Collector]]) -> dict[str, str]:
+    """`[collectors]` key -> the collector that reads it, from each class's optional
+    `options` declaration (a frozenset of key names)."""
+    return {
+        key: cls.name for cls in classes for key in sorted(getattr(cls, "options", frozenset()))
+    }

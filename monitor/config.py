@@ -4,8 +4,9 @@
 each as `file: key.path: what is wrong`. Secrets are read here from env vars or files and
 wrapped in `Secret`; the config never holds a password as plain text.
 
-Sections owned by other parts (`alerts`, `hotkeys`, `web`, `exporter`) are checked for
-unknown keys here against the key sets those parts declare, then handed over as dicts.
+Sections owned by other parts (`alerts`, `hotkeys`, `web`, `exporter`: see
+`monitor/sections.py`) are checked for unknown keys here against what their owners
+declare, then handed over as dicts; `cachewatch check` also runs their parsers.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import platformdirs
 from monitor.durations import parse_duration
 from monitor.model import Labels, labels_of
 from monitor.secrets import Secret
+from monitor.sections import SECTION_OWNERS, SectionContext, unknown_keys
 from monitor.sharding import Shard
 from monitor.targets import Target, TargetError, TLSOptions, parse_target_url
 
@@ -32,6 +34,7 @@ __all__ = [
     "load_config",
     "config_from_urls",
     "default_store_path",
+    "config_dir",
 ]
 
 _LABEL_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
@@ -86,11 +89,18 @@ class Config:
         return frozenset(self.collectors.get("disabled", ()))
 
 
+def config_dir(source: str) -> Path:
+    """Where a config's relative paths start: its file's directory (the working directory
+    for a config built from the command line)."""
+    return Path.cwd() if source.startswith("<") else Path(source).resolve().parent
+
+
 def default_store_path() -> Path:
     return Path(platformdirs.user_data_dir("cachewatch")) / "store"
 
 
-_SECTIONS = {"global", "store", "targets", "collectors", "web", "exporter", "alerts", "hotkeys"}
+#: the sections parsed here; the others belong to their owners (monitor/sections.py)
+_CORE_SECTIONS = {"global", "store", "targets", "collectors"}
 _GLOBAL_KEYS = {"interval", "timeout", "slow_interval", "discovery_interval", "labels"}
 _STORE_KEYS = {
     "path",
@@ -117,44 +127,6 @@ _TARGET_KEYS = {
     "tls_key_file",
     "tls_server_name",
     "tls_insecure_skip_verify",
-}
-#: keys of the sections other parts own; kept here so `cachewatch check` catches typos
-_WEB_KEYS = {
-    "listen",
-    "auth_username",
-    "auth_password_env",
-    "auth_password_file",
-    "bearer_token_env",
-    "bearer_token_file",
-    "allow_insecure_listen",
-    "theme",
-}
-_EXPORTER_KEYS = {"listen", "export_key_names"}
-_ALERTS_KEYS = {
-    "rule_files",
-    "evaluation_interval",
-    "receivers",
-    "routes",
-    "external_labels",
-    "group_wait",
-    "group_interval",
-    "repeat_interval",
-}
-_HOTKEYS_KEYS = {
-    "enabled",
-    "monitor",
-    "monitor_burst",
-    "monitor_every",
-    "command_budget",
-    "command_share",
-    "command_floor",
-    "top",
-    "export_key_names",
-    "mask_regex",
-    "mask_replacement",
-    "window",
-    "big_keys",
-    "metadump",
 }
 
 
@@ -252,7 +224,7 @@ def load_config(path: str | os.PathLike[str]) -> Config:
 
 def parse_config(doc: dict[str, Any], source: str = "<config>") -> Config:
     check = _Checker(source)
-    check.unknown(doc, _SECTIONS, "")
+    check.unknown(doc, _CORE_SECTIONS | SECTION_OWNERS.keys(), "")
 
     glob_table = check.table(doc, "global")
     check.unknown(glob_table, _GLOBAL_KEYS, "global.")
@@ -293,19 +265,12 @@ def parse_config(doc: dict[str, Any], source: str = "<config>") -> Config:
         seen.setdefault(target.instance, index)
 
     sections: dict[str, dict[str, Any]] = {}
-    for name, keys in (
-        ("web", _WEB_KEYS),
-        ("exporter", _EXPORTER_KEYS),
-        ("alerts", _ALERTS_KEYS),
-        ("hotkeys", _HOTKEYS_KEYS),
-    ):
+    context = SectionContext(config_dir(source), source)
+    for name in SECTION_OWNERS:
         table = check.table(doc, name)
-        check.unknown(table, keys, f"{name}.")
+        check.problems += [f"{source}: {p}" for p in unknown_keys(name, table, context)]
         sections[name] = table
-    collectors = check.table(doc, "collectors")
-    disabled = collectors.get("disabled", [])
-    if not isinstance(disabled, list) or not all(isinstance(d, str) for d in disabled):
-        check.error("collectors.disabled", "must be a list of collector names")
+    collectors = _parse_collectors(check, check.table(doc, "collectors"))
 
     if check.problems:
         raise ConfigError(check.problems)
@@ -320,6 +285,27 @@ def parse_config(doc: dict[str, Any], source: str = "<config>") -> Config:
         alerts=sections["alerts"],
         hotkeys=sections["hotkeys"],
     )
+
+
+def _parse_collectors(check: _Checker, table: dict[str, Any]) -> dict[str, Any]:
+    """`disabled` names known collectors; every other key is an option some collector
+    declares it reads (see `collectors.registry.collector_options`)."""
+    from collectors.registry import collector_options, load_collector_classes
+
+    classes = load_collector_classes()
+    check.unknown(table, {"disabled", *collector_options(classes)}, "collectors.")
+    disabled = table.get("disabled", [])
+    if not isinstance(disabled, list) or not all(isinstance(d, str) for d in disabled):
+        check.error("collectors.disabled", "must be a list of collector names")
+    else:
+        known = {cls.name for cls in classes}
+        for name in disabled:
+            if name not in known:
+                check.error(
+                    "collectors.disabled",
+                    f"no collector named {name!r} (known: {', '.join(sorted(known))})",
+                )
+    return table
 
 
 def _parse_store(check: _Checker, table: dict[str, Any]) -> StoreSettings:

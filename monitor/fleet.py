@@ -91,8 +91,34 @@ class Fleet:
 
     async def start(self) -> FleetChange:
         """Discover clusters among the seeds and create the pollers."""
+        return await self._add_seeds(self._seeds)
+
+    async def replace_seeds(self, targets: list[Target]) -> FleetChange:
+        """The configured targets changed (a config reload). Seeds that are unchanged keep
+        their pollers (with their state) and clusters their topology; seeds that are gone
+        or changed lose theirs; new and changed seeds are discovered and added."""
         change = FleetChange()
+        wanted = {t.instance: t for t in targets}
+        kept = [seed for seed in self._seeds if wanted.get(seed.instance) == seed]
         for seed in self._seeds:
+            if seed in kept:
+                continue
+            cluster_key = next((k for k, c in self._clusters.items() if c.seed == seed), None)
+            if cluster_key is not None:
+                members = self._clusters.pop(cluster_key).members
+                change.removed += [
+                    self.pollers.pop(i) for i in sorted(members) if i in self.pollers
+                ]
+            elif seed.instance in self.pollers:
+                change.removed.append(self.pollers.pop(seed.instance))
+        new_seeds = [t for t in targets if t not in kept]
+        self._seeds = list(targets)
+        change.added += (await self._add_seeds(new_seeds)).added
+        return change
+
+    async def _add_seeds(self, seeds: list[Target]) -> FleetChange:
+        change = FleetChange()
+        for seed in seeds:
             if seed.kind is TargetKind.REDIS and seed.discover:
                 topology = await self._read_topology([seed])
                 if topology is not None:

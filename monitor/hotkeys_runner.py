@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -34,9 +35,10 @@ from collectors.hotkeys import (
 from monitor.durations import parse_duration
 from monitor.hotkeys_budget import BudgetPolicy, SamplingBudget, read_traffic
 from monitor.model import SampleBatch
+from monitor.sections import SectionContext, SectionSpec
 from monitor.targets import Target
 
-__all__ = ["HotKeysRunner", "HotKeysSettingsError", "FLEET_BUDGET_PER_S"]
+__all__ = ["HotKeysRunner", "HotKeysSettingsError", "FLEET_BUDGET_PER_S", "HOTKEYS_SECTION"]
 
 log = logging.getLogger("cachewatch.hotkeys")
 
@@ -92,6 +94,14 @@ def _options(
     except (TypeError, ValueError) as exc:
         raise HotKeysSettingsError(f"[hotkeys]: {exc}") from None
     return bool(table.get("enabled", True)), options, policy, budget
+
+
+def _parse_section(table: Mapping[str, Any], context: SectionContext) -> object:
+    return _options(table if isinstance(table, dict) else dict(table))
+
+
+#: `_options` is the one place the keys are written: the config check learns them from it
+HOTKEYS_SECTION = SectionSpec("hotkeys", _parse_section)
 
 
 class HotKeysRunner:

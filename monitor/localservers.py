@@ -212,6 +212,9 @@ class LocalCluster:
     primaries: int = 3
     replicas_per_primary: int = 1
     binary: str = "redis-server"
+    #: how long a node may not answer before the others fail it over: 2 s makes failover
+    #: tests quick; the demo uses Redis's default (15 s), which a loaded machine never trips
+    node_timeout_ms: int = 2000
     extra: list[str] = field(default_factory=list)
     nodes: list[LocalRedis] = field(default_factory=list)
 
@@ -229,7 +232,7 @@ class LocalCluster:
                         "--cluster-enabled",
                         "yes",
                         "--cluster-node-timeout",
-                        "2000",
+                        str(self.node_timeout_ms),
                         "--cluster-config-file",
                         "nodes.conf",
                         *self.extra,

@@ -152,6 +152,7 @@ class Runtime:
             self.fleet,
             self.config.global_.discovery_interval_s,
             mark_stale=self._mark_stale,
+            on_skipped=getattr(self.observer, "observe_skipped_run", None),
         )
         await self.scheduler.start()
         if self.store is not None and hasattr(self.store, "maintain"):
@@ -173,6 +174,14 @@ class Runtime:
         # Stats stat() files under the store's lock: on a timer, not on every scrape.
         stats = await asyncio.to_thread(self.store.stats)
         self.observer.set_store_stats(stats.series, stats.bytes_on_disk)  # type: ignore[attr-defined]
+
+    async def reload_targets(self, targets: list[Target]) -> tuple[int, int]:
+        """Poll `targets` from now on (a config reload); unchanged targets keep polling
+        without a gap. Returns (pollers added, pollers removed)."""
+        assert self.fleet is not None and self.scheduler is not None, "start() first"
+        change = await self.fleet.replace_seeds(targets)
+        await self.scheduler.apply(change)
+        return len(change.added), len(change.removed)
 
     async def stop(self) -> None:
         for hook in reversed(self._on_stopping):

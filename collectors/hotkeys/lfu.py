@@ -21,12 +21,11 @@ from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Any
 
-from redis.crc import key_slot
-
 from collectors.hotkeys.bigkeys import BiggestPerType
 from collectors.hotkeys.cluster import SlotHeat
 from collectors.hotkeys.report import HotKeyEntry, Method, display_key
 from collectors.hotkeys.topk import DecayingTopK
+from collectors.keyslot import key_slot
 from collectors.redis_conn import RedisConnection, ReplyError
 
 __all__ = [

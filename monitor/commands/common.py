@@ -7,15 +7,24 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from monitor.config import Config, ConfigError, config_from_urls, load_config
+from monitor.config_search import SEARCH_HELP, find_config
 from monitor.durations import parse_duration
 from monitor.sharding import Shard, ShardError, parse_shard
 from monitor.targets import TargetError
 
-__all__ = ["add_config_options", "resolve_config", "duration_arg", "fail", "shard_arg"]
+__all__ = [
+    "add_config_options",
+    "apply_config_search",
+    "resolve_config",
+    "duration_arg",
+    "fail",
+    "shard_arg",
+]
 
 
 def duration_arg(text: str) -> float:
@@ -33,7 +42,7 @@ def shard_arg(text: str) -> Shard:
 
 
 def add_config_options(parser: argparse.ArgumentParser, urls: bool = True) -> None:
-    parser.add_argument("-c", "--config", metavar="FILE", help="config file (TOML)")
+    parser.add_argument("-c", "--config", metavar="FILE", help=SEARCH_HELP)
     if urls:
         parser.add_argument(
             "urls",
@@ -60,6 +69,17 @@ def add_config_options(parser: argparse.ArgumentParser, urls: bool = True) -> No
         metavar="I/N",
         help="poll only the targets whose hash falls in shard I of N",
     )
+
+
+def apply_config_search(args: argparse.Namespace) -> None:
+    """Fill in `args.config` from the search path (monitor/config_search.py) for commands
+    that take `-c`. Target URLs on the command line (or `tui --attach`) make the run ad hoc:
+    then only -c and $CACHEWATCH_CONFIG count, and `--attach` takes neither."""
+    if not hasattr(args, "config"):
+        return
+    if getattr(args, "attach", None):
+        return
+    args.config = find_config(args.config, ad_hoc=bool(getattr(args, "urls", None)))
 
 
 def resolve_config(args: argparse.Namespace, need_targets: bool = False) -> Config:
@@ -108,14 +128,36 @@ def setup_logging(verbose: int) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-def serve_until_signalled(server: Any, runtime: Any) -> int:
+def serve_until_signalled(
+    server: Any, runtime: Any, reload: Callable[[], object] | None = None
+) -> int:
     """Block until SIGINT or SIGTERM, then stop the HTTP server and the engine (in that
-    order: no request reads a runtime that is already stopping)."""
+    order: no request reads a runtime that is already stopping). Both signals are handled
+    explicitly, so a process started in the background (where the shell makes it ignore
+    SIGINT) stops on either. With `reload`, SIGHUP calls it (here, in the main thread)."""
     stopping = threading.Event()
+    wake = threading.Event()
+    reload_requested = threading.Event()
+
+    def stop(*_: object) -> None:
+        stopping.set()
+        wake.set()
+
+    def hang_up(*_: object) -> None:
+        reload_requested.set()
+        wake.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stopping.set())
+        signal.signal(sig, stop)
+    if reload is not None:
+        signal.signal(signal.SIGHUP, hang_up)
     try:
-        stopping.wait()
+        while not stopping.is_set():
+            wake.wait()
+            wake.clear()
+            if reload is not None and reload_requested.is_set() and not stopping.is_set():
+                reload_requested.clear()
+                reload()
     finally:
         server.stop()
         runtime.stop_background()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import signal
 import sys
 import tempfile
@@ -13,11 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from monitor.commands.common import duration_arg, fail
+from monitor.commands.extras import require_extra
 from monitor.config import Config, config_from_urls
 from monitor.localservers import have_binary
 
 if TYPE_CHECKING:
     from alerts.runner import AlertingRunner
+    from monitor.demo.fleet import DemoFleet
     from monitor.hotkeys_runner import HotKeysRunner
     from monitor.runtime import Runtime
 
@@ -43,6 +46,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run(args: argparse.Namespace) -> int:
+    require_extra("demo", "demo")
     missing = [b for b in ("redis-server", "memcached") if not have_binary(b)]
     if not args.no_cluster and not have_binary("redis-cli"):
         missing.append("redis-cli (package redis-tools)")
@@ -57,12 +61,15 @@ def run(args: argparse.Namespace) -> int:
     from monitor.hotkeys_runner import HotKeysRunner
     from monitor.runtime import Runtime
 
-    # SIGTERM/SIGHUP end the demo like Ctrl-C, so everything it started is stopped
-    for sig in (signal.SIGTERM, signal.SIGHUP):
+    # SIGINT, SIGTERM and SIGHUP all end the demo like Ctrl-C, so everything it started is
+    # stopped. SIGINT too, explicitly: a shell starts a background job with SIGINT ignored,
+    # and Python then leaves it ignored (`scripts/demo &` could not be stopped with kill -INT).
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _interrupt)
     with tempfile.TemporaryDirectory(prefix="cachewatch-demo-") as tmp:
         store_path = Path(args.store) if args.store else Path(tmp) / "store"
-        print("cachewatch demo: starting redis (standalone + 3x2 cluster) and memcached ...")
+        what = "redis (standalone)" if args.no_cluster else "redis (standalone + 3x2 cluster)"
+        print(f"cachewatch demo: starting {what} and memcached ...", flush=True)
         with demo_fleet(cluster=not args.no_cluster) as fleet:
             config = config_from_urls(
                 fleet.urls, Config(), interval_s=args.interval, store_path=str(store_path)
@@ -74,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
                 memcached=("127.0.0.1", fleet.memcached.port),
             )
             process, stop = start_workload(spec)
+            _silence_fresh_start(Path(tmp) / "alerts", fleet)
             alerting = AlertingRunner({}, Path.cwd(), Path(tmp) / "alerts")
             hotkeys = HotKeysRunner({})
             runtime = Runtime(config)
@@ -91,6 +99,33 @@ def run(args: argparse.Namespace) -> int:
                 if process.is_alive():
                     process.kill()
                 runtime.stop_background()
+
+
+#: the restart rules fire while a server is younger than 5 minutes; the silence outlasts that
+_FRESH_START_SILENCE_S = 330
+
+
+def _silence_fresh_start(state_dir: Path, fleet: DemoFleet) -> None:
+    """The demo has just started every server it watches: the pack's restart alerts
+    (uptime under 5 minutes) would fire for all of them, about the demo itself. A silence
+    named for exactly those alerts and servers keeps the start quiet and says why; it
+    expires on its own, and every other alert fires as usual."""
+    from alerts.silences import SilenceStore, parse_matcher
+
+    def one_of(addresses: list[str]) -> str:
+        return "|".join(re.escape(a) for a in addresses)
+
+    silences = SilenceStore(state_dir)
+    comment = "cachewatch demo: these servers were just started by the demo"
+    for rule, addresses in (
+        ("RedisRestarted", fleet.redis_addresses),
+        ("MemcachedRestarted", [fleet.memcached.address]),
+    ):
+        matchers = [
+            parse_matcher(f"alertname={rule}"),
+            parse_matcher(f"instance=~{one_of(addresses)}"),
+        ]
+        silences.add(matchers, _FRESH_START_SILENCE_S * 1000, comment, "cachewatch demo")
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -118,7 +153,7 @@ def _show(
         else:
             from monitor.demo.table import run_live_table
 
-            run_live_table(runtime)
+            run_live_table(runtime, alerting=alerting.service)
     finally:
         web.stop()
     return 0

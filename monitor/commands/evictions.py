@@ -1,5 +1,6 @@
-"""`cachewatch evictions URL [--duration D] [--format json|table]`: eviction trends of one
-target, or of its whole cluster when the URL names a Redis Cluster node.
+"""`cachewatch evictions [URL] [--duration D] [--format json|table]`: eviction trends of one
+target, or of its whole cluster when the URL names a Redis Cluster node; without a URL, of
+every target (and cluster) with recent history in the store (`--store` or the config's).
 
 Rates need history. When a store is named (`--store`, or `-c FILE`) and already holds recent
 samples of the target, the summary comes from it at once. Otherwise the target is polled
@@ -28,6 +29,7 @@ from monitor.evictions import (
     scope_of_instance,
 )
 from monitor.evictions.table import render_summary
+from monitor.model import now_ms
 from monitor.query import Engine, QueryError
 from monitor.targets import TargetError, parse_target_url
 
@@ -47,7 +49,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "full, and for memcached the wasted writes and each slab class. Uses the store's "
         "history when --store/-c has it, else polls the target live for --duration.",
     )
-    parser.add_argument("url", metavar="URL", help="redis://, rediss://, unix:// or memcached://")
+    parser.add_argument(
+        "url",
+        metavar="URL",
+        nargs="?",
+        help="redis://, rediss://, unix:// or memcached:// (without: every target in the store)",
+    )
     parser.add_argument(
         "--duration",
         type=duration_arg,
@@ -73,6 +80,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def run(args: argparse.Namespace) -> int:
     if args.duration <= 0:
         return fail("--duration must be positive")
+    if args.url is None:
+        if args.live or not (args.store or args.config):
+            return fail("give a URL to poll, or --store/-c to summarise every target in a store")
+        try:
+            return _every_target(resolve_config(args), args.format)
+        except ConfigError as exc:
+            return fail(str(exc))
     try:
         target = parse_target_url(args.url)
         config = resolve_config(args)
@@ -97,6 +111,35 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(render_summary(summary))
     return 0 if summary.kind is not None else 1
+
+
+def _every_target(config: Config, fmt: str) -> int:
+    """A summary per target (per cluster for discovered nodes) with recent history in the
+    store; exit 1 when there is none."""
+    path = config.store.path
+    if config.store.backend != "prometheus" and not path.exists():
+        return fail(f"no store at {path} (collect first, or pass --store)")
+    from monitor.runtime import open_store
+
+    store = open_store(config, read_only=True)
+    try:
+        engine = Engine(store)
+        up = engine.instant('{__name__=~"redis_up|memcached_up"}', now_ms())
+        instances = sorted({labels.get("instance", "") for labels, _ in up.samples} - {""})
+        scopes = list(dict.fromkeys(scope_of_instance(engine, i) for i in instances))
+        summaries = [s for s in (eviction_summary(engine, scope) for scope in scopes) if s.kind]
+    except QueryError as exc:
+        return fail(f"store at {path}: {exc}", 1)
+    finally:
+        store.close()
+    if not summaries:
+        _note(f"the store at {path} has no recent history of any target")
+        return 1
+    if fmt == "json":
+        print(json.dumps([summary.as_json() for summary in summaries]))
+    else:
+        print("\n\n".join(render_summary(summary) for summary in summaries))
+    return 0
 
 
 def _note(message: str) -> None:

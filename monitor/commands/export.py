@@ -32,15 +32,19 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def run(args: argparse.Namespace) -> int:
     from monitor.exporter import SelfMetrics
+    from monitor.exporter.settings import ExporterSettingsError, parse_exporter_settings
     from monitor.http.server import ListenError, serve_forever
     from monitor.runtime import Runtime
     from monitor.service import build_http_app
 
     try:
         config = resolve_config(args)
+        settings = parse_exporter_settings(config.exporter)
     except ConfigError as exc:
         return fail(str(exc))
-    listen = args.listen or config.exporter.get("listen", "127.0.0.1:9121")
+    except ExporterSettingsError as exc:
+        return fail("\n".join(exc.problems))
+    listen = args.listen or settings.listen
     self_metrics = SelfMetrics()
     runtime = Runtime(config, observer=self_metrics, with_store=False)
     runtime.start_background()

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
+import sys
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 from monitor.commands.common import (
     NoStoreError,
@@ -18,11 +21,15 @@ from monitor.commands.common import (
     open_existing_store,
     resolve_config,
 )
-from monitor.config import ConfigError
+from monitor.commands.query_hints import empty_result_hints
+from monitor.commands.tables import aligned, label_text
+from monitor.config import Config, ConfigError
 from monitor.query import Engine, QueryError, QueryResult
 from monitor.query.values import format_value
 
 __all__ = ["add_parser", "run", "parse_time", "time_arg"]
+
+log = logging.getLogger("cachewatch.query")
 
 #: a range query without --step gets about this many points
 _DEFAULT_POINTS = 250
@@ -112,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
                 else max(1000, range_ms // _DEFAULT_POINTS)
             )
             result = engine.range(args.expr, end_ms - range_ms, end_ms, step_ms)
+        hints = [] if not _is_empty(result) else _hints(store, config, args.expr, end_ms, args)
     except QueryError as exc:
         return fail(
             f"{exc.error_type}: {exc.message}", code=2 if exc.error_type == "bad_data" else 1
@@ -122,12 +130,32 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_api()))
     else:
         print(render_table(result))
+    for hint in hints:
+        print(f"cachewatch: {hint}", file=sys.stderr)
     return 0
+
+
+def _is_empty(result: QueryResult) -> bool:
+    return (result.result_type == "vector" and not result.samples) or (
+        result.result_type == "matrix" and not result.series
+    )
+
+
+def _hints(
+    store: Any, config: Config, expr: str, end_ms: int, args: argparse.Namespace
+) -> list[str]:
+    start_ms = end_ms - round((args.range_s or 0) * 1000)
+    where = config.store.url if config.store.backend == "prometheus" else str(config.store.path)
+    try:
+        return empty_result_hints(store, expr, start_ms, end_ms, str(where))
+    except Exception as exc:  # a hint must never turn an answer into an error
+        log.debug("no hint for an empty result: %s", exc)
+        return []
 
 
 def _series_name(labels: dict[str, str]) -> str:
     name = labels.get("__name__", "")
-    rest = ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items()) if k != "__name__")
+    rest = label_text({k: v for k, v in labels.items() if k != "__name__"})
     return f"{name}{{{rest}}}" if rest or not name else name
 
 
@@ -155,9 +183,4 @@ def render_table(result: QueryResult) -> str:
     else:
         header = ("TIME", "STRING")
         rows = [(_time_text(result.at_ms), result.string or "")]
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    lines = [
-        "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip()
-        for r in [header, *rows]
-    ]
-    return "\n".join(lines)
+    return aligned(header, rows)

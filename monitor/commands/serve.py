@@ -1,12 +1,18 @@
 """`cachewatch serve [-c FILE] [URL…] [--listen ADDR]`: collectors, store, alert engine,
 the web dashboard, `/metrics` and the Prometheus query API in one process, on waitress
 (threads). Listens on 127.0.0.1:8050 unless told otherwise, and refuses a non-loopback
-address without auth unless `--allow-insecure-listen`. Ctrl-C or SIGTERM stops it."""
+address without auth unless `--allow-insecure-listen`. Ctrl-C or SIGTERM stops it; SIGHUP
+reloads the config (targets, rule files, receivers and routes) without losing any state:
+the store, alert state, silences and unchanged targets' pollers carry on. A config that does
+not check out is refused with its problems, and the running one stays."""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import sys
 from pathlib import Path
+from typing import Any
 
 from monitor.commands.common import (
     add_config_options,
@@ -14,9 +20,12 @@ from monitor.commands.common import (
     resolve_config,
     serve_until_signalled,
 )
+from monitor.commands.extras import require_extra
 from monitor.config import ConfigError
 
 __all__ = ["add_parser", "run"]
+
+log = logging.getLogger("cachewatch.serve")
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -45,6 +54,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run(args: argparse.Namespace) -> int:
+    require_extra("web", "serve")
     from alerts.runner import AlertingRunner
     from alerts.service import AlertSettingsError, default_state_dir
     from monitor.hotkeys_runner import HotKeysRunner, HotKeysSettingsError
@@ -92,4 +102,39 @@ def run(args: argparse.Namespace) -> int:
         runtime.stop_background()
         return fail(str(exc))
     print(f"cachewatch: serving the dashboard, /metrics and /api/v1 on {server.url}", flush=True)
-    return serve_until_signalled(server, runtime)
+    return serve_until_signalled(
+        server, runtime, reload=lambda: reload_config(args, runtime, alerting)
+    )
+
+
+def reload_config(args: argparse.Namespace, runtime: Any, alerting: Any) -> bool:
+    """SIGHUP: read the config again and apply its targets, rules, receivers and routes.
+    Everything is checked first; on any problem nothing changes. One line either way."""
+    from alerts.rules import RuleLoadError
+    from alerts.runner import load_alerting
+    from alerts.service import AlertSettingsError
+
+    where = args.config or "the command line"
+    try:
+        config = resolve_config(args, need_targets=True)
+        base_dir = Path(args.config).resolve().parent if args.config else Path.cwd()
+        settings, groups = load_alerting(config.alerts, base_dir)
+    except (ConfigError, AlertSettingsError, RuleLoadError) as exc:
+        problems = "\n  ".join(map(str, getattr(exc, "problems", [exc])))
+        print(f"cachewatch: reload of {where} refused, keeping the running config:\n  "
+              f"{problems}", file=sys.stderr, flush=True)  # fmt: skip
+        return False
+    try:
+        added, removed = runtime.call(runtime.reload_targets(list(config.targets)))
+        runtime.call(alerting.reload(settings, groups))
+    except Exception:
+        log.exception("reload of %s failed part-way", where)
+        return False
+    print(
+        f"cachewatch: reloaded {where}: {len(config.targets)} target(s) "
+        f"(+{added} -{removed} pollers), {len(groups)} rule group(s), "
+        f"{len(settings.receivers)} receiver(s), {len(settings.routes)} route(s)",
+        file=sys.stderr,
+        flush=True,
+    )
+    return True

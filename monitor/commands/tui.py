@@ -19,6 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from monitor.commands.common import add_config_options, duration_arg, fail, resolve_config
+from monitor.commands.extras import require_extra
 from monitor.config import ConfigError
 
 __all__ = ["add_parser", "run"]
@@ -58,6 +59,7 @@ def _log_to(path: str | None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    require_extra("tui", "tui")
     if args.attach:
         if args.urls or args.config:
             return fail("--attach reads a running server: give no URLs or config with it")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import Any
 
 from rich.console import Console
 from rich.live import Live
@@ -49,18 +50,35 @@ def _row(row: OverviewRow) -> tuple[str, ...]:
     )
 
 
+def _alerts_line(source: LocalSource, now: int) -> str:
+    """What fires, as one caption line; silenced alerts are counted, not listed."""
+    alerts = source.alerts(now)
+    firing = sorted(
+        {f"{a.name} ({a.instance})" for a in alerts if a.state == "firing" and not a.silenced_by}
+    )
+    silenced = sum(1 for a in alerts if a.silenced_by)
+    text = "alerts firing: " + (", ".join(firing) if firing else "none")
+    return text + (f"; {silenced} silenced" if silenced else "")
+
+
 def _render(source: LocalSource) -> Table:
-    table = Table(title="cachewatch demo — Ctrl-C stops everything", expand=True)
+    now = now_ms()
+    table = Table(
+        title="cachewatch demo — Ctrl-C stops everything",
+        caption=_alerts_line(source, now),
+        expand=True,
+    )
     for column in _COLUMNS:
         table.add_column(column, justify="left" if column in _COLUMNS[:4] else "right")
-    for row in fleet_overview(source, now_ms(), with_trend=False):
+    for row in fleet_overview(source, now, with_trend=False):
         table.add_row(*_row(row))
     return table
 
 
-def run_live_table(runtime: Runtime, refresh_s: float = 1.0) -> None:
-    """Redraw in place on a terminal; elsewhere (a pipe, a log) print a table every 5 s."""
-    source = LocalSource(runtime)
+def run_live_table(runtime: Runtime, refresh_s: float = 1.0, alerting: Any = None) -> None:
+    """Redraw in place on a terminal; elsewhere (a pipe, a log) print a table every 5 s.
+    `alerting`: the running `AlertingService`, whose alerts the caption lists."""
+    source = LocalSource(runtime, alerting=alerting)
     console = Console()
     if not console.is_terminal:
         while True:

@@ -31,6 +31,11 @@ _METADATA: dict[str, tuple[MetricType, str]] = {
     ),
     "cachewatch_store_series": (MetricType.GAUGE, "Series in the embedded store."),
     "cachewatch_targets": (MetricType.GAUGE, "Targets this instance polls."),
+    "cachewatch_scheduler_skipped_runs_total": (
+        MetricType.COUNTER,
+        "Scheduled runs skipped because the job's previous run was still going (a poll, "
+        "hot-key step or store maintenance slower than its interval).",
+    ),
 }
 
 
@@ -47,6 +52,11 @@ class SelfMetrics:
         self._store_bytes = 0
         self._store_series = 0
         self._targets = 0
+        self._skipped_runs: dict[str, int] = {}
+
+    def observe_skipped_run(self, job: str) -> None:
+        with self._lock:
+            self._skipped_runs[job] = self._skipped_runs.get(job, 0) + 1
 
     def observe_poll(self, target_instance: str, duration_s: float, ok: bool) -> None:
         with self._lock:
@@ -93,4 +103,10 @@ class SelfMetrics:
             batch.add("cachewatch_store_size_bytes", self._store_bytes)
             batch.add("cachewatch_store_series", self._store_series)
             batch.add("cachewatch_targets", self._targets)
+            for job in sorted(self._skipped_runs):
+                batch.add(
+                    "cachewatch_scheduler_skipped_runs_total",
+                    self._skipped_runs[job],
+                    (("task", job),),
+                )
         return batch

@@ -9,6 +9,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
+from collectors.info_sections import metric_sections
+
 __all__ = ["info_sections", "SECTION_ORDER"]
 
 _TARGET_LABELS = frozenset({"__name__", "instance", "cluster", "shard", "role", "job"})
@@ -119,7 +121,8 @@ def info_sections(
         own = [s for s in samples if set(s.labels) <= identity]
         if len(own) != 1:
             continue
-        sections.setdefault(_section(short), []).append((short, _format(own[0].value)))
+        section = metric_sections().get(name) or _section(short)
+        sections.setdefault(section, []).append((short, _format(own[0].value)))
     ordered = {}
     for section in SECTION_ORDER:
         if section in sections:

@@ -3,6 +3,7 @@ and everything it started is gone after it is stopped."""
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -45,6 +46,19 @@ def cmdline(pid: int) -> str:
         return "?"
 
 
+def redis_ports(pids: set[int]) -> list[int]:
+    """Redis sets its process title to `redis-server 127.0.0.1:PORT [cluster]`."""
+    found = (re.match(r"\S*redis-server \S*:(\d+) \[cluster\]", cmdline(pid)) for pid in pids)
+    return sorted(int(m.group(1)) for m in found if m)
+
+
+def cluster_info(port: int) -> dict[str, str]:
+    out = subprocess.run(
+        ["redis-cli", "-p", str(port), "cluster", "info"], capture_output=True, text=True
+    ).stdout
+    return dict(line.strip().split(":", 1) for line in out.splitlines() if ":" in line)
+
+
 def test_demo_polls_local_fleet_and_cleans_up(tmp_path: Path) -> None:
     out = tmp_path / "demo.out"
     with out.open("w") as sink:
@@ -68,9 +82,28 @@ def test_demo_polls_local_fleet_and_cleans_up(tmp_path: Path) -> None:
         else:
             raise AssertionError(f"demo never showed 8 targets up:\n{text[-3000:]}")
         assert "dashboard at http://127.0.0.1:" in text
+        assert "starting redis (standalone + 3x2 cluster) and memcached" in text
         assert "memcached" in text
         started = descendants(demo.pid)
         assert len(started) >= 8  # redis x7, memcached, the workload
+        # It starts quiet: the restart alerts its own fresh servers raise are evaluated and
+        # silenced (the caption counts them), and nothing else fires about a healthy start.
+        while time.monotonic() < deadline + 60:
+            text = out.read_text()
+            captions = [line for line in text.splitlines() if "alerts firing:" in line]
+            if captions and "silenced" in captions[-1]:
+                break
+            assert demo.poll() is None, text
+            time.sleep(1)
+        else:
+            raise AssertionError(f"the restart alerts were never evaluated:\n{text[-3000:]}")
+        assert "Restarted" not in captions[-1], captions[-1]
+        # ... and stays stable: no failover happened (each one raises the cluster's epoch
+        # above the six that `redis-cli --cluster create` hands out)
+        epochs = [
+            int(cluster_info(p).get("cluster_current_epoch", "0")) for p in redis_ports(started)
+        ]
+        assert len(epochs) == 6 and max(epochs) <= 6, epochs
     finally:
         demo.send_signal(signal.SIGTERM)
         demo.wait(30)
@@ -81,3 +114,35 @@ def test_demo_polls_local_fleet_and_cleans_up(tmp_path: Path) -> None:
             break
         time.sleep(0.2)
     assert alive == {}
+
+
+def test_a_backgrounded_demo_stops_on_sigint(tmp_path: Path) -> None:
+    """A shell starts a background job (`scripts/demo &`) with SIGINT ignored; the demo
+    must still stop on kill -INT, and say what it starts (no cluster with --no-cluster)."""
+    out = tmp_path / "demo.out"
+    with out.open("w") as sink:
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "demo", "--no-cluster", "--web",
+             "--listen", f"127.0.0.1:{free_port()}"],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while "Ctrl-C stops everything" not in out.read_text():
+            assert demo.poll() is None and time.monotonic() < deadline, out.read_text()
+            time.sleep(0.2)
+        started = descendants(demo.pid)
+        demo.send_signal(signal.SIGINT)
+        assert demo.wait(30) == 0, out.read_text()
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+    text = out.read_text()
+    assert "starting redis (standalone) and memcached" in text and "cluster" not in text
+    deadline = time.monotonic() + 10
+    while any(running(pid) for pid in started) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [cmdline(pid) for pid in started if running(pid)]

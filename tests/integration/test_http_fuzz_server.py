@@ -56,7 +56,7 @@ def raw(server: RunningServer, data: bytes) -> bytes:
 
 
 def assert_serving(server: RunningServer) -> None:
-    status, body = request(server, "GET", "/api/v1/query?query=sum(redis_up)")
+    status, body = request(server, "GET", f"/api/v1/query?query=sum(redis_up)&time={NOW_S}")
     assert status == 200, body
     assert json.loads(body)["data"]["result"][0]["value"][1] == "2"
 

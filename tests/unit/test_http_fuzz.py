@@ -116,7 +116,9 @@ def check_answer(path: str, method: str, status: int, headers: dict[str, str], b
 
 
 def still_serving() -> None:
-    status, _, body = call(APP, "/api/v1/query", "query=sum(redis_up)")
+    # at the data's own time: queried at "now", a long test run (over 5 min after import)
+    # would find the samples stale
+    status, _, body = call(APP, "/api/v1/query", f"query=sum(redis_up)&time={NOW_S}")
     assert status == 200, body
     assert json.loads(body)["data"]["result"][0]["value"][1] == "2"
     status, _, body = call(APP, "/metrics")

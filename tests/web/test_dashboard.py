@@ -157,10 +157,32 @@ def test_target_page_draws_charts_with_data(served: Served, browser: Any) -> Non
     assert "redis_connected_clients" in browser.page_source or "tab=keyspace" in browser.current_url
 
 
+def test_a_fresh_install_opens_on_a_range_its_history_fills(served: Served, browser: Any) -> None:
+    """The default 1h range squeezed a few minutes of history into the right edge: without
+    a range in the URL the dashboard picks the shortest range that holds the history (and
+    pins it in the URL); a range the user picked stays."""
+    open_page(
+        browser, served, "/target?" + urllib.parse.urlencode({"instance": served.redis.address})
+    )
+    wait_for(lambda: "range=" in browser.current_url, what="a range pinned in the URL")
+    fitted = urllib.parse.parse_qs(urllib.parse.urlsplit(browser.current_url).query)["range"][0]
+    assert fitted in ("5m", "15m"), browser.current_url  # the fixture's history is minutes old
+    screenshot(browser, "range-fitted")
+    query = urllib.parse.urlencode({"instance": served.redis.address, "range": "6h"})
+    open_page(browser, served, f"/target?{query}")
+    wait_for(lambda: len(browser.find_elements("css selector", ".chart-panel")) == 8)
+    assert "range=6h" in browser.current_url
+
+
+def tab_labels(driver: Any) -> list[str]:
+    return [e.text.strip() for e in driver.find_elements("css selector", "#target-tab .tab-item")]
+
+
 def test_picking_a_memcached_target_lays_out_its_charts(served: Served, browser: Any) -> None:
     query = urllib.parse.urlencode({"instance": served.redis.address, "range": "5m"})
     open_page(browser, served, f"/target?{query}")
     wait_for(lambda: len(browser.find_elements("css selector", ".chart-panel")) == 8)
+    assert tab_labels(browser) == ["Charts", "INFO", "Slowlog", "Keyspace"]
     browser.find_element("id", "target-picker").click()
 
     # Narrow the list to the one target first: in a long list the option can sit under the
@@ -190,6 +212,8 @@ def test_picking_a_memcached_target_lays_out_its_charts(served: Served, browser:
     wait_for(
         lambda: len(browser.find_elements("css selector", ".chart-panel")) == 6, what="6 charts"
     )
+    # memcached has no slowlog and no keyspace: no tab offers them
+    wait_for(lambda: tab_labels(browser) == ["Charts", "INFO"], what="memcached's tabs")
     wait_for(
         lambda: sum(1 for n in plotted_points(browser) if n > 0) >= 3,
         timeout_s=60,

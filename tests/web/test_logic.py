@@ -186,3 +186,15 @@ def test_a_snapshot_older_than_two_intervals_is_recomputed_before_it_is_served()
     wait_for(lambda: time.monotonic() - taken > STALE_AFTER * 0.05 + 0.01, 5, "staleness")
     assert snapshot.get() > first  # stale: this very call computed a new value
     assert len(computed) == 2
+
+
+def test_the_default_range_fits_a_short_history() -> None:
+    from ui.web.ranges import fitted_range, range_in
+
+    assert fitted_range(None) == "1h"  # no data yet: the default
+    assert fitted_range(90) == "5m"
+    assert fitted_range(300) == "5m"
+    assert fitted_range(301) == "15m"
+    assert fitted_range(20 * 60) == "1h"
+    assert fitted_range(5 * 3600) == "1h"  # never longer than the default
+    assert range_in("?range=6h&instance=x") and not range_in("?instance=x") and not range_in(None)

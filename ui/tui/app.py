@@ -133,9 +133,10 @@ class CachewatchApp(App[None]):
         seen = set()
         for title, actions in SECTIONS.items():
             for action in actions:
-                if action.id in seen or title == "Tables":
+                # one entry per action: Quit has two keys (q, ctrl+c)
+                if action.action in seen or title == "Tables":
                     continue
-                seen.add(action.id)
+                seen.add(action.action)
                 target = self if action in GLOBAL else screen
                 yield SystemCommand(
                     action.description,

@@ -107,13 +107,19 @@ class DetailScreen(LiveScreen):
         if state.last_poll_ms:
             head += f"  ·  polled {_clock(state.last_poll_ms)}"
         status.update(head + f"  ·  window {data.window.label}" + self.app.status_suffix())  # type: ignore[attr-defined]
+        self._apply_tabs()
+        self._show_tab(self.query_one(TabbedContent).active, data)
+
+    def on_mount(self) -> None:
+        self._apply_tabs()
+
+    def _apply_tabs(self) -> None:
         tabs = self.query_one(TabbedContent)
         for tab in _TABS:
             if self._tab_applies(tab):
                 tabs.show_tab(tab)
             else:
                 tabs.hide_tab(tab)
-        self._show_tab(tabs.active, data)
 
     def _show_tab(self, tab: str, data: TargetDetail) -> None:
         """Draw only the visible panel: the others are filled when they are opened."""
@@ -268,7 +274,11 @@ class DetailScreen(LiveScreen):
         tabs.active = visible[(current + delta) % len(visible)]
 
     def _tab_applies(self, tab: str) -> bool:
-        kind = self.detail.state.kind if self.detail else "redis"
+        """Until the first refresh says what kind of server this is, only the panels every
+        kind has show (no Keyspace or Latency flashing up on a memcached target)."""
+        if self.detail is None:
+            return tab in ("charts", "info", "keys")
+        kind = self.detail.state.kind
         if tab == "slabs":
             return kind == "memcached"
         return not (kind == "memcached" and tab in ("commands", "latency", "keyspace"))

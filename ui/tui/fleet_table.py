@@ -163,7 +163,7 @@ COLUMNS: tuple[Column, ...] = (
         "kind",
         lambda r, p: r.kind[:2] if r.kind == "memcached" else r.kind[:1],
         lambda r: r.kind,
-        2,
+        4,  # the header's width: at 2 it showed as `k…`
     ),
     Column("version", "ver", lambda r, p: r.version, lambda r: r.version, 7),
 )

@@ -20,10 +20,14 @@ class KeyAction:
     description: str
     show: bool = True
     key_display: str | None = None
+    #: handled by the app before any focused widget (an Input would take ctrl+c as copy)
+    priority: bool = False
 
 
 GLOBAL = (
     KeyAction("quit", "q", "quit", "Quit"),
+    # Ctrl-C quits, as the README promises (Textual's default only says "press ctrl+q")
+    KeyAction("quit-ctrl-c", "ctrl+c", "quit", "Quit", show=False, priority=True),
     KeyAction("help", "question_mark", "help", "Help", key_display="?"),
     KeyAction("pause", "p", "toggle_pause", "Pause"),
     KeyAction("overview", "o", "show_overview", "Overview", show=False),
@@ -80,6 +84,7 @@ def bindings(actions: Sequence[KeyAction]) -> list[BindingType]:
             a.description,
             show=a.show,
             key_display=a.key_display,
+            priority=a.priority,
             id=f"cachewatch.{a.id}",
         )
         for a in actions

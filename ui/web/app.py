@@ -19,6 +19,7 @@ from ui.web import pages
 from ui.web.components import attributes, empty_state
 from ui.web.context import PageContext
 from ui.web.data import WebData
+from ui.web.ranges import fitted_range, history_span_s, range_in
 from ui.web.urlstate import RANGES, REFRESHES, parse_query, with_params
 
 __all__ = ["create_app"]
@@ -177,6 +178,11 @@ def _register_shell(app: dash.Dash, ctx: PageContext) -> None:
                 dash.no_update,
                 dash.no_update,
             )
+        if not range_in(search):
+            source = ctx.data.source
+            fitted = fitted_range(history_span_s(source, source.now_ms()))
+            if fitted != view.range:  # pin it in the URL: every page follows the URL
+                return with_params(search, range=fitted), fitted, view.refresh
         return dash.no_update, view.range, view.refresh
 
     @app.callback(

@@ -19,17 +19,36 @@ from pathlib import Path
 from typing import Any
 
 from monitor.secrets import Secret
+from monitor.sections import SectionContext, SectionSpec, SettingsError
 from ui.web.security import AuthSettings
 
-__all__ = ["WebSettings", "WebSettingsError", "parse_web_settings", "is_loopback", "DEFAULT_LISTEN"]
+__all__ = [
+    "WebSettings",
+    "WebSettingsError",
+    "parse_web_settings",
+    "is_loopback",
+    "DEFAULT_LISTEN",
+    "WEB_KEYS",
+    "WEB_SECTION",
+]
 
 DEFAULT_LISTEN = "127.0.0.1:8050"
+WEB_KEYS = frozenset(
+    {
+        "listen",
+        "auth_username",
+        "auth_password_env",
+        "auth_password_file",
+        "bearer_token_env",
+        "bearer_token_file",
+        "allow_insecure_listen",
+        "theme",
+    }
+)
 
 
-class WebSettingsError(ValueError):
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(problems))
+class WebSettingsError(SettingsError):
+    pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,3 +122,19 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def _check_web(table: Mapping[str, Any], context: SectionContext) -> WebSettings:
+    """The settings, plus what `serve` would refuse at start: a listen address it cannot
+    parse, or one beyond loopback without auth."""
+    from ui.web.server import InsecureListenError, check_listen
+
+    settings = parse_web_settings(table)
+    try:
+        check_listen(settings.listen, settings.auth, settings.allow_insecure_listen)
+    except (InsecureListenError, ValueError) as exc:
+        raise WebSettingsError([f"web.listen: {exc}"]) from None
+    return settings
+
+
+WEB_SECTION = SectionSpec("web", _check_web, WEB_KEYS)

@@ -36,6 +36,19 @@ TITLE = "Target"
 NAV = ""
 NAME = "target"
 TABS = (("charts", "Charts"), ("info", "INFO"), ("slowlog", "Slowlog"), ("keyspace", "Keyspace"))
+#: memcached has no slowlog and no keyspace (its item counts are in the INFO tab)
+_REDIS_ONLY = frozenset({"slowlog", "keyspace"})
+
+
+def tabs_for(kind: str) -> tuple[tuple[str, str], ...]:
+    """The tabs of a target of this kind, in order: (value, label)."""
+    return tuple(t for t in TABS if kind == "redis" or t[0] not in _REDIS_ONLY)
+
+
+def _tab_of(view: ViewQuery, kind: str) -> str:
+    """The URL's tab if this kind of target has it, else the charts."""
+    tab = view.get("tab", "charts")
+    return tab if tab in dict(tabs_for(kind)) else "charts"
 
 
 def _find(ctx: PageContext, instance: str) -> TargetState | None:
@@ -74,7 +87,7 @@ def layout(ctx: PageContext, view: ViewQuery) -> html.Div:
                 ),
             ]
         )
-    tab = view.get("tab", "charts")
+    tab = _tab_of(view, state.kind)
     picker = dcc.Dropdown(
         id="target-picker",
         options=[{"label": s.instance, "value": s.instance} for s in states],
@@ -91,7 +104,7 @@ def layout(ctx: PageContext, view: ViewQuery) -> html.Div:
             html.Div(id="target-banner"),
             dcc.Tabs(
                 id="target-tab",
-                value=tab if tab in dict(TABS) else "charts",
+                value=tab,
                 className="tabs-bar",
                 children=[
                     dcc.Tab(
@@ -100,7 +113,7 @@ def layout(ctx: PageContext, view: ViewQuery) -> html.Div:
                         className="tab-item",
                         selected_className="tab-item--selected",
                     )
-                    for value, label in TABS
+                    for value, label in tabs_for(state.kind)
                 ],
             ),
             html.Div(
@@ -170,7 +183,7 @@ def register(app: dash.Dash, ctx: PageContext) -> None:
         uptime = _latest_value(
             ctx, state.instance, ("redis_uptime_in_seconds", "memcached_uptime_seconds")
         )
-        tab = view.get("tab", "charts")
+        tab = _tab_of(view, state.kind)
         body = None if tab == "charts" else _tab_body(ctx, state, tab, now)
         return _subtitle(state, now, uptime), _banner(state, now), tab != "charts", body
 
@@ -197,7 +210,7 @@ def register(app: dash.Dash, ctx: PageContext) -> None:
             raise dash.exceptions.PreventUpdate
         view = parse_query(search)
         target = _find(ctx, _instance(ctx, view))
-        if target is None or view.get("tab", "charts") != "charts":
+        if target is None or _tab_of(view, target.kind) != "charts":
             raise dash.exceptions.PreventUpdate
         specs = charts_for(target.kind)
         if len(dash.ctx.outputs_list[0]) != len(specs):
@@ -264,8 +277,6 @@ def _info(ctx: PageContext, state: TargetState) -> Any:
 
 
 def _slowlog(ctx: PageContext, state: TargetState, now_ms: int) -> Any:
-    if state.kind != "redis":
-        return empty_state("memcached has no slowlog")
     events = ctx.data.source.events("slowlog", state.instance, now_ms - 7 * 86_400_000, 200)
     entries, hidden = slowlog_rows(events)
     rows = [
@@ -304,19 +315,10 @@ def _keyspace(ctx: PageContext, state: TargetState) -> Any:
     if batch is None:
         return empty_state("Nothing collected yet")
     per_db: dict[str, dict[str, float]] = {}
-    totals: dict[str, float] = {}
     for name, labels, value in zip(batch.names, batch.labels, batch.values, strict=True):
         db = dict(labels).get("db")
         if db is not None and name.startswith("redis_db_"):
             per_db.setdefault(db, {})[name] = value
-        elif name in ("memcached_current_items", "memcached_items_total"):
-            totals[name] = value
-    if state.kind == "memcached":
-        rows: list[tuple[str, ...]] = [
-            ("items stored now", fmt_count(totals.get("memcached_current_items"))),
-            ("items stored since start", fmt_count(totals.get("memcached_items_total"))),
-        ]
-        return html.Div(table(("", "value"), rows, numeric=(1,)), className="panel")
     rows = [
         (
             db,
