@@ -1,14 +1,18 @@
-"""The set of targets being polled, and how it follows the clusters it was seeded with.
+"""The set of targets being polled, and how it follows the clusters and Sentinel sets it
+was seeded with.
 
 `Fleet` starts from the configured targets. A Redis target with `discover=True` that turns
-out to be a cluster node is replaced by one target per node (see `monitor/discovery.py`);
-`refresh()` re-reads each cluster's topology (from any node that answers) and adds, removes
+out to be a cluster node is replaced by one target per node (see `monitor/discovery.py`); a
+`redis+sentinel://` seed by one target per Sentinel, primary and replica (see
+`monitor/sentinel_discovery.py`). `refresh()` re-reads each cluster's topology (from any node
+that answers) and each Sentinel set's (from every Sentinel that answers) and adds, removes
 or relabels pollers, recording each change as a `topology.*` event. Standalone targets stay
 as they are.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +22,14 @@ from collectors.base import Collector
 from monitor.discovery import ClusterTopology, diff_topologies, node_targets, read_topology
 from monitor.model import Event, SampleBatch, now_ms
 from monitor.poller import PollObserver, SampleSink, TargetPoller, TargetStatus, open_connection
+from monitor.sentinel_discovery import (
+    SentinelTopology,
+    merge_views,
+    read_sentinel_view,
+    sentinel_events,
+    sentinel_targets,
+    set_name,
+)
 from monitor.sharding import ALL, Shard
 from monitor.targets import Target, TargetKind
 
@@ -38,6 +50,16 @@ class _Cluster:
     topology: ClusterTopology | None = None
     #: instances of the pollers this cluster owns
     members: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _SentinelSet:
+    seed: Target
+    topology: SentinelTopology | None = None
+    #: instances of the pollers this set owns: its Sentinels and data nodes
+    members: set[str] = field(default_factory=set)
+    #: the masters a seed names that no Sentinel knows, already logged
+    missing: frozenset[str] = frozenset()
 
 
 class Fleet:
@@ -65,6 +87,7 @@ class Fleet:
         #: shared with every poller: callables adding samples to each successful poll
         self.contributors: list[Callable[[Target, SampleBatch], None]] = []
         self._clusters: dict[str, _Cluster] = {}
+        self._sentinel_sets: dict[str, _SentinelSet] = {}
 
     def statuses(self) -> list[TargetStatus]:
         return [poller.status for poller in list(self.pollers.values())]
@@ -75,6 +98,14 @@ class Fleet:
             name: cluster.topology
             for name, cluster in self._clusters.items()
             if cluster.topology is not None
+        }
+
+    def sentinel_topologies(self) -> dict[str, SentinelTopology]:
+        """Sentinel set name -> its last known topology."""
+        return {
+            name: group.topology
+            for name, group in self._sentinel_sets.items()
+            if group.topology is not None
         }
 
     def _new_poller(self, target: Target) -> TargetPoller:
@@ -93,6 +124,13 @@ class Fleet:
         """Discover clusters among the seeds and create the pollers."""
         change = FleetChange()
         for seed in self._seeds:
+            if seed.sentinel is not None:
+                # polled even when no Sentinel answers yet: they show (and alert) as down
+                group = _SentinelSet(seed=seed)
+                self._sentinel_sets[set_name(seed)] = group
+                part = self._apply_sentinels(group, await self._read_sentinels(group))
+                change.added += part.added
+                continue
             if seed.kind is TargetKind.REDIS and seed.discover:
                 topology = await self._read_topology([seed])
                 if topology is not None:
@@ -120,6 +158,13 @@ class Fleet:
             part = self._apply(cluster, topology)
             change.added += part.added
             change.removed += part.removed
+        for group in self._sentinel_sets.values():
+            sentinel_topology = await self._read_sentinels(group)
+            if sentinel_topology is None:
+                continue
+            part = self._apply_sentinels(group, sentinel_topology)
+            change.added += part.added
+            change.removed += part.removed
         return change
 
     async def _read_topology(self, candidates: list[Target]) -> ClusterTopology | None:
@@ -138,7 +183,6 @@ class Fleet:
         return None
 
     def _apply(self, cluster: _Cluster, topology: ClusterTopology) -> FleetChange:
-        change = FleetChange()
         events: list[Event] = []
         ts = now_ms()
         if cluster.topology is not None:
@@ -164,12 +208,88 @@ class Fleet:
                     )
                 )
         cluster.topology = topology
-        wanted = {
-            t.instance: t
-            for t in node_targets(cluster.seed, topology)
-            if self._shard.owns(t.instance)
-        }
-        for instance in sorted(cluster.members - wanted.keys()):
+        change, cluster.members = self._sync(cluster.members, node_targets(cluster.seed, topology))
+        self._record(events)
+        return change
+
+    async def _read_sentinels(self, group: _SentinelSet) -> SentinelTopology | None:
+        """Ask every Sentinel of the set at once (the seed's and those found since); None
+        when none answers."""
+        seed = group.seed
+        assert seed.sentinel is not None
+        candidates = [
+            t
+            for t in sentinel_targets(seed, group.topology)
+            if dict(t.labels)["role"] == "sentinel"
+        ]
+        views = await asyncio.gather(*(self._read_one_sentinel(seed, t) for t in candidates))
+        answered = [view for view in views if view is not None]
+        if not answered:
+            return None
+        topology = merge_views(answered)
+        missing = frozenset(seed.sentinel.masters) - {m.name for m in topology.masters}
+        if missing - group.missing:
+            log.warning(
+                "sentinel set %s: no Sentinel monitors %s",
+                set_name(seed),
+                ", ".join(sorted(missing - group.missing)),
+            )
+        group.missing = missing
+        return topology
+
+    async def _read_one_sentinel(self, seed: Target, target: Target) -> SentinelTopology | None:
+        assert seed.sentinel is not None and target.host is not None and target.port is not None
+        try:
+            conn = await self._connect(target)
+        except Exception as exc:
+            log.debug("discovery: Sentinel %s unreachable: %s", target.url, exc)
+            return None
+        try:
+            # bounded: a hung Sentinel accepts the connection and then never answers
+            async with asyncio.timeout(target.timeout_s):
+                return await read_sentinel_view(
+                    conn, (target.host, target.port), seed.sentinel.masters
+                )
+        except TimeoutError:
+            log.debug("discovery: Sentinel %s did not answer in time", target.url)
+            return None
+        except Exception as exc:
+            log.warning("discovery: Sentinel %s: cannot read its view: %s", target.url, exc)
+            return None
+        finally:
+            await conn.close()
+
+    def _apply_sentinels(
+        self, group: _SentinelSet, topology: SentinelTopology | None
+    ) -> FleetChange:
+        name = set_name(group.seed)
+        events: list[Event] = []
+        if group.topology is not None and topology is not None:
+            events = sentinel_events(name, group.topology, topology, now_ms())
+            for event in events:
+                log.info(
+                    "sentinel set %s: %s %s %s -> %s",
+                    name,
+                    event.kind.removeprefix("topology."),
+                    dict(event.target_labels)["instance"],
+                    event.data["before"],
+                    event.data["after"],
+                )
+        if topology is not None:
+            group.topology = topology
+        change, group.members = self._sync(
+            group.members, sentinel_targets(group.seed, group.topology)
+        )
+        self._record(events)
+        return change
+
+    def _sync(self, members: set[str], targets: list[Target]) -> tuple[FleetChange, set[str]]:
+        """Make the pollers of a group's `members` the given targets (those this shard
+        owns): remove the gone ones, add the new ones, replace the relabelled ones. Returns
+        the change and the new members."""
+        change = FleetChange()
+        wanted = {t.instance: t for t in targets if self._shard.owns(t.instance)}
+        for instance in sorted(members - wanted.keys()):
             poller = self.pollers.pop(instance, None)
             if poller is not None:
                 change.removed.append(poller)
@@ -182,10 +302,46 @@ class Fleet:
             poller = self._new_poller(target)
             self.pollers[instance] = poller
             change.added.append(poller)
-        cluster.members = set(wanted)
+        return change, set(wanted)
+
+    def _record(self, events: list[Event]) -> None:
         if events and self._sink is not None:
             self._sink.add_events(events)
-        return change
 
     def is_cluster_member(self, instance: str) -> bool:
         return any(instance in c.members for c in self._clusters.values())
+
+    def wants_refresh(self, poller: TargetPoller) -> bool:
+        """Whether this poll suggests the topology moved: a cluster node or a Sentinel-managed
+        data node stopped answering (a failover may follow), or a Sentinel reports a
+        primary, replica count or master that the last discovery did not see."""
+        instance = poller.target.instance
+        labels = dict(poller.target.labels)
+        if poller.status.up is False:
+            return self.is_cluster_member(instance) or (
+                "sentinel_master" in labels
+                and any(instance in g.members for g in self._sentinel_sets.values())
+            )
+        group = self._sentinel_sets.get(labels.get("sentinel_set", ""))
+        batch = poller.status.last_batch
+        if labels.get("role") != "sentinel" or group is None or batch is None:
+            return False
+        return _sentinel_disagrees(group, batch)
+
+
+def _sentinel_disagrees(group: _SentinelSet, batch: SampleBatch) -> bool:
+    topology = group.topology
+    wanted = group.seed.sentinel.masters if group.seed.sentinel is not None else ()
+    for name, labels, value in zip(batch.names, batch.labels, batch.values, strict=True):
+        if name not in ("redis_sentinel_master_status", "redis_sentinel_master_slaves"):
+            continue
+        fields = dict(labels)
+        master_name = fields.get("master_name", "")
+        if wanted and master_name not in wanted:
+            continue
+        master = topology.master(master_name) if topology is not None else None
+        if master is None or fields.get("master_address") != master.primary.address:
+            return True
+        if name == "redis_sentinel_master_slaves" and value != len(master.replicas):
+            return True
+    return False

@@ -104,7 +104,12 @@ class HotKeysRunner:
         runtime.scheduler.add_periodic("hotkeys", 1.0, functools.partial(self._step, runtime))
 
     async def _step(self, runtime: Any) -> None:
-        targets = {s.target.instance: s.target for s in runtime.statuses() if s.up}
+        # a Sentinel holds no keys: nothing to rank, and its CONFIG is not a server's
+        targets = {
+            s.target.instance: s.target
+            for s in runtime.statuses()
+            if s.up and not (s.capabilities is not None and s.capabilities.sentinel)
+        }
         for instance in list(self._detectors.keys() - targets.keys()):
             await self._detectors.pop(instance).close()
         budget = min(self._options.command_budget_per_s, FLEET_BUDGET_PER_S / max(len(targets), 1))
