@@ -321,6 +321,9 @@ class LocalSentinel(_ServerProcess):
     quorum: int = 2
     down_after_ms: int = 1000
     failover_timeout_ms: int = 3000
+    #: the Sentinel's own password (its peers use it too); the data nodes' password
+    password: str | None = None
+    data_password: str | None = None
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
     workdir: Path | None = None
@@ -341,6 +344,13 @@ class LocalSentinel(_ServerProcess):
             f"sentinel down-after-milliseconds {name} {self.down_after_ms}\n"
             f"sentinel failover-timeout {name} {self.failover_timeout_ms}\n"
         )
+        with config.open("a") as extra:
+            if self.password is not None:
+                extra.write(
+                    f"requirepass {self.password}\nsentinel sentinel-pass {self.password}\n"
+                )
+            if self.data_password is not None:
+                extra.write(f"sentinel auth-pass {name} {self.data_password}\n")
         self._spawn([*sentinel_command(), str(config)])
         return self
 
@@ -361,6 +371,9 @@ class LocalSentinelSet:
     master_name: str = "mymaster"
     down_after_ms: int = 1000
     failover_timeout_ms: int = 3000
+    #: passwords of the Sentinels and of the data nodes (none by default)
+    sentinel_password: str | None = None
+    data_password: str | None = None
     data_nodes: list[LocalRedis] = field(default_factory=list)
     sentinel_nodes: list[LocalSentinel] = field(default_factory=list)
 
@@ -370,11 +383,14 @@ class LocalSentinelSet:
         return f"redis+sentinel://{self.sentinel_nodes[0].address}/{self.master_name}"
 
     def start(self, timeout_s: float = 30.0) -> LocalSentinelSet:
+        auth = []
+        if self.data_password is not None:
+            auth = ["--requirepass", self.data_password, "--masterauth", self.data_password]
         try:
-            primary = LocalRedis().start()
+            primary = LocalRedis(extra=auth).start()
             self.data_nodes.append(primary)
             for _ in range(self.replicas):
-                replica = LocalRedis(extra=["--replicaof", "127.0.0.1", str(primary.port)])
+                replica = LocalRedis(extra=[*auth, "--replicaof", "127.0.0.1", str(primary.port)])
                 self.data_nodes.append(replica.start())
             for _ in range(self.sentinels):
                 sentinel = LocalSentinel(
@@ -383,6 +399,8 @@ class LocalSentinelSet:
                     quorum=self.sentinels // 2 + 1,
                     down_after_ms=self.down_after_ms,
                     failover_timeout_ms=self.failover_timeout_ms,
+                    password=self.sentinel_password,
+                    data_password=self.data_password,
                 )
                 self.sentinel_nodes.append(sentinel.start())
             self.wait_settled(timeout_s)
@@ -395,7 +413,12 @@ class LocalSentinelSet:
         """What one Sentinel says of the master (SENTINEL MASTER's fields)."""
         import redis
 
-        with redis.Redis(port=sentinel.port, decode_responses=True, socket_timeout=5) as conn:
+        with redis.Redis(
+            port=sentinel.port,
+            password=self.sentinel_password,
+            decode_responses=True,
+            socket_timeout=5,
+        ) as conn:
             reply = conn.execute_command("SENTINEL", "MASTER", self.master_name)
         if isinstance(reply, dict):
             return {str(k): str(v) for k, v in reply.items()}
