@@ -12,7 +12,6 @@ as they are.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,8 +23,7 @@ from monitor.model import Event, SampleBatch, now_ms
 from monitor.poller import PollObserver, SampleSink, TargetPoller, TargetStatus, open_connection
 from monitor.sentinel_discovery import (
     SentinelTopology,
-    merge_views,
-    read_sentinel_view,
+    read_sentinel_set,
     sentinel_events,
     sentinel_targets,
     set_name,
@@ -213,20 +211,11 @@ class Fleet:
         return change
 
     async def _read_sentinels(self, group: _SentinelSet) -> SentinelTopology | None:
-        """Ask every Sentinel of the set at once (the seed's and those found since); None
-        when none answers."""
         seed = group.seed
         assert seed.sentinel is not None
-        candidates = [
-            t
-            for t in sentinel_targets(seed, group.topology)
-            if dict(t.labels)["role"] == "sentinel"
-        ]
-        views = await asyncio.gather(*(self._read_one_sentinel(seed, t) for t in candidates))
-        answered = [view for view in views if view is not None]
-        if not answered:
+        topology = await read_sentinel_set(seed, group.topology, self._connect)
+        if topology is None:
             return None
-        topology = merge_views(answered)
         missing = frozenset(seed.sentinel.masters) - {m.name for m in topology.masters}
         if missing - group.missing:
             log.warning(
@@ -236,28 +225,6 @@ class Fleet:
             )
         group.missing = missing
         return topology
-
-    async def _read_one_sentinel(self, seed: Target, target: Target) -> SentinelTopology | None:
-        assert seed.sentinel is not None and target.host is not None and target.port is not None
-        try:
-            conn = await self._connect(target)
-        except Exception as exc:
-            log.debug("discovery: Sentinel %s unreachable: %s", target.url, exc)
-            return None
-        try:
-            # bounded: a hung Sentinel accepts the connection and then never answers
-            async with asyncio.timeout(target.timeout_s):
-                return await read_sentinel_view(
-                    conn, (target.host, target.port), seed.sentinel.masters
-                )
-        except TimeoutError:
-            log.debug("discovery: Sentinel %s did not answer in time", target.url)
-            return None
-        except Exception as exc:
-            log.warning("discovery: Sentinel %s: cannot read its view: %s", target.url, exc)
-            return None
-        finally:
-            await conn.close()
 
     def _apply_sentinels(
         self, group: _SentinelSet, topology: SentinelTopology | None

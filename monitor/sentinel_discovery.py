@@ -3,7 +3,8 @@ replicas they manage.
 
 `read_sentinel_view(conn, address, masters)` asks one Sentinel (`INFO server`, `SENTINEL
 MASTERS`, then `SENTINEL REPLICAS` and `SENTINEL SENTINELS` per master: all read-only) and
-returns a `SentinelTopology`. `merge_views(views)` combines what several Sentinels said:
+returns a `SentinelTopology`; `read_sentinel_set(seed, known, connect)` asks every Sentinel
+of a set at once and merges their answers. `merge_views(views)` combines what they said:
 for each master the answer with the highest config epoch wins (a Sentinel that has not yet
 heard of the latest failover has a lower one), and the Sentinels are the union, one per run
 id (so a Sentinel named by host name in the URL and by IP by its peers is polled once).
@@ -19,6 +20,9 @@ credentials, Sentinels with the Sentinels' own.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -34,11 +38,16 @@ __all__ = [
     "SentinelError",
     "set_name",
     "read_sentinel_view",
+    "read_sentinel_set",
+    "sentinel_data_targets",
     "view_from_replies",
     "merge_views",
     "sentinel_targets",
     "sentinel_events",
 ]
+
+
+log = logging.getLogger("cachewatch.discovery")
 
 
 class SentinelError(ValueError):
@@ -199,6 +208,44 @@ async def read_sentinel_view(
         raise SentinelError(str(exc)) from None
 
 
+async def read_sentinel_set(
+    seed: Target,
+    known: SentinelTopology | None,
+    connect: Callable[[Target], Awaitable[Any]],
+) -> SentinelTopology | None:
+    """Ask every Sentinel of the seed's set at once (the seed's and those `known` since) and
+    merge their answers; None when none answers."""
+    candidates = [
+        t for t in sentinel_targets(seed, known) if dict(t.labels).get("role") == "sentinel"
+    ]
+    views = await asyncio.gather(*(_read_one(seed, t, connect) for t in candidates))
+    answered = [view for view in views if view is not None]
+    return merge_views(answered) if answered else None
+
+
+async def _read_one(
+    seed: Target, target: Target, connect: Callable[[Target], Awaitable[Any]]
+) -> SentinelTopology | None:
+    assert seed.sentinel is not None and target.host is not None and target.port is not None
+    try:
+        conn = await connect(target)
+    except Exception as exc:
+        log.debug("discovery: Sentinel %s unreachable: %s", target.url, exc)
+        return None
+    try:
+        # bounded: a hung Sentinel accepts the connection and then never answers
+        async with asyncio.timeout(target.timeout_s):
+            return await read_sentinel_view(conn, (target.host, target.port), seed.sentinel.masters)
+    except TimeoutError:
+        log.debug("discovery: Sentinel %s did not answer in time", target.url)
+        return None
+    except Exception as exc:
+        log.warning("discovery: Sentinel %s: cannot read its view: %s", target.url, exc)
+        return None
+    finally:
+        await conn.close()
+
+
 def merge_views(views: list[SentinelTopology]) -> SentinelTopology:
     """Each master as the Sentinel with the highest config epoch sees it (the first such
     view on a tie); every Sentinel any of them knows, once."""
@@ -237,6 +284,11 @@ def sentinel_targets(seed: Target, topology: SentinelTopology | None) -> list[Ta
                 )
             )
     return targets
+
+
+def sentinel_data_targets(seed: Target, topology: SentinelTopology) -> list[Target]:
+    """The primaries and replicas only (what holds keys)."""
+    return [t for t in sentinel_targets(seed, topology) if dict(t.labels).get("role") != "sentinel"]
 
 
 def sentinel_events(

@@ -8,6 +8,8 @@ going down, asks for a refresh at once.
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -18,9 +20,12 @@ import redis
 from alerts.engine import RuleEngine
 from alerts.querier import EngineQuerier
 from alerts.rules import AlertingRule, RuleGroup, default_rule_files, load_rule_files
+from collectors.hotkeys import HotKeyOptions
+from collectors.hotkeys.oneshot import detect_hot_keys
 from monitor.config import config_from_urls
 from monitor.model import now_ms
 from monitor.runtime import Runtime
+from monitor.targets import parse_target_url
 from tests.servers import LocalSentinelSet
 from tests.waiting import wait_for
 
@@ -167,3 +172,26 @@ def test_a_sentinel_down_is_shown_and_alerted(
     assert [h for h in engine.health() if h.error] == []
     # the set is still whole otherwise: the dead Sentinel stays a member, shown down
     assert roles(watched)[dead.address] == "sentinel"
+
+
+def test_hot_keys_of_a_set_sample_its_primary(sentinel_set: LocalSentinelSet) -> None:
+    """`cachewatch hotkeys redis+sentinel://…` samples the data nodes, never a Sentinel."""
+    primary = sentinel_set.primary_address()
+    stop = threading.Event()
+
+    def load() -> None:
+        with redis.Redis(port=sentinel_set.node(primary).port) as conn:
+            while not stop.is_set():
+                conn.get("hot:session")
+
+    worker = threading.Thread(target=load, daemon=True)
+    worker.start()
+    try:
+        options = HotKeyOptions(monitor=True, burst_s=0.3, burst_every_s=0.0, window_s=30.0)
+        seed = parse_target_url(sentinel_set.seed_url)
+        report = asyncio.run(detect_hot_keys(seed, 2.0, options, poll_s=0.5))
+    finally:
+        stop.set()
+        worker.join(10)
+    assert report.hot and report.hot[0].key == "hot:session"
+    assert {entry.instance for entry in report.hot} == {primary}
