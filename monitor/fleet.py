@@ -41,6 +41,10 @@ class FleetChange:
     added: list[TargetPoller] = field(default_factory=list)
     removed: list[TargetPoller] = field(default_factory=list)
 
+    def extend(self, other: FleetChange) -> None:
+        self.added += other.added
+        self.removed += other.removed
+
 
 @dataclass
 class _Cluster:
@@ -151,18 +155,12 @@ class Fleet:
                 self.pollers[i].target for i in sorted(cluster.members) if i in self.pollers
             ]
             topology = await self._read_topology(candidates)
-            if topology is None:
-                continue
-            part = self._apply(cluster, topology)
-            change.added += part.added
-            change.removed += part.removed
+            if topology is not None:
+                change.extend(self._apply(cluster, topology))
         for group in self._sentinel_sets.values():
             sentinel_topology = await self._read_sentinels(group)
-            if sentinel_topology is None:
-                continue
-            part = self._apply_sentinels(group, sentinel_topology)
-            change.added += part.added
-            change.removed += part.removed
+            if sentinel_topology is not None:
+                change.extend(self._apply_sentinels(group, sentinel_topology))
         return change
 
     async def _read_topology(self, candidates: list[Target]) -> ClusterTopology | None:

@@ -82,6 +82,8 @@ class _ServerProcess:
 
     proc: subprocess.Popen[bytes] | None
     port: int
+    #: a temporary directory of the server's own (removed by `stop()`), if it has one
+    workdir: Path | None = None
 
     def _spawn(self, args: list[str]) -> None:
         self.proc = subprocess.Popen(
@@ -108,6 +110,12 @@ class _ServerProcess:
             self.proc.send_signal(signal.SIGCONT)
             self.proc.kill()
             self.proc.wait(5)
+
+    def stop(self) -> None:
+        self.kill()
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
 
 
 @dataclass
@@ -162,12 +170,6 @@ class LocalRedis(_ServerProcess):
         if workdir is not None:
             shutil.rmtree(workdir, ignore_errors=True)
 
-    def stop(self) -> None:
-        self.kill()
-        if self.workdir is not None:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-            self.workdir = None
-
 
 @dataclass
 class LocalMemcached(_ServerProcess):
@@ -202,9 +204,6 @@ class LocalMemcached(_ServerProcess):
         ]
         self._spawn(args)
         return self
-
-    def stop(self) -> None:
-        self.kill()
 
 
 @dataclass
@@ -353,12 +352,6 @@ class LocalSentinel(_ServerProcess):
                 extra.write(f"sentinel auth-pass {name} {self.data_password}\n")
         self._spawn([*sentinel_command(), str(config)])
         return self
-
-    def stop(self) -> None:
-        self.kill()
-        if self.workdir is not None:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-            self.workdir = None
 
 
 @dataclass

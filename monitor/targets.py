@@ -173,16 +173,7 @@ def parse_target_url(url: str, **overrides: object) -> Target:
         db = query.get("db", ["0"])[0]
         fields.update(kind=TargetKind.REDIS, unix_path=path, db=_parse_db(db, url))
     elif scheme in _DEFAULT_PORTS:
-        try:
-            host, port = parts.hostname, parts.port
-        except ValueError as exc:
-            raise TargetError(f"target URL {_safe(url)!r}: {exc}") from None
-        if not host:
-            raise TargetError(f"target URL {_safe(url)!r}: missing host")
-        _check_printable(host, "host", url)
-        if port == 0:
-            raise TargetError(f"target URL {_safe(url)!r}: port 0 is not a server's port")
-        port = port or _DEFAULT_PORTS[scheme]
+        host, port = _host_and_port(parts, url, _DEFAULT_PORTS[scheme], "missing host")
         kind = TargetKind.MEMCACHED if scheme == "memcached" else TargetKind.REDIS
         fields.update(kind=kind, host=host, port=port)
         if kind is TargetKind.REDIS:
@@ -201,6 +192,21 @@ def parse_target_url(url: str, **overrides: object) -> Target:
     return Target(**fields)  # type: ignore[arg-type]
 
 
+def _host_and_port(
+    parts: urllib.parse.SplitResult, url: str, default_port: int, no_host: str, where: str = ""
+) -> tuple[str, int]:
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError as exc:
+        raise TargetError(f"target URL {_safe(url)!r}: {where}{exc}") from None
+    if not host:
+        raise TargetError(f"target URL {_safe(url)!r}: {no_host}")
+    _check_printable(host, "host", url)
+    if port == 0:
+        raise TargetError(f"target URL {_safe(url)!r}: port 0 is not a server's port")
+    return host, port or default_port
+
+
 def _sentinel_fields(parts: urllib.parse.SplitResult, url: str) -> dict[str, object]:
     """Host, port and `SentinelSeed` of a `redis+sentinel://` URL. Its authority lists
     several `host[:port]` (the URL parser reads only one), each port defaulting to 26379."""
@@ -209,15 +215,11 @@ def _sentinel_fields(parts: urllib.parse.SplitResult, url: str) -> dict[str, obj
     for item in hosts.split(","):
         try:
             one = urllib.parse.urlsplit(f"//{item}")
-            host, port = one.hostname, one.port
         except ValueError as exc:
             raise TargetError(f"target URL {_safe(url)!r}: Sentinel {item!r}: {exc}") from None
-        if not host:
-            raise TargetError(f"target URL {_safe(url)!r}: a Sentinel address lacks its host")
-        _check_printable(host, "host", url)
-        if port == 0:
-            raise TargetError(f"target URL {_safe(url)!r}: port 0 is not a server's port")
-        address = (host, port or SENTINEL_DEFAULT_PORT)
+        address = _host_and_port(
+            one, url, SENTINEL_DEFAULT_PORT, "a Sentinel address lacks its host", f"{item!r}: "
+        )
         if address not in addresses:
             addresses.append(address)
     masters = tuple(

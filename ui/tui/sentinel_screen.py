@@ -5,18 +5,15 @@ failovers and membership changes of the last day."""
 from __future__ import annotations
 
 import time
-from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import BindingType
 from textual.widgets import Footer, Static
 
 from monitor.readmodel import DataSource, Health, Window
 from monitor.readmodel.sentinel import SentinelSetSummary, SentinelView, sentinel_view
 from ui.tui.format import human_bytes, human_rate
-from ui.tui.keys import KeyAction, bindings
-from ui.tui.live import LiveScreen
+from ui.tui.node_table_screen import NodeTableScreen
 from ui.tui.status_bar import StatusBar
 from ui.tui.vim_table import VimTable
 
@@ -40,7 +37,7 @@ def _clock(ms: int) -> str:
     return time.strftime("%H:%M:%S", time.localtime(ms / 1000))
 
 
-class SentinelScreen(LiveScreen):
+class SentinelScreen(NodeTableScreen):
     DEFAULT_CSS = """
     SentinelScreen #sentinel-changes {
         height: auto;
@@ -49,9 +46,6 @@ class SentinelScreen(LiveScreen):
         border-top: solid $panel;
     }
     """
-    BINDINGS: ClassVar[list[BindingType]] = bindings(
-        (KeyAction("back", "escape", "back", "Back"), KeyAction("open", "enter", "open", "Details"))
-    )
 
     def compose(self) -> ComposeResult:
         yield StatusBar("Sentinel sets: loading…", id="status")
@@ -138,20 +132,6 @@ class SentinelScreen(LiveScreen):
                 view,
                 key=sentinel.instance,
             )
-
-    def action_back(self) -> None:
-        self.app.pop_screen()
-
-    def action_open(self) -> None:
-        table = self.query_one(VimTable)
-        if table.row_count:
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-            if key:
-                self.app.open_detail(key)  # type: ignore[attr-defined]
-
-    def on_data_table_row_selected(self, event: VimTable.RowSelected) -> None:
-        event.stop()
-        self.action_open()
 
 
 def _summary(summary: SentinelSetSummary) -> str:
