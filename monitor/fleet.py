@@ -62,6 +62,8 @@ class _SentinelSet:
     members: set[str] = field(default_factory=set)
     #: the masters a seed names that no Sentinel knows, already logged
     missing: frozenset[str] = frozenset()
+    #: Sentinel instance -> the view (master, primary, replicas) it last asked a refresh for
+    reported: dict[str, tuple[tuple[str, str, float], ...]] = field(default_factory=dict)
 
 
 class Fleet:
@@ -283,30 +285,43 @@ class Fleet:
         instance = poller.target.instance
         labels = dict(poller.target.labels)
         if poller.status.up is False:
+            # a Sentinel-managed node asks once: the Sentinels' own polls report the switch
             return self.is_cluster_member(instance) or (
                 "sentinel_master" in labels
+                and poller.status.consecutive_failures == 1
                 and any(instance in g.members for g in self._sentinel_sets.values())
             )
         group = self._sentinel_sets.get(labels.get("sentinel_set", ""))
         batch = poller.status.last_batch
         if labels.get("role") != "sentinel" or group is None or batch is None:
             return False
-        return _sentinel_disagrees(group, batch)
+        return _sentinel_disagrees(group, instance, batch)
 
 
-def _sentinel_disagrees(group: _SentinelSet, batch: SampleBatch) -> bool:
-    topology = group.topology
+def _sentinel_disagrees(group: _SentinelSet, instance: str, batch: SampleBatch) -> bool:
+    """Whether this Sentinel's poll shows a primary, replica count or master that the last
+    discovery did not see, for the first time: a Sentinel that keeps naming a stale primary
+    (the set's highest config epoch says otherwise) asks once, not on every poll."""
     wanted = group.seed.sentinel.masters if group.seed.sentinel is not None else ()
-    for name, labels, value in zip(batch.names, batch.labels, batch.values, strict=True):
-        if name not in ("redis_sentinel_master_status", "redis_sentinel_master_slaves"):
-            continue
-        fields = dict(labels)
-        master_name = fields.get("master_name", "")
-        if wanted and master_name not in wanted:
-            continue
-        master = topology.master(master_name) if topology is not None else None
-        if master is None or fields.get("master_address") != master.primary.address:
+    view = tuple(
+        sorted(
+            (dict(labels).get("master_name", ""), dict(labels).get("master_address", ""), value)
+            for name, labels, value in zip(batch.names, batch.labels, batch.values, strict=True)
+            if name == "redis_sentinel_master_slaves"
+            and (not wanted or dict(labels).get("master_name") in wanted)
+        )
+    )
+    if not _differs(group.topology, view) or group.reported.get(instance) == view:
+        return False
+    group.reported[instance] = view
+    return True
+
+
+def _differs(topology: SentinelTopology | None, view: tuple[tuple[str, str, float], ...]) -> bool:
+    for name, address, replicas in view:
+        master = topology.master(name) if topology is not None else None
+        if master is None or address != master.primary.address:
             return True
-        if name == "redis_sentinel_master_slaves" and value != len(master.replicas):
+        if replicas != len(master.replicas):
             return True
     return False

@@ -4,11 +4,15 @@ records."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 
 import pytest
 
 from collectors.redis_conn import ReplyError
+from monitor.fleet import Fleet
+from monitor.model import SampleBatch
+from monitor.poller import TargetStatus
 from monitor.secrets import Secret
 from monitor.sentinel_discovery import (
     SentinelError,
@@ -18,7 +22,7 @@ from monitor.sentinel_discovery import (
     sentinel_targets,
     view_from_replies,
 )
-from monitor.targets import parse_target_url
+from monitor.targets import Target, parse_target_url
 from tests.unit.redis_replies import reply
 
 INFO_SERVER = (
@@ -179,3 +183,53 @@ def test_added_and_removed_nodes_become_events() -> None:
         ("topology.node_added", "127.0.0.1:17003"),
         ("topology.node_added", "127.0.0.1:27002"),
     }
+
+
+class CannedSentinel:
+    """A connection answering as the captured Sentinel did (seam: `Fleet(connect=...)`)."""
+
+    def __init__(self, masters: str = "masters") -> None:
+        self.masters = masters
+
+    async def pipeline(self, commands: list[tuple[object, ...]]) -> list[object]:
+        answers = {
+            ("INFO", "server"): INFO_SERVER,
+            ("SENTINEL", "MASTERS"): reply(f"sentinel7_{self.masters}"),
+            ("SENTINEL", "REPLICAS", "mymaster"): reply("sentinel7_replicas"),
+            ("SENTINEL", "SENTINELS", "mymaster"): reply("sentinel7_sentinels"),
+        }
+        return [answers[command] for command in commands]
+
+    async def close(self) -> None:
+        return None
+
+
+def sentinel_poll(primary: str, replicas: float) -> SampleBatch:
+    batch = SampleBatch(ts_ms=0, target_labels=())
+    labels = (("master_address", primary), ("master_name", "mymaster"))
+    batch.add("redis_sentinel_master_slaves", replicas, labels)
+    return batch
+
+
+def test_a_sentinel_reporting_a_new_primary_asks_for_a_refresh_once() -> None:
+    async def connect(target: Target) -> CannedSentinel:
+        return CannedSentinel()
+
+    fleet = Fleet([SEED], make_collectors=lambda target: [], connect=connect)
+    asyncio.run(fleet.start())
+    assert len(fleet.pollers) == 6
+    sentinel = fleet.pollers["127.0.0.1:27002"]
+
+    def polled(batch: SampleBatch) -> bool:
+        sentinel.status = TargetStatus(sentinel.target, up=True, last_batch=batch)
+        return fleet.wants_refresh(sentinel)
+
+    assert not polled(sentinel_poll("127.0.0.1:17001", 2))  # agrees with discovery
+    assert polled(sentinel_poll("127.0.0.1:17002", 2))  # a primary discovery has not seen
+    assert not polled(sentinel_poll("127.0.0.1:17002", 2))  # the same stale view: once only
+    assert polled(sentinel_poll("127.0.0.1:17002", 3))  # something new again
+    assert not polled(sentinel_poll("127.0.0.1:17001", 2))  # back in agreement
+    replica = fleet.pollers["127.0.0.1:17002"]
+    for failures, asks in ((1, True), (2, False)):  # a data node going down asks once
+        replica.status = TargetStatus(replica.target, up=False, consecutive_failures=failures)
+        assert fleet.wants_refresh(replica) is asks
