@@ -148,8 +148,9 @@ class PollScheduler:
             return
         self._last_discovery_request = now
         self._scheduler.add_job(
-            self.refresh_topology,
+            self._tracked,  # so that stop() lets it finish and close its connections
             DateTrigger(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)),
+            args=[self.refresh_topology],
             id="discovery:now",
             replace_existing=True,
         )

@@ -61,6 +61,14 @@ def plotted_points(driver: Any) -> list[int]:
     return list(driver.execute_script(script))
 
 
+def click_centred(driver: Any, element: Any) -> None:
+    """Click after scrolling the element to the middle of the window: scrolled only into
+    view (the default), it can sit under the sticky top bar, which then takes the click
+    (the alerts page grows with the fleet's alerts)."""
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+    element.click()
+
+
 def csp_violations(driver: Any) -> list[str]:
     return [
         e["message"] for e in driver.get_log("browser") if "Content Security Policy" in e["message"]
@@ -295,7 +303,7 @@ def test_a_silence_can_be_created_and_expired(served: Served, browser: Any) -> N
     matchers = wait_for(lambda: browser.find_element("id", "silence-matchers"))
     matchers.send_keys(f'alertname=RedisDown instance="{served.redis.address}"')
     browser.find_element("id", "silence-comment").send_keys("planned restart")
-    browser.find_element("id", "silence-create").click()
+    click_centred(browser, browser.find_element("id", "silence-create"))
     message = wait_for(
         lambda: (
             "created" in browser.find_element("id", "silence-message").text
@@ -310,7 +318,7 @@ def test_a_silence_can_be_created_and_expired(served: Served, browser: Any) -> N
     )
     assert "by" in browser.find_element("id", "silences-table").text
     screenshot(browser, "alerts")
-    browser.find_element("css selector", "#silences-table button.danger").click()
+    click_centred(browser, browser.find_element("css selector", "#silences-table button.danger"))
     wait_for(
         lambda: "Expired" in browser.find_element("id", "silence-message").text,
         what="silence expired",
