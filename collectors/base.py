@@ -51,6 +51,12 @@ class Capabilities:
     def at_least(self, *version: int) -> bool:
         return self.version >= version
 
+    @property
+    def sentinel(self) -> bool:
+        """A Redis Sentinel (`redis_mode:sentinel`): it holds no data, so the data-node
+        collectors have nothing to read there."""
+        return self.facts.get("redis_mode") == "sentinel"
+
     def allows(self, command: str) -> bool:
         """True unless the command (or "command subcommand") was found missing or refused."""
         command = command.lower()

@@ -78,6 +78,8 @@ class ConfigCollector:
     }
 
     async def collect(self, conn: Any, ctx: CollectContext, out: SampleBatch) -> None:
+        if ctx.capabilities.sentinel:
+            return  # a Sentinel has no CONFIG (nor data): nothing to report, nothing wrong
         if not ctx.capabilities.allows("config get"):
             raise Unsupported("CONFIG GET: command missing or refused")
         replies = await conn.pipeline([("CONFIG", "GET", p) for p in CONFIG_PARAMETERS])

@@ -7,7 +7,8 @@ Parsing policy: INFO is line-oriented text, so a garbled line is skipped on its 
 rest of the reply still counts; only a reply that is not a bulk string raises
 `ReplyFormatError`. Plain `field:value` lines go through the precompiled table in
 `redis_info_names.py`; numeric fields neither table knows become `cachewatch_redis_<field>`
-gauges (described in the batch), so newer servers' fields are not lost.
+gauges (described in the batch), so newer servers' fields are not lost. A Sentinel's
+per-master lines go to `redis_sentinel.parse_master_line`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from collectors.redis_info_names import (
     plain_catalog,
 )
 from collectors.redis_reply import ReplyFormatError, run_command
+from collectors.redis_sentinel import SENTINEL_INFO_METRICS, parse_master_line
 from monitor.model import Labels, MetricType, SampleBatch
 from monitor.targets import TargetKind
 
@@ -245,6 +247,8 @@ def parse_info(data: Any, out: SampleBatch) -> InfoSummary:
             continue
         if section == "replication" and _replication_line(key, value, summary, add):
             continue
+        if section == "sentinel" and parse_master_line(key, value, add):
+            continue
         plan = plans.get(key)
         if plan is not None:
             # the hot path (most lines): appends inlined, float() tried first
@@ -399,6 +403,7 @@ class InfoCollector:
     metrics: ClassVar[dict[str, tuple[MetricType, str]]] = {
         **plain_catalog(),
         **_STRUCTURED_CATALOG,
+        **SENTINEL_INFO_METRICS,
     }
 
     def prefetch(self, ctx: CollectContext) -> list[tuple[Any, ...]]:

@@ -374,6 +374,30 @@ _REDIS_EXPORTER_FIELDS: tuple[tuple[str, str, MetricType, float, str], ...] = (
     ),
     # Cluster
     ("cluster_enabled", "redis_cluster_enabled", G, 1, "1 if cluster mode is on"),
+    # Sentinel (the per-master `masterN:` lines are in `collectors/redis_sentinel.py`)
+    ("sentinel_masters", "redis_sentinel_masters", G, 1, "Masters this Sentinel watches"),
+    ("sentinel_tilt", "redis_sentinel_tilt", G, 1, "1 while the Sentinel is in TILT mode"),
+    (
+        "sentinel_running_scripts",
+        "redis_sentinel_running_scripts",
+        G,
+        1,
+        "Sentinel scripts running now",
+    ),
+    (
+        "sentinel_scripts_queue_length",
+        "redis_sentinel_scripts_queue_length",
+        G,
+        1,
+        "Sentinel scripts waiting to run",
+    ),
+    (
+        "sentinel_simulate_failure_flags",
+        "redis_sentinel_simulate_failure_flags",
+        G,
+        1,
+        "Failure simulation flags (SENTINEL SIMULATE-FAILURE)",
+    ),
 )
 
 # Fields redis_exporter does not export, with names in its style.
@@ -645,6 +669,13 @@ _CACHEWATCH_FIELDS: tuple[tuple[str, str, MetricType, float, str], ...] = (
         G,
         1,
         "Seconds since the link to the master went down",
+    ),
+    (
+        "sentinel_tilt_since_seconds",
+        "sentinel_tilt_since_seconds",
+        G,
+        1,
+        "Seconds the Sentinel has been in TILT mode (-1 when not)",
     ),
 )
 

@@ -142,6 +142,8 @@ class LatencyLatestCollector:
         return [("LATENCY", "LATEST")] if ctx.capabilities.allows("latency latest") else []
 
     async def collect(self, conn: Any, ctx: CollectContext, out: SampleBatch) -> None:
+        if ctx.capabilities.sentinel:
+            return  # a Sentinel has no latency monitor: nothing to report, nothing wrong
         if not ctx.capabilities.allows("latency latest"):
             raise Unsupported("LATENCY LATEST: command missing or refused")
         parse_latency_latest(await run_command(conn, ctx, "LATENCY", "LATEST"), out)
@@ -168,6 +170,8 @@ class LatencyHistogramCollector:
 
     async def collect(self, conn: Any, ctx: CollectContext, out: SampleBatch) -> None:
         caps = ctx.capabilities
+        if caps.sentinel:
+            return  # a Sentinel has no latency histogram: nothing to report, nothing wrong
         if caps.version and not caps.at_least(7):
             raise Unsupported("LATENCY HISTOGRAM: needs Redis 7.0 or later")
         if not caps.allows("latency histogram"):

@@ -146,6 +146,8 @@ class SlowlogCollector:
         return _commands(ctx) if ctx.capabilities.allows("slowlog") else []
 
     async def collect(self, conn: Any, ctx: CollectContext, out: SampleBatch) -> None:
+        if ctx.capabilities.sentinel:
+            return  # a Sentinel has no slowlog: nothing to report, nothing wrong
         if not ctx.capabilities.allows("slowlog"):
             raise Unsupported("SLOWLOG: command missing or refused")
         length, reply = await conn.pipeline(_commands(ctx))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,16 @@ __all__ = [
 ]
 
 _LABEL_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
-_RESERVED_LABELS = {"instance", "job", "__name__", "role", "shard", "cluster"}
+_RESERVED_LABELS = {
+    "instance",
+    "job",
+    "__name__",
+    "role",
+    "shard",
+    "cluster",
+    "sentinel_set",
+    "sentinel_master",
+}
 
 
 class ConfigError(ValueError):
@@ -127,7 +136,13 @@ _TARGET_KEYS = {
     "tls_key_file",
     "tls_server_name",
     "tls_insecure_skip_verify",
+    # redis+sentinel:// targets only: the Sentinels' credentials (`username`, `password_*`
+    # are the data nodes', as for every Redis target)
+    "sentinel_username",
+    "sentinel_password_env",
+    "sentinel_password_file",
 }
+_SENTINEL_KEYS = ("sentinel_username", "sentinel_password_env", "sentinel_password_file")
 
 
 class _Checker:
@@ -380,21 +395,35 @@ def _parse_target(check: _Checker, entry: Any, where: str, global_: GlobalConfig
         "discover": bool(entry.get("discover", True)),
     }
     password = check.secret(entry, "password", where)
-    if password is not None:
-        overrides["password"] = password
-    if "username" in entry:
-        overrides["username"] = str(entry["username"])
+    username = str(entry["username"]) if "username" in entry else None
+    sentinel_set = url.lower().startswith(("redis+sentinel://", "rediss+sentinel://"))
+    # A Sentinel seed's own credentials are the Sentinels'; `username`/`password_*` go to
+    # the data nodes it discovers. Each side logs in with its own credentials only.
+    if sentinel_set:
+        login = check.secret(entry, "sentinel_password", where)
+        login_user = entry.get("sentinel_username")
+        password_keys = "sentinel_password_env or sentinel_password_file"
+    else:
+        login, login_user, password_keys = password, username, "password_env or password_file"
+        for key in _SENTINEL_KEYS:
+            if key in entry:
+                check.error(where + key, "only redis+sentinel:// targets take Sentinel credentials")
+    if login is not None:
+        overrides["password"] = login
+    if login_user is not None:
+        overrides["username"] = str(login_user)
     try:
         target = parse_target_url(url, **overrides)
     except TargetError as exc:
         check.error(where + "url", str(exc))
         return None
-    if target.password is not None and password is None:
-        check.error(where + "url", "put passwords in password_env or password_file, not the URL")
+    if target.password is not None and login is None:
+        check.error(where + "url", f"put passwords in {password_keys}, not the URL")
     if tls is not None:
-        from dataclasses import replace
-
         target = replace(target, tls=tls)
+    if target.sentinel is not None:
+        seed = replace(target.sentinel, data_username=username, data_password=password)
+        target = replace(target, sentinel=seed)
     return target
 
 
@@ -406,8 +435,6 @@ def config_from_urls(
 ) -> Config:
     """A config for ad-hoc use (`cachewatch poll URL…`): URLs become targets; a URL's password
     is allowed here (it came from the command line) but is still kept only as a Secret."""
-    from dataclasses import replace
-
     base = base or Config()
     targets = list(base.targets)
     global_ = base.global_

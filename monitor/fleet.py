@@ -1,8 +1,11 @@
-"""The set of targets being polled, and how it follows the clusters it was seeded with.
+"""The set of targets being polled, and how it follows the clusters and Sentinel sets it
+was seeded with.
 
 `Fleet` starts from the configured targets. A Redis target with `discover=True` that turns
-out to be a cluster node is replaced by one target per node (see `monitor/discovery.py`);
-`refresh()` re-reads each cluster's topology (from any node that answers) and adds, removes
+out to be a cluster node is replaced by one target per node (see `monitor/discovery.py`); a
+`redis+sentinel://` seed by one target per Sentinel, primary and replica (see
+`monitor/sentinel_discovery.py`). `refresh()` re-reads each cluster's topology (from any node
+that answers) and each Sentinel set's (from every Sentinel that answers) and adds, removes
 or relabels pollers, recording each change as a `topology.*` event. Standalone targets stay
 as they are.
 """
@@ -18,6 +21,13 @@ from collectors.base import Collector
 from monitor.discovery import ClusterTopology, diff_topologies, node_targets, read_topology
 from monitor.model import Event, SampleBatch, now_ms
 from monitor.poller import PollObserver, SampleSink, TargetPoller, TargetStatus, open_connection
+from monitor.sentinel_discovery import (
+    SentinelTopology,
+    read_sentinel_set,
+    sentinel_events,
+    sentinel_targets,
+    set_name,
+)
 from monitor.sharding import ALL, Shard
 from monitor.targets import Target, TargetKind
 
@@ -31,6 +41,10 @@ class FleetChange:
     added: list[TargetPoller] = field(default_factory=list)
     removed: list[TargetPoller] = field(default_factory=list)
 
+    def extend(self, other: FleetChange) -> None:
+        self.added += other.added
+        self.removed += other.removed
+
 
 @dataclass
 class _Cluster:
@@ -38,6 +52,18 @@ class _Cluster:
     topology: ClusterTopology | None = None
     #: instances of the pollers this cluster owns
     members: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _SentinelSet:
+    seed: Target
+    topology: SentinelTopology | None = None
+    #: instances of the pollers this set owns: its Sentinels and data nodes
+    members: set[str] = field(default_factory=set)
+    #: the masters a seed names that no Sentinel knows, already logged
+    missing: frozenset[str] = frozenset()
+    #: Sentinel instance -> the view (master, primary, replicas) it last asked a refresh for
+    reported: dict[str, tuple[tuple[str, str, float], ...]] = field(default_factory=dict)
 
 
 class Fleet:
@@ -65,6 +91,7 @@ class Fleet:
         #: shared with every poller: callables adding samples to each successful poll
         self.contributors: list[Callable[[Target, SampleBatch], None]] = []
         self._clusters: dict[str, _Cluster] = {}
+        self._sentinel_sets: dict[str, _SentinelSet] = {}
 
     def statuses(self) -> list[TargetStatus]:
         return [poller.status for poller in list(self.pollers.values())]
@@ -75,6 +102,14 @@ class Fleet:
             name: cluster.topology
             for name, cluster in self._clusters.items()
             if cluster.topology is not None
+        }
+
+    def sentinel_topologies(self) -> dict[str, SentinelTopology]:
+        """Sentinel set name -> its last known topology."""
+        return {
+            name: group.topology
+            for name, group in self._sentinel_sets.items()
+            if group.topology is not None
         }
 
     def _new_poller(self, target: Target) -> TargetPoller:
@@ -104,10 +139,15 @@ class Fleet:
             if seed in kept:
                 continue
             cluster_key = next((k for k, c in self._clusters.items() if c.seed == seed), None)
-            if cluster_key is not None:
-                members = self._clusters.pop(cluster_key).members
+            set_key = next((k for k, g in self._sentinel_sets.items() if g.seed == seed), None)
+            if cluster_key is not None or set_key is not None:
+                owner = (
+                    self._clusters.pop(cluster_key)
+                    if cluster_key is not None
+                    else self._sentinel_sets.pop(set_key)  # type: ignore[arg-type]
+                )
                 change.removed += [
-                    self.pollers.pop(i) for i in sorted(members) if i in self.pollers
+                    self.pollers.pop(i) for i in sorted(owner.members) if i in self.pollers
                 ]
             elif seed.instance in self.pollers:
                 change.removed.append(self.pollers.pop(seed.instance))
@@ -119,6 +159,13 @@ class Fleet:
     async def _add_seeds(self, seeds: list[Target]) -> FleetChange:
         change = FleetChange()
         for seed in seeds:
+            if seed.sentinel is not None:
+                # polled even when no Sentinel answers yet: they show (and alert) as down
+                group = _SentinelSet(seed=seed)
+                self._sentinel_sets[set_name(seed)] = group
+                part = self._apply_sentinels(group, await self._read_sentinels(group))
+                change.added += part.added
+                continue
             if seed.kind is TargetKind.REDIS and seed.discover:
                 topology = await self._read_topology([seed])
                 if topology is not None:
@@ -141,11 +188,12 @@ class Fleet:
                 self.pollers[i].target for i in sorted(cluster.members) if i in self.pollers
             ]
             topology = await self._read_topology(candidates)
-            if topology is None:
-                continue
-            part = self._apply(cluster, topology)
-            change.added += part.added
-            change.removed += part.removed
+            if topology is not None:
+                change.extend(self._apply(cluster, topology))
+        for group in self._sentinel_sets.values():
+            sentinel_topology = await self._read_sentinels(group)
+            if sentinel_topology is not None:
+                change.extend(self._apply_sentinels(group, sentinel_topology))
         return change
 
     async def _read_topology(self, candidates: list[Target]) -> ClusterTopology | None:
@@ -164,7 +212,6 @@ class Fleet:
         return None
 
     def _apply(self, cluster: _Cluster, topology: ClusterTopology) -> FleetChange:
-        change = FleetChange()
         events: list[Event] = []
         ts = now_ms()
         if cluster.topology is not None:
@@ -190,12 +237,57 @@ class Fleet:
                     )
                 )
         cluster.topology = topology
-        wanted = {
-            t.instance: t
-            for t in node_targets(cluster.seed, topology)
-            if self._shard.owns(t.instance)
-        }
-        for instance in sorted(cluster.members - wanted.keys()):
+        change, cluster.members = self._sync(cluster.members, node_targets(cluster.seed, topology))
+        self._record(events)
+        return change
+
+    async def _read_sentinels(self, group: _SentinelSet) -> SentinelTopology | None:
+        seed = group.seed
+        assert seed.sentinel is not None
+        topology = await read_sentinel_set(seed, group.topology, self._connect)
+        if topology is None:
+            return None
+        missing = frozenset(seed.sentinel.masters) - {m.name for m in topology.masters}
+        if missing - group.missing:
+            log.warning(
+                "sentinel set %s: no Sentinel monitors %s",
+                set_name(seed),
+                ", ".join(sorted(missing - group.missing)),
+            )
+        group.missing = missing
+        return topology
+
+    def _apply_sentinels(
+        self, group: _SentinelSet, topology: SentinelTopology | None
+    ) -> FleetChange:
+        name = set_name(group.seed)
+        events: list[Event] = []
+        if group.topology is not None and topology is not None:
+            events = sentinel_events(name, group.topology, topology, now_ms())
+            for event in events:
+                log.info(
+                    "sentinel set %s: %s %s %s -> %s",
+                    name,
+                    event.kind.removeprefix("topology."),
+                    dict(event.target_labels)["instance"],
+                    event.data["before"],
+                    event.data["after"],
+                )
+        if topology is not None:
+            group.topology = topology
+        change, group.members = self._sync(
+            group.members, sentinel_targets(group.seed, group.topology)
+        )
+        self._record(events)
+        return change
+
+    def _sync(self, members: set[str], targets: list[Target]) -> tuple[FleetChange, set[str]]:
+        """Make the pollers of a group's `members` the given targets (those this shard
+        owns): remove the gone ones, add the new ones, replace the relabelled ones. Returns
+        the change and the new members."""
+        change = FleetChange()
+        wanted = {t.instance: t for t in targets if self._shard.owns(t.instance)}
+        for instance in sorted(members - wanted.keys()):
             poller = self.pollers.pop(instance, None)
             if poller is not None:
                 change.removed.append(poller)
@@ -208,10 +300,59 @@ class Fleet:
             poller = self._new_poller(target)
             self.pollers[instance] = poller
             change.added.append(poller)
-        cluster.members = set(wanted)
+        return change, set(wanted)
+
+    def _record(self, events: list[Event]) -> None:
         if events and self._sink is not None:
             self._sink.add_events(events)
-        return change
 
     def is_cluster_member(self, instance: str) -> bool:
         return any(instance in c.members for c in self._clusters.values())
+
+    def wants_refresh(self, poller: TargetPoller) -> bool:
+        """Whether this poll suggests the topology moved: a cluster node or a Sentinel-managed
+        data node stopped answering (a failover may follow), or a Sentinel reports a
+        primary, replica count or master that the last discovery did not see."""
+        instance = poller.target.instance
+        labels = dict(poller.target.labels)
+        if poller.status.up is False:
+            # a Sentinel-managed node asks once: the Sentinels' own polls report the switch
+            return self.is_cluster_member(instance) or (
+                "sentinel_master" in labels
+                and poller.status.consecutive_failures == 1
+                and any(instance in g.members for g in self._sentinel_sets.values())
+            )
+        group = self._sentinel_sets.get(labels.get("sentinel_set", ""))
+        batch = poller.status.last_batch
+        if labels.get("role") != "sentinel" or group is None or batch is None:
+            return False
+        return _sentinel_disagrees(group, instance, batch)
+
+
+def _sentinel_disagrees(group: _SentinelSet, instance: str, batch: SampleBatch) -> bool:
+    """Whether this Sentinel's poll shows a primary, replica count or master that the last
+    discovery did not see, for the first time: a Sentinel that keeps naming a stale primary
+    (the set's highest config epoch says otherwise) asks once, not on every poll."""
+    wanted = group.seed.sentinel.masters if group.seed.sentinel is not None else ()
+    view = tuple(
+        sorted(
+            (dict(labels).get("master_name", ""), dict(labels).get("master_address", ""), value)
+            for name, labels, value in zip(batch.names, batch.labels, batch.values, strict=True)
+            if name == "redis_sentinel_master_slaves"
+            and (not wanted or dict(labels).get("master_name") in wanted)
+        )
+    )
+    if not _differs(group.topology, view) or group.reported.get(instance) == view:
+        return False
+    group.reported[instance] = view
+    return True
+
+
+def _differs(topology: SentinelTopology | None, view: tuple[tuple[str, str, float], ...]) -> bool:
+    for name, address, replicas in view:
+        master = topology.master(name) if topology is not None else None
+        if master is None or address != master.primary.address:
+            return True
+        if replicas != len(master.replicas):
+            return True
+    return False

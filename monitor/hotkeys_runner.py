@@ -143,7 +143,12 @@ class HotKeysRunner:
         runtime.scheduler.add_periodic("hotkeys", 1.0, functools.partial(self._step, runtime))
 
     async def _step(self, runtime: Any) -> None:
-        statuses = {s.target.instance: s for s in runtime.statuses() if s.up}
+        # a Sentinel holds no keys: nothing to rank, and its CONFIG is not a server's
+        statuses = {
+            s.target.instance: s
+            for s in runtime.statuses()
+            if s.up and not (s.capabilities is not None and s.capabilities.sentinel)
+        }
         for instance in list(self._detectors.keys() - statuses.keys()):
             await self._detectors.pop(instance).close()
             self._budgets.pop(instance, None)

@@ -22,6 +22,8 @@ __all__ = [
     "LocalRedis",
     "LocalMemcached",
     "LocalCluster",
+    "LocalSentinel",
+    "LocalSentinelSet",
     "free_port",
     "have_binary",
     "die_with_parent",
@@ -80,6 +82,8 @@ class _ServerProcess:
 
     proc: subprocess.Popen[bytes] | None
     port: int
+    #: a temporary directory of the server's own (removed by `stop()`), if it has one
+    workdir: Path | None = None
 
     def _spawn(self, args: list[str]) -> None:
         self.proc = subprocess.Popen(
@@ -106,6 +110,12 @@ class _ServerProcess:
             self.proc.send_signal(signal.SIGCONT)
             self.proc.kill()
             self.proc.wait(5)
+
+    def stop(self) -> None:
+        self.kill()
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
 
 
 @dataclass
@@ -160,12 +170,6 @@ class LocalRedis(_ServerProcess):
         if workdir is not None:
             shutil.rmtree(workdir, ignore_errors=True)
 
-    def stop(self) -> None:
-        self.kill()
-        if self.workdir is not None:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-            self.workdir = None
-
 
 @dataclass
 class LocalMemcached(_ServerProcess):
@@ -200,9 +204,6 @@ class LocalMemcached(_ServerProcess):
         ]
         self._spawn(args)
         return self
-
-    def stop(self) -> None:
-        self.kill()
 
 
 @dataclass
@@ -302,6 +303,166 @@ class LocalCluster:
         for node in self.nodes:
             node.stop()
         self.nodes.clear()
+
+
+def sentinel_command() -> list[str]:
+    """How to start a Sentinel here: Debian's `redis-sentinel` (package redis-sentinel), or
+    the same binary as `redis-server --sentinel` where only redis-server is installed."""
+    if have_binary("redis-sentinel"):
+        return ["redis-sentinel"]
+    return ["redis-server", "--sentinel"]
+
+
+@dataclass
+class LocalSentinel(_ServerProcess):
+    """A Redis Sentinel process watching one master. Sentinel rewrites its config file, so
+    it gets one of its own in its temporary directory."""
+
+    master_port: int = 0
+    master_name: str = "mymaster"
+    quorum: int = 2
+    down_after_ms: int = 1000
+    failover_timeout_ms: int = 3000
+    #: the Sentinel's own password (its peers use it too); the data nodes' password
+    password: str | None = None
+    data_password: str | None = None
+    port: int = 0
+    proc: subprocess.Popen[bytes] | None = None
+    workdir: Path | None = None
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> LocalSentinel:
+        self.port = self.port or free_port()
+        self.workdir = Path(tempfile.mkdtemp(prefix="cachewatch-sentinel-"))
+        config = self.workdir / "sentinel.conf"
+        name = self.master_name
+        config.write_text(
+            f"port {self.port}\nbind 127.0.0.1\ndaemonize no\ndir {self.workdir}\n"
+            f"logfile {self.workdir / 'sentinel.log'}\n"
+            f"sentinel monitor {name} 127.0.0.1 {self.master_port} {self.quorum}\n"
+            f"sentinel down-after-milliseconds {name} {self.down_after_ms}\n"
+            f"sentinel failover-timeout {name} {self.failover_timeout_ms}\n"
+        )
+        with config.open("a") as extra:
+            if self.password is not None:
+                extra.write(
+                    f"requirepass {self.password}\nsentinel sentinel-pass {self.password}\n"
+                )
+            if self.data_password is not None:
+                extra.write(f"sentinel auth-pass {name} {self.data_password}\n")
+        self._spawn([*sentinel_command(), str(config)])
+        return self
+
+
+@dataclass
+class LocalSentinelSet:
+    """A primary with `replicas` replicas, watched by `sentinels` Sentinels (quorum: a
+    majority). Timeouts are short so that failovers take seconds, not minutes."""
+
+    replicas: int = 2
+    sentinels: int = 3
+    master_name: str = "mymaster"
+    down_after_ms: int = 1000
+    failover_timeout_ms: int = 3000
+    #: passwords of the Sentinels and of the data nodes (none by default)
+    sentinel_password: str | None = None
+    data_password: str | None = None
+    data_nodes: list[LocalRedis] = field(default_factory=list)
+    sentinel_nodes: list[LocalSentinel] = field(default_factory=list)
+
+    @property
+    def seed_url(self) -> str:
+        """One Sentinel's address, as a user would give it."""
+        return f"redis+sentinel://{self.sentinel_nodes[0].address}/{self.master_name}"
+
+    def start(self, timeout_s: float = 30.0) -> LocalSentinelSet:
+        auth = []
+        if self.data_password is not None:
+            auth = ["--requirepass", self.data_password, "--masterauth", self.data_password]
+        try:
+            primary = LocalRedis(extra=auth).start()
+            self.data_nodes.append(primary)
+            for _ in range(self.replicas):
+                replica = LocalRedis(extra=[*auth, "--replicaof", "127.0.0.1", str(primary.port)])
+                self.data_nodes.append(replica.start())
+            for _ in range(self.sentinels):
+                sentinel = LocalSentinel(
+                    master_port=primary.port,
+                    master_name=self.master_name,
+                    quorum=self.sentinels // 2 + 1,
+                    down_after_ms=self.down_after_ms,
+                    failover_timeout_ms=self.failover_timeout_ms,
+                    password=self.sentinel_password,
+                    data_password=self.data_password,
+                )
+                self.sentinel_nodes.append(sentinel.start())
+            self.wait_settled(timeout_s)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def sentinel_masters(self, sentinel: LocalSentinel) -> dict[str, str]:
+        """What one Sentinel says of the master (SENTINEL MASTER's fields)."""
+        import redis
+
+        with redis.Redis(
+            port=sentinel.port,
+            password=self.sentinel_password,
+            decode_responses=True,
+            socket_timeout=5,
+        ) as conn:
+            reply = conn.execute_command("SENTINEL", "MASTER", self.master_name)
+        if isinstance(reply, dict):
+            return {str(k): str(v) for k, v in reply.items()}
+        return {str(k): str(v) for k, v in zip(reply[::2], reply[1::2], strict=True)}
+
+    def primary_address(self, sentinel: LocalSentinel | None = None) -> str:
+        fields = self.sentinel_masters(sentinel or self.live_sentinels()[0])
+        return f"{fields['ip']}:{fields['port']}"
+
+    def live_sentinels(self) -> list[LocalSentinel]:
+        return [s for s in self.sentinel_nodes if s.proc is not None and s.proc.poll() is None]
+
+    def node(self, address: str) -> LocalRedis:
+        return next(n for n in self.data_nodes if n.address == address)
+
+    def settled(self) -> bool:
+        """Every live Sentinel agrees on the primary, knows the other live Sentinels and
+        every live replica, sees them all healthy, and no failover is running."""
+        import redis
+
+        live = self.live_sentinels()
+        live_data = [n for n in self.data_nodes if n.proc is not None and n.proc.poll() is None]
+        try:
+            views = [self.sentinel_masters(s) for s in live]
+        except (OSError, redis.RedisError):  # a Sentinel still starting, or busy failing over
+            return False
+        primaries = {f"{v['ip']}:{v['port']}" for v in views}
+        return (
+            len(primaries) == 1
+            and all(v["flags"] == "master" for v in views)
+            and all(int(v["num-other-sentinels"]) >= len(live) - 1 for v in views)
+            and all(int(v["num-slaves"]) >= len(live_data) - 1 for v in views)
+        )
+
+    def wait_settled(self, timeout_s: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not self.settled():
+            if time.monotonic() > deadline:
+                raise RuntimeError("the Sentinels did not agree on one healthy master in time")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        for sentinel in self.sentinel_nodes:
+            sentinel.stop()
+        for node in self.data_nodes:
+            node.stop()
+        self.sentinel_nodes.clear()
+        self.data_nodes.clear()
 
 
 def _all_threads_stopped(pid: int) -> bool:

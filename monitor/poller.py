@@ -133,6 +133,9 @@ class TargetPoller:
         # set when discovery replaced this poller: a poll still in flight must not write
         # samples under labels whose series were already ended
         self._retired = False
+        # set by close(): a connection that a poll in flight opens afterwards is closed at
+        # once (discovery replaced this poller; nobody would ever close it)
+        self._closed = False
         self.status = TargetStatus(target=target)
         self._up_name = f"{target.kind.value}_up"
 
@@ -261,6 +264,9 @@ class TargetPoller:
         except BaseException:
             await conn.close()
             raise
+        if self._closed:
+            await conn.close()
+            raise ConnectionError(f"{self.target.url}: poller closed while connecting")
         self._conn = conn
         # A collector switched off stays off across reconnects (a flapping link must not
         # re-send a refused command each time: every refusal bumps the server's error
@@ -301,6 +307,7 @@ class TargetPoller:
         self._retired = True
 
     async def close(self) -> None:
+        self._closed = True
         conn, self._conn = self._conn, None
         if conn is not None:
             await conn.close()

@@ -160,18 +160,20 @@ class PollScheduler:
         if poller is None:
             return
         await poller.poll(aligned_ts_ms(time.time(), interval_s, offset_s))
-        if poller.status.up is False and self.fleet.is_cluster_member(instance):
+        if self.fleet.wants_refresh(poller):
             self.request_discovery()
 
     def request_discovery(self) -> None:
-        """Re-read cluster topologies soon (debounced): a node went down, a failover may follow."""
+        """Re-read topologies soon (debounced): a node went down and a failover may follow,
+        or a Sentinel reports a primary that discovery has not seen yet."""
         now = time.monotonic()
         if self._scheduler is None or now - self._last_discovery_request < 2.0:
             return
         self._last_discovery_request = now
         self._scheduler.add_job(
-            self.refresh_topology,
+            self._tracked,  # so that stop() lets it finish and close its connections
             DateTrigger(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)),
+            args=[self.refresh_topology],
             id="discovery:now",
             replace_existing=True,
         )

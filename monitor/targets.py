@@ -2,7 +2,9 @@
 
 A target is one server process. A Redis Cluster seed URL is also a target (with
 `discover=True`); discovery (`monitor/discovery.py`) expands it into one target per node,
-each carrying `cluster`, `shard` and `role` labels.
+each carrying `cluster`, `shard` and `role` labels. A `redis+sentinel://` URL is a seed too
+(`Target.sentinel` set): `monitor/sentinel_discovery.py` expands it into its Sentinels and
+the primaries and replicas they manage.
 """
 
 from __future__ import annotations
@@ -14,7 +16,18 @@ from dataclasses import dataclass, field, replace
 from monitor.model import Labels, labels_of
 from monitor.secrets import Secret
 
-__all__ = ["TargetKind", "TLSOptions", "Target", "TargetError", "parse_target_url"]
+__all__ = [
+    "TargetKind",
+    "TLSOptions",
+    "SentinelSeed",
+    "Target",
+    "TargetError",
+    "parse_target_url",
+    "SENTINEL_DEFAULT_PORT",
+    "host_port",
+]
+
+SENTINEL_DEFAULT_PORT = 26379
 
 
 class TargetError(ValueError):
@@ -33,6 +46,22 @@ class TLSOptions:
     key_file: str | None = None
     server_name: str | None = None
     insecure_skip_verify: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SentinelSeed:
+    """What a `redis+sentinel://` URL names: the Sentinels to ask, the masters to follow
+    (empty: every master they monitor), and the data nodes' own credentials. The seed
+    Target's `username`/`password` are the Sentinels'; the two never mix."""
+
+    addresses: tuple[tuple[str, int], ...]
+    masters: tuple[str, ...] = ()
+    data_username: str | None = None
+    data_password: Secret | None = field(default=None, compare=False)
+
+    @property
+    def address_list(self) -> str:
+        return ",".join(host_port(host, port) for host, port in self.addresses)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,15 +86,15 @@ class Target:
     discover: bool = True
     #: config name, shown in UIs; defaults to the instance
     name: str = ""
+    #: set on a `redis+sentinel://` seed: the Sentinel set to discover (host/port are its
+    #: first Sentinel's)
+    sentinel: SentinelSeed | None = None
 
     @property
     def instance(self) -> str:
         if self.unix_path is not None:
             return self.unix_path
-        host = self.host or ""
-        if ":" in host:  # IPv6 literal
-            host = f"[{host}]"
-        return f"{host}:{self.port}"
+        return host_port(self.host or "", self.port)
 
     @property
     def display_name(self) -> str:
@@ -76,6 +105,9 @@ class Target:
         """The target's URL without credentials; safe to show and log."""
         if self.unix_path is not None:
             return f"unix://{self.unix_path}"
+        if self.sentinel is not None:
+            scheme = "rediss+sentinel" if self.tls is not None else "redis+sentinel"
+            return f"{scheme}://{self.sentinel.address_list}/{','.join(self.sentinel.masters)}"
         scheme = self.kind.value
         if self.kind is TargetKind.REDIS and self.tls is not None:
             scheme = "rediss"
@@ -94,12 +126,22 @@ class Target:
         return replace(self, labels=labels_of(merged))
 
 
+def host_port(host: str, port: int | None) -> str:
+    """`host:port`, with an IPv6 literal in brackets."""
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    return f"{host}:{port}"
+
+
 _DEFAULT_PORTS = {"redis": 6379, "rediss": 6379, "memcached": 11211}
+_SENTINEL_SCHEMES = ("redis+sentinel", "rediss+sentinel")
 
 
 def parse_target_url(url: str, **overrides: object) -> Target:
     """Parse `redis://[user:password@]host:port[/db]`, `rediss://…`, `unix:///path`,
-    `memcached://host:port` into a Target. Keyword overrides set other Target fields.
+    `memcached://host:port` and `redis+sentinel://[user:password@]host:port[,host:port…]
+    [/master[,master…]]` (`rediss+sentinel://` with TLS) into a Target. Keyword overrides
+    set other Target fields.
 
     Errors never echo the password: the message names the URL with credentials removed.
     """
@@ -118,7 +160,11 @@ def parse_target_url(url: str, **overrides: object) -> Target:
     password = Secret(urllib.parse.unquote(parts.password)) if parts.password else None
     username = urllib.parse.unquote(parts.username) if parts.username else None
     fields: dict[str, object] = {"username": username or None, "password": password}
-    if scheme == "unix":
+    if scheme in _SENTINEL_SCHEMES:
+        fields.update(_sentinel_fields(parts, url))
+        if scheme == "rediss+sentinel":
+            fields["tls"] = TLSOptions()
+    elif scheme == "unix":
         path = parts.path or parts.netloc
         if not path:
             raise TargetError(f"target URL {_safe(url)!r}: unix:// needs a socket path")
@@ -127,16 +173,7 @@ def parse_target_url(url: str, **overrides: object) -> Target:
         db = query.get("db", ["0"])[0]
         fields.update(kind=TargetKind.REDIS, unix_path=path, db=_parse_db(db, url))
     elif scheme in _DEFAULT_PORTS:
-        try:
-            host, port = parts.hostname, parts.port
-        except ValueError as exc:
-            raise TargetError(f"target URL {_safe(url)!r}: {exc}") from None
-        if not host:
-            raise TargetError(f"target URL {_safe(url)!r}: missing host")
-        _check_printable(host, "host", url)
-        if port == 0:
-            raise TargetError(f"target URL {_safe(url)!r}: port 0 is not a server's port")
-        port = port or _DEFAULT_PORTS[scheme]
+        host, port = _host_and_port(parts, url, _DEFAULT_PORTS[scheme], "missing host")
         kind = TargetKind.MEMCACHED if scheme == "memcached" else TargetKind.REDIS
         fields.update(kind=kind, host=host, port=port)
         if kind is TargetKind.REDIS:
@@ -149,10 +186,59 @@ def parse_target_url(url: str, **overrides: object) -> Target:
     else:
         raise TargetError(
             f"target URL {_safe(url)!r}: unknown scheme {scheme!r} "
-            "(expected redis://, rediss://, unix:// or memcached://)"
+            "(expected redis://, rediss://, unix://, memcached:// or redis+sentinel://)"
         )
     fields.update(overrides)
     return Target(**fields)  # type: ignore[arg-type]
+
+
+def _host_and_port(
+    parts: urllib.parse.SplitResult, url: str, default_port: int, no_host: str, where: str = ""
+) -> tuple[str, int]:
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError as exc:
+        raise TargetError(f"target URL {_safe(url)!r}: {where}{exc}") from None
+    if not host:
+        raise TargetError(f"target URL {_safe(url)!r}: {no_host}")
+    _check_printable(host, "host", url)
+    if port == 0:
+        raise TargetError(f"target URL {_safe(url)!r}: port 0 is not a server's port")
+    return host, port or default_port
+
+
+def _sentinel_fields(parts: urllib.parse.SplitResult, url: str) -> dict[str, object]:
+    """Host, port and `SentinelSeed` of a `redis+sentinel://` URL. Its authority lists
+    several `host[:port]` (the URL parser reads only one), each port defaulting to 26379."""
+    hosts = parts.netloc.rpartition("@")[2]
+    addresses: list[tuple[str, int]] = []
+    for item in hosts.split(","):
+        try:
+            one = urllib.parse.urlsplit(f"//{item}")
+        except ValueError as exc:
+            raise TargetError(f"target URL {_safe(url)!r}: Sentinel {item!r}: {exc}") from None
+        address = _host_and_port(
+            one, url, SENTINEL_DEFAULT_PORT, "a Sentinel address lacks its host", f"{item!r}: "
+        )
+        if address not in addresses:
+            addresses.append(address)
+    masters = tuple(
+        name for name in (urllib.parse.unquote(m) for m in parts.path.strip("/").split(",")) if name
+    )
+    for name in masters:
+        _check_printable(name, "master name", url)
+    if parts.query:
+        raise TargetError(
+            f"target URL {_safe(url)!r}: redis+sentinel:// takes no query; the data nodes' "
+            "credentials go in the config (password_env / password_file)"
+        )
+    host, port = addresses[0]
+    return {
+        "kind": TargetKind.REDIS,
+        "host": host,
+        "port": port,
+        "sentinel": SentinelSeed(addresses=tuple(addresses), masters=masters),
+    }
 
 
 def _check_printable(text: str, what: str, url: str) -> None:

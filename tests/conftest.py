@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.servers import LocalCluster, LocalMemcached, LocalRedis, have_binary
+from tests.servers import LocalCluster, LocalMemcached, LocalRedis, LocalSentinelSet, have_binary
 
 
 @pytest.fixture
@@ -67,3 +67,13 @@ def redis_cluster() -> Iterator[LocalCluster]:
         yield cluster
     finally:
         cluster.stop()
+
+
+@pytest.fixture
+def sentinel_set() -> Iterator[LocalSentinelSet]:
+    """A primary, two replicas and three Sentinels (quorum 2), failing over in seconds."""
+    sentinels = LocalSentinelSet().start()
+    try:
+        yield sentinels
+    finally:
+        sentinels.stop()

@@ -1,4 +1,5 @@
-"""Real servers for tests and benchmarks: redis-server, valkey-server, memcached, a Redis Cluster.
+"""Real servers for tests and benchmarks: redis-server, valkey-server, memcached, a Redis
+Cluster, a Sentinel-managed primary with replicas.
 
 The launchers live in `monitor/localservers.py` (the demo uses them too); the pytest fixtures
 in `tests/conftest.py` wrap them.
@@ -10,8 +11,18 @@ from monitor.localservers import (
     LocalCluster,
     LocalMemcached,
     LocalRedis,
+    LocalSentinel,
+    LocalSentinelSet,
     free_port,
     have_binary,
 )
 
-__all__ = ["LocalCluster", "LocalMemcached", "LocalRedis", "free_port", "have_binary"]
+__all__ = [
+    "LocalCluster",
+    "LocalMemcached",
+    "LocalRedis",
+    "LocalSentinel",
+    "LocalSentinelSet",
+    "free_port",
+    "have_binary",
+]

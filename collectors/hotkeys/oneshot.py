@@ -1,4 +1,5 @@
-"""A one-shot detection over a target or a whole cluster, for `cachewatch hotkeys`."""
+"""A one-shot detection over a target, a whole cluster or a Sentinel set's data nodes, for
+`cachewatch hotkeys`."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import time
 from collectors.hotkeys.cluster import discover_nodes
 from collectors.hotkeys.detector import HotKeyDetector, HotKeyOptions
 from collectors.hotkeys.report import HotKeyReport, merge_reports
+from collectors.redis_conn import RedisConnection
+from monitor.sentinel_discovery import read_sentinel_set, sentinel_data_targets
 from monitor.targets import Target, TargetKind
 
 __all__ = ["detect_hot_keys"]
@@ -22,8 +25,14 @@ async def detect_hot_keys(
     poll_s: float = 1.0,
 ) -> HotKeyReport:
     """Run a detector on the target (on every primary, and replicas if asked, of a cluster
-    seed) for `duration_s`, stepping every `poll_s`, and merge the reports."""
-    if target.kind is TargetKind.REDIS and target.discover:
+    seed or a Sentinel set) for `duration_s`, stepping every `poll_s`, and merge the
+    reports."""
+    if target.sentinel is not None:
+        topology = await read_sentinel_set(target, None, RedisConnection.open)
+        if topology is None:
+            raise ConnectionError(f"{target.url}: no Sentinel answered")
+        nodes = sentinel_data_targets(target, topology)
+    elif target.kind is TargetKind.REDIS and target.discover:
         nodes = await discover_nodes(target)
     else:
         nodes = [target]

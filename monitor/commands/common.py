@@ -49,7 +49,9 @@ def add_config_options(parser: argparse.ArgumentParser, urls: bool = True) -> No
             nargs="*",
             metavar="URL",
             help="targets: redis://[user:pass@]host:port[/db], rediss://, unix:///path, "
-            "memcached://host:port (a cluster node discovers the whole cluster)",
+            "memcached://host:port (a cluster node discovers the whole cluster), "
+            "redis+sentinel://host:26379[,host:port...][/master] (the Sentinels, primaries "
+            "and replicas of a Sentinel set)",
         )
     parser.add_argument(
         "--interval",

@@ -94,6 +94,9 @@ def run(args: argparse.Namespace) -> int:
         return fail(str(exc))
     except ConfigError as exc:
         return fail(str(exc))
+    if target.sentinel is not None:
+        # a Sentinel holds no keys: name the node whose evictions you want
+        return fail(f"{target.url}: evictions reads one server; give a data node's redis:// URL")
     summary = None
     if not args.live and (args.store or args.config):
         summary = _from_store(config, target.instance, args.at)

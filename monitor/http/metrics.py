@@ -74,6 +74,11 @@ class ScrapeEndpoint:
             target = parse_target_url(url)
         except TargetError as exc:
             raise BadRequest(f'invalid parameter "target": {exc}') from None
+        if target.sentinel is not None:
+            raise BadRequest(
+                'invalid parameter "target": /scrape polls one server; probe a Sentinel '
+                "as redis://host:26379"
+            )
         timeout_s = _probe_timeout(request.header("X-Prometheus-Scrape-Timeout-Seconds"))
         try:
             batch = self._probe(url, timeout_s)

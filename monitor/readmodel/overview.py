@@ -20,6 +20,7 @@ from monitor.durations import parse_duration
 from monitor.readmodel import queries as q
 from monitor.readmodel.latency import LatencyHistogram, fleet_latency
 from monitor.readmodel.replication import for_replica, primaries_of, replica_lags, worst
+from monitor.readmodel.sentinel import sentinel_group_key
 from monitor.readmodel.source import DataSource, Health, InstantSample, TargetState
 
 __all__ = [
@@ -111,9 +112,14 @@ def slot_key(shard: str) -> int:
 
 
 def group_order(row: OverviewRow) -> tuple[int, str, int, str, int, str]:
-    """Sort key: clusters first, then shard by first slot, primary before replicas."""
+    """Sort key: clusters first, then shard by first slot, primary before replicas; a
+    Sentinel set like a cluster, its masters as shards and its Sentinels after them."""
     if row.cluster:
         return (0, row.cluster, slot_key(row.shard), row.shard, row.depth, row.instance)
+    sentinel = sentinel_group_key(dict(row.labels))
+    if sentinel is not None:
+        name, master = sentinel
+        return (0, name, 0 if master else 1, master, row.depth, row.instance)
     return (1, "", 0, "", 0, row.instance)
 
 
@@ -247,12 +253,17 @@ def fleet_overview(source: DataSource, now_ms: int, with_trend: bool = True) -> 
                 firing_alerts=int(firing.get(instance, 0)),
                 labels=tuple(sorted(state.labels.items())),
                 ops_trend=trends.get(instance, ()),
-                depth=1 if role == "replica" and state.labels.get("cluster") else 0,
+                depth=1 if role == "replica" and _grouped(state) else 0,
                 as_of_ms=state.last_poll_ms,
             )
         )
     rows.sort(key=group_order)
     return rows
+
+
+def _grouped(state: TargetState) -> bool:
+    """Shown under a primary: a cluster node, or a Sentinel-managed data node."""
+    return bool(state.labels.get("cluster") or state.labels.get("sentinel_master"))
 
 
 def _trends(

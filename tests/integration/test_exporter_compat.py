@@ -1,9 +1,10 @@
-"""cachewatch's exposition of a Redis server against Debian's prometheus-redis-exporter's.
+"""cachewatch's exposition of a Redis server, and of a Redis Sentinel, against Debian's
+prometheus-redis-exporter's.
 
-Both expose the same real redis-server through their multi-target `/scrape?target=`
-endpoints (so neither adds `instance` or process metrics); the test compares metric
-families (name, type, label names). Every family both export must agree; every remaining
-difference must be exactly the list in `docs/EXPORTER.md`, which says why.
+Both expose the same real redis-server (or Sentinel) through their multi-target
+`/scrape?target=` endpoints (so neither adds `instance` or process metrics); the test
+compares metric families (name, type, label names). Every family both export must agree;
+every remaining difference must be exactly the lists in `docs/EXPORTER.md`, which say why.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from monitor.config import config_from_urls
 from monitor.http import RunningServer, make_app, serve_forever
 from monitor.runtime import Runtime, static_metadata
-from tests.servers import LocalRedis, free_port, have_binary
+from tests.servers import LocalRedis, LocalSentinelSet, free_port, have_binary
 
 EXPORTER = "/usr/bin/prometheus-redis-exporter"
 DOC = Path(__file__).resolve().parents[2] / "docs" / "EXPORTER.md"
@@ -66,10 +67,10 @@ def differences(exporter: Families, ours: Families) -> dict[str, str]:
     return found
 
 
-def documented() -> dict[str, str]:
-    """The table between the `differences` markers: family (or glob) -> difference."""
+def documented(marker: str = "differences") -> dict[str, str]:
+    """The table between the `<marker>` markers: family (or glob) -> difference."""
     text = DOC.read_text()
-    table = text.split("<!-- differences:start -->", 1)[1].split("<!-- differences:end -->")[0]
+    table = text.split(f"<!-- {marker}:start -->", 1)[1].split(f"<!-- {marker}:end -->")[0]
     rows = {}
     for line in table.splitlines():
         match = _ROW.match(line)
@@ -140,9 +141,31 @@ def redis_exporter() -> Iterator[str]:
         proc.wait(10)
 
 
+def undocumented(found: dict[str, str], expected: dict[str, str]) -> dict[str, str]:
+    return {
+        name: diff
+        for name, diff in found.items()
+        if not any(
+            fnmatch.fnmatchcase(name, pattern) and diff == want
+            for pattern, want in expected.items()
+        )
+    }
+
+
+def vanished(found: dict[str, str], expected: dict[str, str]) -> dict[str, str]:
+    return {
+        pattern: want
+        for pattern, want in expected.items()
+        if not any(
+            fnmatch.fnmatchcase(name, pattern) and diff == want for name, diff in found.items()
+        )
+    }
+
+
 @pytest.fixture
-def cachewatch_exporter(seeded_redis: LocalRedis) -> Iterator[RunningServer]:
-    config = config_from_urls([seeded_redis.url])
+def cachewatch_exporter() -> Iterator[RunningServer]:
+    """cachewatch's `/scrape` (its probe polls whatever target it is given)."""
+    config = config_from_urls([])
     runtime = Runtime(config, with_store=False)
     metadata = static_metadata(config)
     app = make_app(latest_batches=list, metadata=lambda: metadata, probe=runtime.probe)
@@ -164,25 +187,37 @@ def test_families_match_redis_exporter_except_documented_differences(
     assert "redis_latency_spike_last" in theirs  # the seeded slow script was seen
     expected = documented()
     found = differences(theirs, ours)
-    undocumented = {
-        name: diff
-        for name, diff in found.items()
-        if not any(
-            fnmatch.fnmatchcase(name, pattern) and diff == want
-            for pattern, want in expected.items()
-        )
-    }
-    vanished = {
-        pattern: want
-        for pattern, want in expected.items()
-        if not any(
-            fnmatch.fnmatchcase(name, pattern) and diff == want for name, diff in found.items()
-        )
-    }
-    assert undocumented == {}, f"differences missing from docs/EXPORTER.md: {undocumented}"
-    assert vanished == {}, "docs/EXPORTER.md lists differences that no longer exist"
+    missing = undocumented(found, expected)
+    assert missing == {}, f"differences missing from docs/EXPORTER.md: {missing}"
+    assert vanished(found, expected) == {}, "docs/EXPORTER.md lists gone differences"
     shared = theirs.keys() & ours.keys()
     assert len(shared) > 100
+
+
+def test_sentinel_families_match_redis_exporter_except_documented_differences(
+    sentinel_set: LocalSentinelSet, redis_exporter: str, cachewatch_exporter: RunningServer
+) -> None:
+    query = urllib.parse.urlencode({"target": f"redis://{sentinel_set.sentinel_nodes[0].address}"})
+    theirs = families_of(fetch(f"{redis_exporter}/scrape?{query}"))
+    ours = families_of(fetch(f"{cachewatch_exporter.url}/scrape?{query}"))
+    sentinel_families = {name for name in theirs if name.startswith("redis_sentinel_")}
+    # the per-master families from SENTINEL MASTERS/SENTINELS/REPLICAS/CKQUORUM and INFO
+    assert {
+        "redis_sentinel_master_ok_sentinels",
+        "redis_sentinel_master_ok_slaves",
+        "redis_sentinel_master_ckquorum_status",
+        "redis_sentinel_master_status",
+        "redis_sentinel_tilt",
+    } <= sentinel_families
+    assert {name: ours.get(name) for name in sentinel_families} == {
+        name: theirs[name] for name in sentinel_families
+    }
+    # the plain Redis differences apply to a Sentinel too (those it has), plus its own
+    found = differences(theirs, ours)
+    sentinel_only = documented("sentinel-differences")
+    missing = undocumented(found, {**documented(), **sentinel_only})
+    assert missing == {}, f"differences missing from docs/EXPORTER.md: {missing}"
+    assert vanished(found, sentinel_only) == {}, "docs/EXPORTER.md lists gone differences"
 
 
 def test_probe_of_unreachable_target_is_redis_up_zero_without_password_in_logs(

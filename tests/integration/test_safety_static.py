@@ -3,9 +3,9 @@
 
 A heuristic over the syntax tree: a Redis command is a tuple or a call argument list whose
 first string is the name of a real Redis command (the vocabulary comes from `COMMAND LIST` of
-a real server, so header tuples like `("SERIES", "VALUE")` don't count); a memcached command
-is a string or bytes literal in the memcached modules that starts with a memcached verb. Each
-test proves the heuristic catches a planted violation.
+a real server and a real Sentinel, so header tuples like `("SERIES", "VALUE")` don't count);
+a memcached command is a string or bytes literal in the memcached modules that starts with a
+memcached verb. Each test proves the heuristic catches a planted violation.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.servers import LocalRedis
+from tests.servers import LocalRedis, LocalSentinel
 
 ROOT = Path(__file__).resolve().parents[2]
 SCANNED = [ROOT / "collectors", ROOT / "monitor"]
@@ -59,10 +59,32 @@ REVIEWED_EXTRAS = {
     ("CLUSTER", "SLOT-STATS"),  # Valkey 8 per-slot CPU, read-only
     ("HOTKEYS", "GET"),  # the server's own hot-key tracking (where it exists)
     ("HOTKEYS", "START"),  # starts that tracking for a bounded DURATION; no data written
+    # a Sentinel's view of what it watches (discovery, the redis_sentinel collector)
+    ("SENTINEL", "MASTERS"),
+    ("SENTINEL", "MASTER"),
+    ("SENTINEL", "REPLICAS"),
+    ("SENTINEL", "SLAVES"),
+    ("SENTINEL", "SENTINELS"),
+    ("SENTINEL", "GET-MASTER-ADDR-BY-NAME"),
+    ("SENTINEL", "CKQUORUM"),  # counts the usable Sentinels; changes nothing
 }
 #: never, whatever the heuristics say elsewhere (PRODUCT.md's explicit list, plus writes)
 FORBIDDEN = {"KEYS", "FLUSHALL", "FLUSHDB", "DEBUG", "SHUTDOWN", "SET", "DEL", "UNLINK"}
-FORBIDDEN_PAIRS = {("CONFIG", "SET"), ("CONFIG", "REWRITE"), ("CONFIG", "RESETSTAT")}
+FORBIDDEN_PAIRS = {
+    ("CONFIG", "SET"),
+    ("CONFIG", "REWRITE"),
+    ("CONFIG", "RESETSTAT"),
+    # what would change a Sentinel's mind or its fleet
+    ("SENTINEL", "FAILOVER"),
+    ("SENTINEL", "RESET"),
+    ("SENTINEL", "REMOVE"),
+    ("SENTINEL", "MONITOR"),
+    ("SENTINEL", "SET"),
+    ("SENTINEL", "CONFIG"),
+    ("SENTINEL", "FLUSHCONFIG"),
+    ("SENTINEL", "SIMULATE-FAILURE"),
+    ("SENTINEL", "DEBUG"),
+}
 #: commands that Redis 7.0 lacks but newer servers have
 NEWER_COMMANDS = {"HOTKEYS"}
 
@@ -71,14 +93,26 @@ _CALLS = {"execute", "pipeline", "run_command", "execute_command", "send_command
 
 
 @pytest.fixture(scope="module")
-def vocabulary() -> frozenset[str]:
+def servers() -> Iterator[tuple[LocalRedis, LocalSentinel]]:
+    """A server and a Sentinel watching it: their command tables differ (SENTINEL)."""
     server = LocalRedis().start()
     try:
-        with redis.Redis(port=server.port, decode_responses=True) as conn:
-            names = conn.command_list()
+        sentinel = LocalSentinel(master_port=server.port).start()
+        try:
+            yield server, sentinel
+        finally:
+            sentinel.stop()
     finally:
         server.stop()
-    return frozenset(str(name).upper() for name in names) | NEWER_COMMANDS
+
+
+@pytest.fixture(scope="module")
+def vocabulary(servers: tuple[LocalRedis, LocalSentinel]) -> frozenset[str]:
+    names: set[str] = set()
+    for process in servers:
+        with redis.Redis(port=process.port, decode_responses=True) as conn:
+            names.update(str(name).upper() for name in conn.command_list())
+    return frozenset(names) | NEWER_COMMANDS
 
 
 def _words(nodes: list[ast.expr]) -> list[str | None]:
@@ -192,6 +226,7 @@ async def tidy(conn, ctx):
     await run_command(conn, ctx, "FLUSHALL")
     await conn.pipeline([("HSET", key, "f", "v")])
     await conn.pipeline([("CLUSTER", "RESET")])
+    await conn.pipeline([("SENTINEL", "FAILOVER", name)])
 """
 
 
@@ -206,6 +241,7 @@ def test_planted_redis_writes_are_caught(vocabulary: frozenset[str], tmp_path: P
         "FLUSHALL",
         "HSET",
         "CLUSTER RESET",
+        "SENTINEL FAILOVER",
     ], found
     # and the allowed ones in the same file pass: INFO SERVER is not reported
     assert not any("INFO" in v for v in found)
@@ -218,31 +254,41 @@ def test_code_sends_only_allowlisted_redis_commands(vocabulary: frozenset[str]) 
     assert not found, "\n".join(found)
     seen = {(c, s) for p in files for _, c, s in redis_commands(p.read_text(), vocabulary)}
     # the heuristic sees the collectors' commands, so an empty result above means something
-    for expected in (("INFO", "ALL"), ("SLOWLOG", "GET"), ("CONFIG", "GET"), ("MONITOR", None)):
+    for expected in (
+        ("INFO", "ALL"),
+        ("SLOWLOG", "GET"),
+        ("CONFIG", "GET"),
+        ("MONITOR", None),
+        ("SENTINEL", "MASTERS"),
+    ):
         assert expected in seen, f"the scan missed {expected}: saw {sorted(seen, key=str)}"
 
 
-def test_reviewed_extras_are_not_write_commands(vocabulary: frozenset[str]) -> None:
-    """The server's own flags back the review: none of the extras is a write."""
-    server = LocalRedis().start()
-    try:
+def test_reviewed_extras_are_not_write_commands(
+    servers: tuple[LocalRedis, LocalSentinel],
+) -> None:
+    """The servers' own flags back the review: none of the extras is a write (SENTINEL
+    subcommands are looked up in the Sentinel's table, the rest in the server's)."""
+    server, sentinel = servers
+    checked = 0
+    for command, sub in REVIEWED_EXTRAS:
+        if command in NEWER_COMMANDS:
+            continue
+        name = f"{command}|{sub}".lower() if sub else command.lower()
         # a raw connection: redis-py's reply parsers don't know COMMAND INFO's shape
-        conn = redis.Connection(port=server.port, decode_responses=True)
+        port = sentinel.port if command == "SENTINEL" else server.port
+        conn = redis.Connection(port=port, decode_responses=True)
         try:
-            for command, sub in REVIEWED_EXTRAS:
-                if command in NEWER_COMMANDS:
-                    continue
-                name = f"{command}|{sub}".lower() if sub else command.lower()
-                conn.send_command("COMMAND", "INFO", name)
-                info = conn.read_response()
-                if not info or info[0] is None:
-                    continue  # a subcommand of a newer server (CLUSTER SLOT-STATS)
-                flags = {str(f) for f in info[0][2]}
-                assert "write" not in flags, f"{name} is a write command: {flags}"
+            conn.send_command("COMMAND", "INFO", name)
+            info = conn.read_response()
         finally:
             conn.disconnect()
-    finally:
-        server.stop()
+        if not info or info[0] is None:
+            continue  # a subcommand of a newer server (CLUSTER SLOT-STATS)
+        flags = {str(f) for f in info[0][2]}
+        assert "write" not in flags, f"{name} is a write command: {flags}"
+        checked += 1
+    assert checked >= 10, "the flags of too few extras were found"
 
 
 #: memcached verbs that store, delete or change anything on the server

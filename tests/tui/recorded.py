@@ -323,3 +323,74 @@ def recorded_fleet(shards: int = 3, standalone: int = 1, memcached: int = 1) -> 
     if shards:
         source.add_alert("RedisHighMemory", nodes[0].address)
     return source
+
+
+SENTINEL_SET = "sessions"
+
+
+def recorded_sentinel_set(disagreeing: bool = False) -> RecordedSource:
+    """A Sentinel set `sessions` watching master `cache`: a primary and two replicas (the
+    second down: the primary killed by the recorded failover), three Sentinels (the third
+    down), one failover ten minutes ago, one Sentinel in TILT. `disagreeing`: that Sentinel
+    still names the old primary, and sees it down."""
+    source = RecordedSource()
+    primary, replica, old_primary = "10.3.0.2:6379", "10.3.0.3:6379", "10.3.0.1:6379"
+    for seed, (instance, role, health) in enumerate(
+        (
+            (primary, "primary", Health.UP),
+            (replica, "replica", Health.UP),
+            (old_primary, "replica", Health.DOWN),
+        )
+    ):
+        labels = {"sentinel_set": SENTINEL_SET, "sentinel_master": "cache", "role": role}
+        source.add_redis(instance, seed, role, labels, health)
+    for index in range(3):
+        instance = f"10.3.1.{index + 1}:26379"
+        base = {"instance": instance, "sentinel_set": SENTINEL_SET, "role": "sentinel"}
+        health = Health.DOWN if index == 2 else Health.UP
+        source.states.append(
+            TargetState(instance, "redis", base, health, NOW_MS - 1000, version="7.0.15")
+        )
+        source._gauge(base, "redis_up", 1.0 if health is Health.UP else 0.0)
+        if health is Health.DOWN:
+            continue
+        stale = disagreeing and index == 1
+        master = {"master_name": "cache", "master_address": old_primary if stale else primary}
+        source._gauge(
+            base,
+            "redis_sentinel_master_status",
+            0.0 if stale else 1.0,
+            **master,
+            master_status="sdown" if stale else "ok",
+        )
+        source._gauge(base, "redis_sentinel_master_ok_sentinels", 2.0, **master)
+        source._gauge(base, "redis_sentinel_master_sentinels", 3.0, **master)
+        source._gauge(
+            base,
+            "redis_sentinel_master_ckquorum_status",
+            1.0,
+            master_name="cache",
+            message="OK 2 usable Sentinels. Quorum and failover authorization can be reached",
+        )
+        source._gauge(base, "cachewatch_redis_sentinel_master_failover_in_progress", 0.0, **master)
+        source._gauge(base, "redis_sentinel_tilt", 1.0 if index == 1 else 0.0)
+    changes = (
+        ("failover", primary, old_primary, primary),
+        ("role_changed", old_primary, "primary", "replica"),
+        ("role_changed", primary, "replica", "primary"),
+    )
+    for kind, instance, before, after in changes:
+        source.event_log.append(
+            Event(
+                NOW_MS - 600_000,
+                f"topology.{kind}",
+                (("instance", instance),),
+                {
+                    "before": before,
+                    "after": after,
+                    "sentinel_set": SENTINEL_SET,
+                    "sentinel_master": "cache",
+                },
+            )
+        )
+    return source

@@ -13,7 +13,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from tests.tui.helpers import settle
-from tests.tui.recorded import recorded_fleet
+from tests.tui.recorded import recorded_fleet, recorded_sentinel_set
 from ui.tui.app import CachewatchApp
 
 SIZES = [(80, 24), (160, 48)]
@@ -70,3 +70,9 @@ def test_help(snap_compare: Any) -> None:
     assert snap_compare(
         _app(), terminal_size=(80, 48), run_before=_then("question_mark", refreshes=1)
     )
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_sentinel_view(snap_compare: Any, size: tuple[int, int]) -> None:
+    app = CachewatchApp(recorded_sentinel_set(disagreeing=True), live=False)
+    assert snap_compare(app, terminal_size=size, run_before=_then("n"))

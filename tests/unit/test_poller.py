@@ -125,3 +125,30 @@ def test_switched_off_collector_stays_off_across_reconnects() -> None:
     batch = asyncio.run(poller.poll())  # reconnects through `second`
     assert sample(batch, "redis_up") == 1.0 and first.closed
     assert Refuser.calls == 1
+
+
+def test_a_connection_opened_after_close_is_closed_at_once() -> None:
+    """Discovery closes a replaced poller while its poll may still be connecting (a failover
+    drops clients just as it relabels them): that late connection must not leak."""
+    opened = CannedConnection([])
+
+    async def scenario() -> SampleBatch:
+        release = asyncio.Event()
+
+        async def connect(target: Target) -> CannedConnection:
+            await release.wait()
+            return opened
+
+        async def probe(target: Target, conn: Any) -> Capabilities:
+            return Capabilities()
+
+        poller = TargetPoller(TARGET, [InfoCollector()], connect=connect, probe=probe)
+        polling = asyncio.create_task(poller.poll())
+        await asyncio.sleep(0)  # the poll is now waiting in connect
+        await poller.close()
+        release.set()
+        return await polling
+
+    batch = asyncio.run(scenario())
+    assert opened.closed
+    assert sample(batch, "redis_up") == 0.0

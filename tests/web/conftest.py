@@ -1,7 +1,8 @@
 """Real servers, a real `cachewatch serve` process and a real headless Chromium.
 
-`served` starts Redis, memcached and a 3+3 Redis Cluster, writes a config with basic auth,
-and runs `cachewatch serve` on a free port with its own store and alert state. `browser`
+`served` starts Redis, memcached, a 3+3 Redis Cluster and a Sentinel set (three Sentinels, a
+primary and two replicas), writes a config with basic auth, and runs `cachewatch serve` on a
+free port with its own store and alert state. `browser`
 is a fresh headless Chromium that sends the credentials with every request.
 """
 
@@ -23,7 +24,14 @@ from typing import Any
 
 import pytest
 
-from tests.servers import LocalCluster, LocalMemcached, LocalRedis, free_port, have_binary
+from tests.servers import (
+    LocalCluster,
+    LocalMemcached,
+    LocalRedis,
+    LocalSentinelSet,
+    free_port,
+    have_binary,
+)
 from tests.web.browser import headless_chromium
 
 USER = "ops"
@@ -40,6 +48,7 @@ class Served:
     secured: LocalRedis
     memcached: LocalMemcached
     cluster: LocalCluster | None
+    sentinels: LocalSentinelSet
     process: subprocess.Popen[bytes]
     log_path: Path
 
@@ -94,7 +103,8 @@ def served() -> Iterator[Served]:
     redis, memcached = LocalRedis().start(), LocalMemcached().start()
     secured = LocalRedis(extra=["--requirepass", TARGET_PASSWORD]).start()
     cluster = LocalCluster().start() if have_binary("redis-cli") else None
-    urls = [redis.url, memcached.url] + ([cluster.seed_url] if cluster else [])
+    sentinels = LocalSentinelSet().start()
+    urls = [redis.url, memcached.url, sentinels.seed_url] + ([cluster.seed_url] if cluster else [])
     (tmp / "password").write_text(PASSWORD + "\n")
     config = tmp / "cachewatch.toml"
     (tmp / "target-password").write_text(TARGET_PASSWORD + "\n")
@@ -152,7 +162,7 @@ def served() -> Iterator[Served]:
     )
     try:
         _wait_ready(url, process, log_path)
-        yield Served(url, redis, secured, memcached, cluster, process, log_path)
+        yield Served(url, redis, secured, memcached, cluster, sentinels, process, log_path)
     finally:
         stop_workload.set()
         workload.join(10)
@@ -169,6 +179,7 @@ def served() -> Iterator[Served]:
         memcached.stop()
         if cluster is not None:
             cluster.stop()
+        sentinels.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import redis
 from selenium.common.exceptions import (
     ElementClickInterceptedException,
     StaleElementReferenceException,
@@ -58,6 +59,14 @@ def plotted_points(driver: Any) -> list[int]:
         }, 0);
       });"""
     return list(driver.execute_script(script))
+
+
+def click_centred(driver: Any, element: Any) -> None:
+    """Click after scrolling the element to the middle of the window: scrolled only into
+    view (the default), it can sit under the sticky top bar, which then takes the click
+    (the alerts page grows with the fleet's alerts)."""
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+    element.click()
 
 
 def csp_violations(driver: Any) -> list[str]:
@@ -235,6 +244,42 @@ def test_cluster_page_shows_shards_and_nodes(served: Served, browser: Any) -> No
     screenshot(browser, "cluster")
 
 
+def test_sentinel_page_groups_the_set_and_lists_a_failover(served: Served, browser: Any) -> None:
+    sentinels = served.sentinels
+    open_page(browser, served, "/sentinel")
+    wait_for(
+        lambda: len(browser.find_elements("css selector", ".node-row")) == 6,
+        timeout_s=60,
+        what="the primary, two replicas and three Sentinels",
+    )
+    old = sentinels.primary_address()
+    card = browser.find_element("css selector", ".sentinel-master")
+    assert "mymaster" in card.text
+    assert card.find_elements("css selector", ".node-row")[0].text.startswith(old)  # primary first
+    with redis.Redis(port=sentinels.sentinel_nodes[0].port) as conn:
+        conn.execute_command("SENTINEL", "FAILOVER", "mymaster")
+    changes = wait_for(
+        lambda: [
+            row
+            for row in browser.find_elements("css selector", ".sentinel-changes tr")
+            if "failover" in row.text
+        ],
+        timeout_s=60,
+        what="the failover in the changes",
+    )
+    new = sentinels.primary_address()
+    assert f"{old} → {new}" in changes[0].text
+    wait_for(
+        lambda: browser.find_element("css selector", ".sentinel-master .node-row").text.startswith(
+            new
+        ),
+        timeout_s=60,
+        what="the new primary first",
+    )
+    screenshot(browser, "sentinel")
+    assert not csp_violations(browser)
+
+
 def test_hot_keys_page_lists_the_workloads_keys(served: Served, browser: Any) -> None:
     open_page(browser, served, "/hotkeys")
     wait_for(
@@ -282,7 +327,7 @@ def test_a_silence_can_be_created_and_expired(served: Served, browser: Any) -> N
     matchers = wait_for(lambda: browser.find_element("id", "silence-matchers"))
     matchers.send_keys(f'alertname=RedisDown instance="{served.redis.address}"')
     browser.find_element("id", "silence-comment").send_keys("planned restart")
-    browser.find_element("id", "silence-create").click()
+    click_centred(browser, browser.find_element("id", "silence-create"))
     message = wait_for(
         lambda: (
             "created" in browser.find_element("id", "silence-message").text
@@ -297,7 +342,7 @@ def test_a_silence_can_be_created_and_expired(served: Served, browser: Any) -> N
     )
     assert "by" in browser.find_element("id", "silences-table").text
     screenshot(browser, "alerts")
-    browser.find_element("css selector", "#silences-table button.danger").click()
+    click_centred(browser, browser.find_element("css selector", "#silences-table button.danger"))
     wait_for(
         lambda: "Expired" in browser.find_element("id", "silence-message").text,
         what="silence expired",
@@ -352,7 +397,15 @@ def test_light_theme_and_wall_monitor(served: Served, browser: Any) -> None:
 def test_no_secret_reaches_the_browser(served: Served, browser: Any) -> None:
     """Neither the dashboard's password nor a target's appears in any page, tab, layout
     or callback response the browser received."""
-    pages = ["/", "/cluster", "/alerts", "/hotkeys", "/evictions", "/explore?q=redis_instance_info"]
+    pages = [
+        "/",
+        "/cluster",
+        "/sentinel",
+        "/alerts",
+        "/hotkeys",
+        "/evictions",
+        "/explore?q=redis_instance_info",
+    ]
     for tab in ("charts", "info", "slowlog", "keyspace"):
         pages.append(
             "/target?" + urllib.parse.urlencode({"instance": served.secured.address, "tab": tab})

@@ -28,6 +28,7 @@ from ui.tui.help_screen import HelpScreen
 from ui.tui.keys import GLOBAL, SECTIONS, bindings
 from ui.tui.live import LiveScreen
 from ui.tui.overview_screen import OverviewScreen
+from ui.tui.sentinel_screen import SentinelScreen
 from ui.tui.status_bar import StatusBar
 
 __all__ = ["CachewatchApp", "run_tui"]
@@ -80,6 +81,9 @@ class CachewatchApp(App[None]):
 
     def action_show_cluster(self) -> None:
         self._to_screen(ClusterScreen, ClusterScreen)
+
+    def action_show_sentinel(self) -> None:
+        self._to_screen(SentinelScreen, SentinelScreen)
 
     def action_show_alerts(self) -> None:
         self._to_screen(AlertsScreen, AlertsScreen)

@@ -3,17 +3,13 @@ health, and the hottest node of each cluster."""
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import BindingType
 from textual.widgets import Footer
 
 from monitor.readmodel import ClusterView, DataSource, Health, Window, cluster_view
 from ui.tui.format import human_bytes, human_rate
-from ui.tui.keys import KeyAction, bindings
-from ui.tui.live import LiveScreen
+from ui.tui.node_table_screen import NodeTableScreen
 from ui.tui.status_bar import StatusBar
 from ui.tui.vim_table import VimTable
 
@@ -31,11 +27,7 @@ _COLUMNS = (
 )
 
 
-class ClusterScreen(LiveScreen):
-    BINDINGS: ClassVar[list[BindingType]] = bindings(
-        (KeyAction("back", "escape", "back", "Back"), KeyAction("open", "enter", "open", "Details"))
-    )
-
+class ClusterScreen(NodeTableScreen):
     def compose(self) -> ComposeResult:
         yield StatusBar("clusters: loading…", id="status")
         yield VimTable(id="cluster-table")
@@ -87,17 +79,3 @@ class ClusterScreen(LiveScreen):
             table.move_cursor(row=min(cursor, table.row_count - 1), animate=False)
         text = "  ·  ".join(summary) if summary else "no Redis Cluster among the targets"
         self.query_one(StatusBar).update(text + self.app.status_suffix())  # type: ignore[attr-defined]
-
-    def action_back(self) -> None:
-        self.app.pop_screen()
-
-    def action_open(self) -> None:
-        table = self.query_one(VimTable)
-        if table.row_count:
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-            if key:
-                self.app.open_detail(key)  # type: ignore[attr-defined]
-
-    def on_data_table_row_selected(self, event: VimTable.RowSelected) -> None:
-        event.stop()
-        self.action_open()

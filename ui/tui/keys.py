@@ -32,6 +32,7 @@ GLOBAL = (
     KeyAction("pause", "p", "toggle_pause", "Pause"),
     KeyAction("overview", "o", "show_overview", "Overview", show=False),
     KeyAction("cluster", "c", "show_cluster", "Cluster"),
+    KeyAction("sentinel", "n", "show_sentinel", "Sentinel sets", show=False),
     KeyAction("alerts", "a", "show_alerts", "Alerts"),
     KeyAction("window-5m", "1", "window('5m')", "Window 5m", show=False),
     KeyAction("window-1h", "2", "window('1h')", "Window 1h", show=False),

@@ -5,11 +5,29 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from ui.web.pages import alerts, cluster, evictions, explore, hotkeys, overview, target
+from ui.web.pages import (
+    alerts,
+    cluster,
+    evictions,
+    explore,
+    hotkeys,
+    overview,
+    sentinel,
+    target,
+)
 
 __all__ = ["PAGES", "page_for"]
 
-PAGES: tuple[ModuleType, ...] = (overview, target, cluster, hotkeys, evictions, alerts, explore)
+PAGES: tuple[ModuleType, ...] = (
+    overview,
+    target,
+    cluster,
+    sentinel,
+    hotkeys,
+    evictions,
+    alerts,
+    explore,
+)
 
 
 def page_for(pathname: str | None) -> ModuleType | None:

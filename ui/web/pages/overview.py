@@ -14,6 +14,7 @@ from dash import Input, Output, State, dcc, html
 
 from monitor.readmodel.levels import Level, evictions_level, memory_level
 from monitor.readmodel.overview import OverviewRow
+from monitor.readmodel.sentinel import sentinel_group_key
 from monitor.readmodel.source import Health
 from ui.web.components import empty_state, page_header, stat_tile, status_badge, tick
 from ui.web.context import PageContext
@@ -170,7 +171,10 @@ def card(row: OverviewRow, search: str, now_ms: int, last_poll_ms: int = 0) -> d
 
 
 def _group_name(row: OverviewRow) -> str:
-    return f"Cluster {row.cluster}" if row.cluster else "Standalone"
+    if row.cluster:
+        return f"Cluster {row.cluster}"
+    sentinel = sentinel_group_key(dict(row.labels))
+    return f"Sentinel set {sentinel[0]}" if sentinel is not None else "Standalone"
 
 
 def _group_header(name: str, rows: Sequence[OverviewRow]) -> html.Div:
