@@ -60,7 +60,7 @@ def _is_id(segment: str) -> bool:
         upper = sum(c.isupper() for c in segment)
         lower = sum(c.islower() for c in segment)
         # a random token mixes classes; a long word or snake_case name does not
-        return digits >= 2 and letters >= 2 or (upper >= 2 and lower >= 2 and len(segment) >= 20)
+        return (digits >= 2 and letters >= 2) or (upper >= 2 and lower >= 2 and len(segment) >= 20)
     return False
 
 

@@ -8,7 +8,7 @@ thousands a second swamped a quiet server: at 231 application GETs a second the 
 showed 5.4k ops/s and a 97.5 % hit ratio. So the budget follows the server's traffic, as
 each poll reports it:
 
-    allowance = clamp(share * application ops/s, floor, ceiling)
+    allowance = min(ceiling, max(share * application ops/s, min(floor, application ops/s)))
 
 where application ops/s is the server's commands processed minus this process's own
 (`cachewatch_target_commands_total`). Another process sampling the same server (a `tui`
@@ -40,8 +40,10 @@ class BudgetPolicy:
     ceiling_per_s: float = 2000.0
 
     def allowance(self, application_ops_per_s: float) -> float:
-        wanted = self.share * max(application_ops_per_s, 0.0)
-        return min(self.ceiling_per_s, max(self.floor_per_s, wanted))
+        """A share of the traffic, at least the floor, but never more than the application
+        itself sends (an idle server has no hot keys to find), and at most the ceiling."""
+        ops = max(application_ops_per_s, 0.0)
+        return min(self.ceiling_per_s, max(self.share * ops, min(self.floor_per_s, ops)))
 
 
 @dataclass(frozen=True, slots=True)

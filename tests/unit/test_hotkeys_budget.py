@@ -12,6 +12,8 @@ from monitor.model import SampleBatch
 def test_allowance_is_a_share_of_traffic_between_floor_and_ceiling() -> None:
     policy = BudgetPolicy(share=0.02, floor_per_s=20, ceiling_per_s=2000)
     assert policy.allowance(231) == 20  # a quiet server: the floor
+    assert policy.allowance(5) == 5  # never more than the application sends
+    assert policy.allowance(0) == 0  # an idle server has no hot keys to find
     assert policy.allowance(50_000) == pytest.approx(1000)
     assert policy.allowance(900_000) == 2000  # a saturated one: the ceiling
 
