@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-__all__ = ["key_pattern", "ID", "patterns"]
+__all__ = ["key_pattern", "ID", "patterns", "PatternCounter"]
 
 ID = "{id}"
 
@@ -96,3 +96,43 @@ def key_pattern(key: str) -> str:
 def patterns(keys: Iterable[str]) -> dict[str, str]:
     """key → pattern for many keys (the same key twice is computed once)."""
     return {key: key_pattern(key) for key in set(keys)}
+
+
+class PatternCounter:
+    """Key accesses counted per pattern, exactly, for as many patterns as `capacity`; keys of
+    further patterns count under `OTHER`. A bounded cache remembers each key's pattern, so a
+    hot key is classified once."""
+
+    OTHER = "other"
+
+    def __init__(self, capacity: int = 2000, cache: int = 100_000) -> None:
+        self.capacity = capacity
+        self.counts: dict[str, int] = {}
+        self.total = 0
+        self._cache: dict[str, str] = {}
+        self._cache_size = cache
+
+    def add(self, key: bytes | str, weight: int = 1) -> None:
+        text = key.decode("utf-8", "backslashreplace") if isinstance(key, bytes) else key
+        pattern = self._cache.get(text)
+        if pattern is None:
+            pattern = key_pattern(text)
+            if len(self._cache) >= self._cache_size:
+                self._cache.clear()
+            self._cache[text] = pattern
+        if pattern not in self.counts and len(self.counts) >= self.capacity:
+            pattern = self.OTHER
+        self.counts[pattern] = self.counts.get(pattern, 0) + weight
+        self.total += weight
+
+    def merge(self, other: PatternCounter) -> None:
+        for pattern, count in other.counts.items():
+            self.counts[pattern] = self.counts.get(pattern, 0) + count
+        self.total += other.total
+
+    def top(self, n: int) -> list[tuple[str, int]]:
+        """The `n` most counted patterns, biggest first (`OTHER` never among them)."""
+        ranked = sorted(
+            ((p, c) for p, c in self.counts.items() if p != self.OTHER), key=lambda pc: -pc[1]
+        )
+        return ranked[:n]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import time
 from typing import Any
 
 import hiredis
@@ -139,6 +140,30 @@ class RedisConnection:
             data = await self._reader.read(65536)
             if not data:
                 raise ConnectionLost(f"{self.target.url}: connection closed by server")
+            parser.feed(data)
+
+    async def read_replies_until(self, until: float, max_bytes: int) -> tuple[list[Any], int]:
+        """Every reply that arrives before the monotonic time `until`, reading at most about
+        `max_bytes`, as fast as the socket gives them (for MONITOR's stream: parse later,
+        collect now, so the reader keeps up). Returns (replies, bytes read); stops early
+        when the connection closes."""
+        parser, replies, read = self._parser, [], 0
+        while True:
+            reply = parser.gets()
+            while reply is not False:
+                replies.append(reply)
+                reply = parser.gets()
+            left = until - time.monotonic()
+            if left <= 0 or read >= max_bytes:
+                return replies, read
+            try:
+                async with asyncio.timeout(left):
+                    data = await self._reader.read(1 << 20)
+            except (TimeoutError, OSError):
+                return replies, read
+            if not data:
+                return replies, read
+            read += len(data)
             parser.feed(data)
 
     @property

@@ -113,3 +113,36 @@ class SamplingBudget:
         else:
             self.rate_per_s, self._settled = target, True
         return self.rate_per_s
+
+
+_CPU_METRICS = ("redis_cpu_sys_seconds_total", "redis_cpu_user_seconds_total")
+#: the span the auto mode judges a server's load over
+HEADROOM_WINDOW_MS = 60_000
+
+
+def read_cpu_seconds(names: Sequence[str], values: Sequence[float]) -> float | None:
+    """The server's CPU seconds (system + user) from a poll; None without them."""
+    found = [v for name, v in zip(names, values, strict=True) if name in _CPU_METRICS]
+    return sum(found) if len(found) == len(_CPU_METRICS) else None
+
+
+class CpuHeadroom:
+    """A server's CPU use over the last minute, as a share of one core, from the CPU
+    seconds each poll reports (INFO `used_cpu_sys` + `used_cpu_user`)."""
+
+    def __init__(self) -> None:
+        self._readings: list[tuple[int, float]] = []
+
+    def observe(self, ts_ms: int, cpu_seconds: float) -> None:
+        if self._readings and cpu_seconds < self._readings[-1][1]:
+            self._readings.clear()  # restarted: its counters began again
+        self._readings.append((ts_ms, cpu_seconds))
+        while len(self._readings) > 2 and ts_ms - self._readings[1][0] >= HEADROOM_WINDOW_MS:
+            self._readings.pop(0)
+
+    def cpu_share(self) -> float | None:
+        """CPU seconds per second over the readings (up to a minute); None before two."""
+        if len(self._readings) < 2:
+            return None
+        (t0, c0), (t1, c1) = self._readings[0], self._readings[-1]
+        return (c1 - c0) / ((t1 - t0) / 1000) if t1 > t0 else None

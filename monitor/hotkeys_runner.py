@@ -1,19 +1,17 @@
 """Hot-key detection as part of the running engine (`serve`, `tui`, `demo`, `poll`).
 
-One `HotKeyDetector` per polled target, stepped every second on the engine's loop within a
-command budget, following the fleet as discovery adds and removes nodes. Each target's
-latest report reaches the UIs (`reports()`) and, through the poller, the store and
-`/metrics` as the top-K series `cachewatch_hotkey_ops_per_second{rank,method[,key]}` (key
-names only when `export_key_names` is on, masked by the configured regex).
+One `HotKeyDetector` per polled target, stepped every second on the engine's loop, following
+the fleet as discovery adds and removes nodes. Each target's latest report reaches the UIs
+(`reports()`) and, through the poller, the store and `/metrics` as bounded series: the top-K
+`cachewatch_hotkey_ops_per_second{rank,method[,key]}` (key names only when
+`export_key_names` is on, masked by the configured regex) and the top key patterns
+`cachewatch_hotkey_pattern_ops_per_second{pattern}` (plus `other`).
 
-The sampling budget of each server follows its own traffic (`monitor/hotkeys_budget.py`):
-`command_share` (0.02) of the application's commands per second, at least `command_floor`
-(20) and at most `command_budget` (2000) commands a second, less what other cachewatch
-processes already sample there; the whole fleet shares at most `FLEET_BUDGET_PER_S`.
-
-The `[hotkeys]` table: `enabled` (default true), `top` (10), `command_budget`,
-`command_share`, `command_floor`, `monitor` (opt-in MONITOR bursts), `monitor_burst`,
-`monitor_every`, `window`, `metadump`, `export_key_names`, `mask_regex` + `mask_replacement`.
+Budgets follow each server's own traffic (`hotkeys_budget.py`): the LFU sampler's commands
+per second, and, in `monitor = "auto"` mode, whether background MONITOR bursts may run (only
+while the server's CPU over the last minute leaves headroom). `sample_now` is a person's
+request: a one-shot detection that may take a bounded MONITOR sample where nothing cheaper
+ranks keys (`[hotkeys] monitor_on_request`). Settings: `hotkeys_settings.py`.
 """
 
 from __future__ import annotations
@@ -21,24 +19,33 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
 from collectors.hotkeys import (
     HotKeyDetector,
-    HotKeyOptions,
     HotKeyReport,
-    KeyExportPolicy,
+    detect_hot_keys,
     report_samples,
 )
-from monitor.durations import parse_duration
-from monitor.hotkeys_budget import BudgetPolicy, SamplingBudget, read_traffic
+from monitor.hotkeys_budget import CpuHeadroom, SamplingBudget, read_cpu_seconds, read_traffic
+from monitor.hotkeys_settings import (
+    HOTKEYS_SECTION,
+    HotKeySettings,
+    HotKeysSettingsError,
+    MonitorMode,
+    parse_hotkeys,
+)
 from monitor.model import SampleBatch
-from monitor.sections import SectionContext, SectionSpec
 from monitor.targets import Target
 
-__all__ = ["HotKeysRunner", "HotKeysSettingsError", "FLEET_BUDGET_PER_S", "HOTKEYS_SECTION"]
+__all__ = [
+    "HotKeysRunner",
+    "HotKeysSettingsError",
+    "FLEET_BUDGET_PER_S",
+    "HOTKEYS_SECTION",
+    "UnknownTarget",
+]
 
 log = logging.getLogger("cachewatch.hotkeys")
 
@@ -47,95 +54,57 @@ FLEET_BUDGET_PER_S = 5000.0
 _STEP_TIMEOUT_S = 2.0
 
 
-class HotKeysSettingsError(ValueError):
-    pass
-
-
-_DEFAULT_POLICY = BudgetPolicy()
-
-
-def _policy(table: dict[str, Any]) -> BudgetPolicy:
-    policy = BudgetPolicy(
-        share=float(table.get("command_share", _DEFAULT_POLICY.share)),
-        floor_per_s=float(table.get("command_floor", _DEFAULT_POLICY.floor_per_s)),
-        ceiling_per_s=float(table.get("command_budget", _DEFAULT_POLICY.ceiling_per_s)),
-    )
-    if not 0 <= policy.share <= 1:
-        raise ValueError(f"command_share: {policy.share} is not between 0 and 1")
-    if not 0 <= policy.floor_per_s <= policy.ceiling_per_s:
-        raise ValueError(
-            f"command_floor ({policy.floor_per_s:g}) must be between 0 and command_budget "
-            f"({policy.ceiling_per_s:g})"
-        )
-    return policy
-
-
-def _options(
-    table: dict[str, Any],
-) -> tuple[bool, HotKeyOptions, KeyExportPolicy, BudgetPolicy]:
-    try:
-        budget = _policy(table)
-        options = HotKeyOptions(
-            top=int(table.get("top", 10)),
-            command_budget_per_s=budget.floor_per_s,
-            monitor=bool(table.get("monitor", False)),
-            burst_s=parse_duration(str(table.get("monitor_burst", "100ms"))),
-            burst_every_s=parse_duration(str(table.get("monitor_every", "10s"))),
-            window_s=parse_duration(str(table.get("window", "10s"))),
-            metadump=bool(table.get("metadump", False)),
-            big_keys=bool(table.get("big_keys", True)),
-        )
-        masks: tuple[tuple[str, str], ...] = ()
-        if "mask_regex" in table:
-            masks = ((str(table["mask_regex"]), str(table.get("mask_replacement", "***"))),)
-        policy = KeyExportPolicy(
-            export_key_names=bool(table.get("export_key_names", False)), masks=masks
-        )
-    except (TypeError, ValueError) as exc:
-        raise HotKeysSettingsError(f"[hotkeys]: {exc}") from None
-    return bool(table.get("enabled", True)), options, policy, budget
-
-
-def _parse_section(table: Mapping[str, Any], context: SectionContext) -> object:
-    return _options(table if isinstance(table, dict) else dict(table))
-
-
-#: `_options` is the one place the keys are written: the config check learns them from it
-HOTKEYS_SECTION = SectionSpec("hotkeys", _parse_section)
+class UnknownTarget(LookupError):
+    """`sample_now` was asked about an instance that is not a polled target."""
 
 
 class HotKeysRunner:
     def __init__(self, table: dict[str, Any]) -> None:
-        self.enabled, self._options, self._policy, self._budget_policy = _options(table)
+        self.settings: HotKeySettings = parse_hotkeys(table)
         self._detectors: dict[str, HotKeyDetector] = {}
         self._budgets: dict[str, SamplingBudget] = {}
-        self._budget_at: dict[str, int] = {}
+        self._headroom: dict[str, CpuHeadroom] = {}
+        self._seen_poll: dict[str, int] = {}
         self._failures: dict[str, str] = {}
+        self._runtime: Any = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.settings.enabled
 
     def reports(self) -> list[HotKeyReport]:
         """The latest report of every target (what the web and TUI hot-key views show)."""
         return [d.report() for d in list(self._detectors.values())]
 
+    def shown(self, report: HotKeyReport) -> HotKeyReport:
+        """`report` with key names and patterns passed through the configured masks (key
+        names often carry user ids or tokens)."""
+        mask = self.settings.export.shown
+        return replace(
+            report,
+            hot=tuple(replace(e, key=mask(e.key)) for e in report.hot),
+            big=tuple(replace(b, key=mask(b.key)) for b in report.big),
+            patterns=tuple(replace(p, pattern=mask(p.pattern)) for p in report.patterns),
+        )
+
     def shown_reports(self) -> list[HotKeyReport]:
-        """`reports()` with hot and big key names passed through the configured masks: what
-        the TUI shows (key names often carry user ids or tokens)."""
-        shown = self._policy.shown
-        return [
-            replace(
-                report,
-                hot=tuple(replace(e, key=shown(e.key)) for e in report.hot),
-                big=tuple(replace(b, key=shown(b.key)) for b in report.big),
-            )
-            for report in self.reports()
-        ]
+        """`reports()` as they may be shown (masked): what the TUI and web read."""
+        return [self.shown(report) for report in self.reports()]
 
     def contribute(self, target: Target, batch: SampleBatch) -> None:
-        """Add this target's top-K series to its poll (called by the poller)."""
+        """Add this target's top-K and pattern series to its poll (called by the poller)."""
         detector = self._detectors.get(target.instance)
         if detector is not None:
-            report_samples(detector.report(), batch, self._policy, self._options.top)
+            report_samples(
+                detector.report(),
+                batch,
+                self.settings.export,
+                self.settings.options.top,
+                self.settings.patterns,
+            )
 
     async def start(self, runtime: Any) -> None:
+        self._runtime = runtime
         if not self.enabled:
             return
         runtime.add_contributor(self.contribute)
@@ -152,30 +121,44 @@ class HotKeysRunner:
         for instance in list(self._detectors.keys() - statuses.keys()):
             await self._detectors.pop(instance).close()
             self._budgets.pop(instance, None)
+            self._headroom.pop(instance, None)
         fleet_cap = FLEET_BUDGET_PER_S / max(len(statuses), 1)
         for instance, status in statuses.items():
             detector = self._detectors.get(instance)
             if detector is None:
-                detector = self._detectors[instance] = HotKeyDetector(status.target, self._options)
-            budget = self._follow_traffic(instance, status.last_batch)
-            detector.set_budget(min(budget, fleet_cap))
+                detector = HotKeyDetector(status.target, self.settings.options)
+                self._detectors[instance] = detector
+            self._follow_traffic(instance, status.last_batch)
+            detector.set_budget(min(self._budgets[instance].rate_per_s, fleet_cap))
+            detector.bursts_allowed = self._bursts_allowed(instance)
         await asyncio.gather(*(self._step_one(d) for d in list(self._detectors.values())))
 
-    def _follow_traffic(self, instance: str, batch: SampleBatch | None) -> float:
-        """This target's sampling budget, updated when a new poll arrived."""
-        budget = self._budgets.get(instance)
-        if budget is None:
-            budget = self._budgets[instance] = SamplingBudget(self._budget_policy)
-        if batch is not None and batch.ts_ms != self._budget_at.get(instance):
-            self._budget_at[instance] = batch.ts_ms
-            reading = read_traffic(batch.ts_ms, batch.names, batch.labels, batch.values)
-            if reading is not None:
-                budget.update(reading)
-        return budget.rate_per_s
+    def _follow_traffic(self, instance: str, batch: SampleBatch | None) -> None:
+        """Update this target's sampling budget and CPU headroom from a new poll."""
+        budget = self._budgets.setdefault(instance, SamplingBudget(self.settings.budget))
+        headroom = self._headroom.setdefault(instance, CpuHeadroom())
+        if batch is None or batch.ts_ms == self._seen_poll.get(instance):
+            return
+        self._seen_poll[instance] = batch.ts_ms
+        reading = read_traffic(batch.ts_ms, batch.names, batch.labels, batch.values)
+        if reading is not None:
+            budget.update(reading)
+        cpu = read_cpu_seconds(batch.names, batch.values)
+        if cpu is not None:
+            headroom.observe(batch.ts_ms, cpu)
+
+    def _bursts_allowed(self, instance: str) -> bool:
+        if self.settings.monitor is not MonitorMode.AUTO:
+            return True
+        share = self._headroom[instance].cpu_share()
+        return share is not None and share < self.settings.auto_max_cpu
 
     def budgets(self) -> dict[str, SamplingBudget]:
         """Each target's sampling budget (what the views and tests read)."""
         return dict(self._budgets)
+
+    def headroom(self) -> dict[str, CpuHeadroom]:
+        return dict(self._headroom)
 
     async def _step_one(self, detector: HotKeyDetector) -> None:
         try:
@@ -186,6 +169,21 @@ class HotKeysRunner:
             if self._failures.get(detector.instance) != message:
                 self._failures[detector.instance] = message
                 log.info("hot keys on %s: %s (will retry)", detector.instance, message)
+
+    async def sample_now(self, instance: str, duration_s: float | None = None) -> HotKeyReport:
+        """A person's request: hot keys of `instance` now, over `duration_s` (the
+        configured `request_duration` by default), masked for showing. Runs in the engine's
+        loop (`runtime.call`); raises UnknownTarget for an instance that is not polled."""
+        if self._runtime is None:
+            raise UnknownTarget("hot keys are not running")
+        target = next(
+            (s.target for s in self._runtime.statuses() if s.target.instance == instance), None
+        )
+        if target is None:
+            raise UnknownTarget(f"{instance!r} is not a polled target")
+        options = self.settings.request_options(duration_s)
+        report = await detect_hot_keys(replace(target, discover=False), options.window_s, options)
+        return self.shown(report)
 
     async def stop(self) -> None:
         for detector in list(self._detectors.values()):

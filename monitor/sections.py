@@ -35,7 +35,7 @@ SECTION_OWNERS: dict[str, str] = {
     "web": "ui.web.settings:WEB_SECTION",
     "exporter": "monitor.exporter.settings:EXPORTER_SECTION",
     "alerts": "alerts.service:ALERTS_SECTION",
-    "hotkeys": "monitor.hotkeys_runner:HOTKEYS_SECTION",
+    "hotkeys": "monitor.hotkeys_settings:HOTKEYS_SECTION",
 }
 
 

@@ -5,16 +5,20 @@ The ladder, tried in order (each method's cost is in docs/HOTKEYS.md):
 1. `server` - the server's own HOTKEYS tracking (Redis 8.6, Valkey 9.2), found through
    `COMMAND INFO HOTKEYS`;
 2. `lfu` - SCAN + OBJECT FREQ sampling when `maxmemory-policy` is `*-lfu`, within a command
-   budget per second (on cluster nodes with CLUSTER SLOT-STATS, hot slots first);
-3. `monitor` - duty-cycled MONITOR bursts, only when `monitor=True`;
+   budget per second (on cluster nodes with CLUSTER SLOT-STATS, hot slots first); on a
+   person's request only where it can read the whole keyspace within the window;
+3. `monitor` - MONITOR bursts within a throughput budget (`monitor_sampler.py`): by default
+   when a person asks (`request=True`, unless `allow_monitor=False`), in the background only
+   when `monitor=True` (and, for the runtime's "auto" mode, while `bursts_allowed`);
 4. `watch` - memcached's `watch fetchers mutations` bursts.
 
 A method that turns out refused at runtime (ACL, renamed command, policy changed) is
 dropped with a note saying why, and the next one down takes over; so is LFU sampling, when
-MONITOR bursts are enabled and half the top keys sit at the LFU counter ceiling with nothing
-left to rank them by (a long-running busy server).
+MONITOR bursts may run and half the top keys sit at the LFU counter ceiling with nothing left
+to rank them by (a long-running busy server).
 The scheduler calls `step()` once per poll (ideally every second: the LFU budget accrues per
-second but at most one second's worth is spent in one step) and reads `report()`.
+second but at most one second's worth is spent in one step; a request steps every quarter
+second so bursts land where the plan puts them) and reads `report()`.
 """
 
 from __future__ import annotations
@@ -28,13 +32,17 @@ from collectors.hotkeys.bigkeys import parse_keysizes
 from collectors.hotkeys.keyspecs import CommandTable, KeySpecError
 from collectors.hotkeys.lfu import LfuConfig, LfuRefused, LfuSampler, TokenBucket
 from collectors.hotkeys.memcached_watch import read_recent, run_watch_burst
-from collectors.hotkeys.monitor_burst import MonitorRefused, run_monitor_burst
+from collectors.hotkeys.monitor_burst import MonitorBusy, MonitorRefused
+from collectors.hotkeys.monitor_sampler import MonitorSampler, TrafficReading
+from collectors.hotkeys.patterns import patterns_of_entries
 from collectors.hotkeys.report import (
     HotKeyEntry,
     HotKeyReport,
     KeySizeHistogram,
     Method,
+    PatternEntry,
     RecentKey,
+    SampleInfo,
     display_key,
 )
 from collectors.hotkeys.server_tracking import (
@@ -45,10 +53,18 @@ from collectors.hotkeys.server_tracking import (
 )
 from collectors.hotkeys.slots import ClusterSlots
 from collectors.hotkeys.topk import SpaceSaving
+from collectors.keypatterns import PatternCounter
+from collectors.observer import ledger_for
 from collectors.redis_conn import CommandError, RedisConnection, ReplyError
 from monitor.targets import Target, TargetKind
 
 __all__ = ["HotKeyOptions", "HotKeyDetector"]
+
+#: LFU sampling ranks a request only where its budget reads the whole keyspace this many
+#: times over within the window (a read is about one command per key)
+_LFU_COVERAGE = 0.8
+#: a MONITOR sample resting on fewer commands says it is too short to rank
+_FEW_COMMANDS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +80,17 @@ class HotKeyOptions:
     #: TYPE + MEMORY USAGE on every n-th scanned key
     bigkey_sample_every: int = 8
     bigkeys_per_type: int = 10
-    #: MONITOR is opt-in: it costs the server dearly while it runs
+    #: background MONITOR bursts (a continuous MONITOR costs the server dearly)
     monitor: bool = False
+    #: a person asked for hot keys now: MONITOR may sample where nothing cheaper ranks keys
+    request: bool = False
+    #: `--no-monitor` / `[hotkeys] monitor_on_request = false`: never MONITOR, even then
+    allow_monitor: bool = True
     burst_s: float = 0.1
+    #: the share of the server's throughput MONITOR bursts may cost over a window: 3 % for
+    #: a request, 1 % for background bursts
+    max_loss: float = 0.03
+    #: memcached `watch` bursts: one every this many seconds
     burst_every_s: float = 10.0
     #: counters per Space-Saving summary (its error bound is events / capacity)
     summary_capacity: int = 1000
@@ -111,6 +135,14 @@ class HotKeyDetector:
         self._last_metadump = float("-inf")
         self._cluster = False
         self._slots: ClusterSlots | None = None
+        self._sampler: MonitorSampler | None = None
+        #: the last finished background sampling window (what reports show meanwhile)
+        self._last_sampler: MonitorSampler | None = None
+        self._patterns = PatternCounter()
+        self._watch_events = 0
+        #: the runtime's "auto" mode turns background bursts off while the server is busy
+        self.bursts_allowed = True
+        self._keyspace_keys: int | None = None
 
     @property
     def instance(self) -> str:
@@ -143,17 +175,42 @@ class HotKeyDetector:
         window_s = min(self.options.window_s, now - self._started)
         hot: list[HotKeyEntry] = []
         big = []
+        patterns: list[PatternEntry] = []
+        samples: list[SampleInfo] = []
+        top = self.options.top
         if self.method is Method.SERVER:
-            hot = self._server_entries[: self.options.top]
+            hot = self._server_entries[:top]
+            patterns = patterns_of_entries(hot, top, self.instance)
         elif self.method is Method.LFU and self._lfu is not None:
-            hot = self._lfu.hot(self.options.top, now)
-        elif self.method in (Method.MONITOR, Method.WATCH):
+            hot = [e for e in self._lfu.hot(top, now) if _has_evidence(e)]
+            patterns = patterns_of_entries(hot, top, self.instance)
+            samples.append(SampleInfo(Method.LFU, window_s, self._lfu.readings))
+        elif self.method is Method.MONITOR:
+            sampler = self._reported_sampler()
+            if sampler is not None:
+                hot = sampler.entries(top, self.instance, now)
+                patterns = sampler.pattern_entries(top, self.instance)
+                samples.append(sampler.info(now))
+                window_s = samples[-1].window_s
+        elif self.method is Method.WATCH:
             hot, window_s = self._burst_entries(now)
+            patterns = self._watch_patterns(top)
+            samples.append(
+                SampleInfo(
+                    Method.WATCH,
+                    window_s,
+                    self._watch_events,
+                    bursts=len(self._bursts),
+                    monitored_s=sum(b.duration_s for b in self._bursts),
+                )
+            )
+        hot.sort(key=lambda e: -(e.ops_per_sec if e.ops_per_sec is not None else e.share or 0))
         notes = list(self.notes)
         if self._lfu is not None:
             big = self._lfu.big.entries(self.instance)
             if self.method is Method.LFU:
                 notes.extend(self._lfu_notes(now))
+        notes.extend(self._sample_notes(samples))
         return HotKeyReport(
             target=self.instance,
             window_start_ms=int((now_wall - window_s) * 1000),
@@ -164,7 +221,28 @@ class HotKeyDetector:
             keysizes=tuple(self._keysizes),
             recent=tuple(self._recent),
             notes=tuple(notes),
+            patterns=tuple(patterns),
+            samples=tuple(samples),
         )
+
+    def _reported_sampler(self) -> MonitorSampler | None:
+        """The sampling window to report: the current one once it has a burst, else the
+        last finished one (background bursts start a new window every `window_s`)."""
+        current = self._sampler
+        if current is not None and current.bursts:
+            return current
+        return self._last_sampler or current
+
+    def _sample_notes(self, samples: list[SampleInfo]) -> list[str]:
+        """A window too short for the method to rank says so, rather than listing noise."""
+        notes = []
+        for sample in samples:
+            if sample.method is Method.MONITOR and sample.commands < _FEW_COMMANDS:
+                notes.append(
+                    f"the MONITOR sample rests on {sample.commands:,} commands: too few to "
+                    "rank keys reliably (a longer window takes more bursts)"
+                )
+        return notes
 
     def _lfu_notes(self, now: float) -> list[str]:
         assert self._lfu is not None
@@ -209,16 +287,33 @@ class HotKeyDetector:
                 self._ladder = []
         self.method = self._ladder.pop(0) if self._ladder else Method.NONE
         if self.method is Method.NONE and forced is None:
+            if self.options.request and not self.options.allow_monitor:
+                why = "MONITOR sampling is forbidden (--no-monitor / monitor_on_request)"
+            elif self.options.request:
+                why = "MONITOR sampling is not possible here"
+            else:
+                why = (
+                    'background MONITOR bursts are off ([hotkeys] monitor = "off"); '
+                    "ask for hot keys now (cachewatch hotkeys, or sample now in the TUI or "
+                    "on the web) to take a bounded MONITOR sample"
+                )
             self.notes.append(
                 "no hot-key method available: no HOTKEYS command, no *-lfu maxmemory-policy, "
-                "and MONITOR bursts are not enabled (monitor=True / --monitor)"
+                f"and {why}"
             )
+
+    def _monitor_allowed(self) -> bool:
+        if self.options.method is Method.MONITOR:
+            return True
+        if self.options.request:
+            return self.options.allow_monitor
+        return self.options.monitor
 
     async def _redis_ladder(self) -> list[Method]:
         conn = await self._connection()
         info, config, command_info = await conn.pipeline(
             [
-                ("INFO",),  # server, memory, replication and cluster in one reply
+                ("INFO",),  # server, memory, replication, keyspace, cluster in one reply
                 ("CONFIG", "GET", "lfu-*"),
                 ("COMMAND", "INFO", "HOTKEYS"),
             ]
@@ -226,39 +321,63 @@ class HotKeyDetector:
         fields = _info_fields(info)
         self._server_flavour = "valkey" if "valkey_version" in fields else "redis"
         self._cluster = fields.get("cluster_enabled") == "1"
+        self._keyspace_keys = _keys_in_db(fields, self.target.db)
         ladder = []
         if has_hotkeys_command(command_info):
             ladder.append(Method.SERVER)
         policy = fields.get("maxmemory_policy", "")
-        if policy.endswith("lfu"):
-            settings = _config_pairs(config)
-            lfu = LfuConfig(
-                log_factor=int(settings.get("lfu-log-factor", 10)),
-                decay_minutes=int(settings.get("lfu-decay-time", 1)),
-            )
-            self._lfu = LfuSampler(
-                self.instance,
-                lfu,
-                candidates=max(self.options.candidates, self.options.top),
-                window_s=self.options.window_s,
-                bigkey_sample_every=self.options.bigkey_sample_every
-                if self.options.big_keys
-                else 0,
-                bigkeys_per_type=self.options.bigkeys_per_type,
-                server_started=_counters_began(fields, time.monotonic()),
-            )
-            if self._cluster and self.options.hot_slots:
-                self._slots = ClusterSlots(self._lfu, self.options.hot_slots, self.options.window_s)
-            rate = self.options.command_budget_per_s
-            self._bucket = TokenBucket(rate, rate, time.monotonic())
-            ladder.append(Method.LFU)
+        lfu = policy.endswith("lfu")
+        weak_lfu = False
+        if lfu:
+            self._start_lfu(config, fields)
+            weak_lfu = self.options.request and not self._lfu_covers_keyspace()
+            if not weak_lfu:
+                ladder.append(Method.LFU)
         else:
             self.notes.append(
                 f"LFU sampling skipped: maxmemory-policy is {policy or 'unknown'!r}, not *-lfu"
             )
-        if self.options.monitor or self.options.method is Method.MONITOR:
+        if self._monitor_allowed():
             ladder.append(Method.MONITOR)
+            if weak_lfu:
+                self.notes.append(
+                    f"LFU sampling stepped aside: {self._keyspace_keys:,} keys cannot all be "
+                    f"read within {self.options.window_s:g}s at "
+                    f"{self.options.command_budget_per_s:g} commands/s; MONITOR sampling "
+                    "ranks them"
+                )
+        if weak_lfu:
+            ladder.append(Method.LFU)  # better than nothing where MONITOR is refused
         return ladder
+
+    def _start_lfu(self, config: Any, fields: dict[str, str]) -> None:
+        settings = _config_pairs(config)
+        lfu = LfuConfig(
+            log_factor=int(settings.get("lfu-log-factor", 10)),
+            decay_minutes=int(settings.get("lfu-decay-time", 1)),
+        )
+        self._lfu = LfuSampler(
+            self.instance,
+            lfu,
+            candidates=max(self.options.candidates, self.options.top),
+            window_s=self.options.window_s,
+            bigkey_sample_every=self.options.bigkey_sample_every if self.options.big_keys else 0,
+            bigkeys_per_type=self.options.bigkeys_per_type,
+            server_started=_counters_began(fields, time.monotonic()),
+        )
+        if self._cluster and self.options.hot_slots:
+            self._slots = ClusterSlots(self._lfu, self.options.hot_slots, self.options.window_s)
+        rate = self.options.command_budget_per_s
+        self._bucket = TokenBucket(rate, rate, time.monotonic())
+
+    def _lfu_covers_keyspace(self) -> bool:
+        """Whether LFU sampling can read every key's counter within the window (a request
+        over 200,000 keys at a few thousand commands a second cannot: it would rank the
+        hottest of the few keys it happened to see)."""
+        keys = self._keyspace_keys
+        if keys is None:
+            return False
+        return keys <= _LFU_COVERAGE * self.options.command_budget_per_s * self.options.window_s
 
     def _fall_back(self, reason: str) -> None:
         self.notes.append(f"{self.method.value if self.method else '?'} dropped: {reason}")
@@ -273,14 +392,15 @@ class HotKeyDetector:
         elif self.method is Method.LFU:
             await self._step_lfu(now)
         elif self.method is Method.MONITOR:
-            if now - self._last_burst >= self.options.burst_every_s:
-                self._last_burst = now
-                await self._monitor_burst()
+            await self._step_monitor(now)
         elif self.method is Method.WATCH:
             if now - self._last_burst >= self.options.burst_every_s:
                 self._last_burst = now
                 summary: SpaceSaving[str] = SpaceSaving(self.options.summary_capacity)
-                burst = await run_watch_burst(self.target, self.options.burst_s, summary)
+                burst = await run_watch_burst(
+                    self.target, self.options.burst_s, summary, on_key=self._patterns.add
+                )
+                self._watch_events += burst.events
                 self._remember_burst(burst.duration_s, summary)
             if self.options.metadump and now - self._last_metadump >= self.options.metadump_every_s:
                 self._last_metadump = now
@@ -328,8 +448,12 @@ class HotKeyDetector:
             # next step, their slots have a rate when their counters are read again
             spent += await self._slots.read_heat(conn, budget - spent, time.monotonic())
         self._bucket.refund(budget - spent)
-        if Method.MONITOR in self._ladder and now - self._started >= self.options.window_s:
-            blind = self._lfu.unranked(self.options.top, now)
+        if Method.MONITOR not in self._ladder:
+            return
+        # a request cannot wait a window to find out: a second of readings tells
+        patience = 1.0 if self.options.request else self.options.window_s
+        if now - self._started >= patience:
+            blind = max(self._lfu.unranked(self.options.top, now), self._lfu.saturated())
             if blind * 2 >= self.options.top:
                 # Saturated counters cannot rank the keys that matter most; bursts can.
                 raise LfuRefused(
@@ -337,12 +461,41 @@ class HotKeyDetector:
                     "ceiling with nothing to rank them by; MONITOR bursts take over"
                 )
 
-    async def _monitor_burst(self) -> None:
+    async def _step_monitor(self, now: float) -> None:
         if self._table is None:
             self._table = await self._command_table()
-        summary: SpaceSaving[bytes] = SpaceSaving(self.options.summary_capacity)
-        result = await run_monitor_burst(self.target, self.options.burst_s, self._table, summary)
-        self._remember_burst(result.duration_s, summary)
+        sampler = self._sampler
+        if sampler is None or now - sampler.started >= sampler.window_s:
+            if sampler is not None and sampler.bursts:
+                self._last_sampler = sampler
+            if sampler is not None and self.options.request:
+                return  # a request samples one window
+            sampler = self._sampler = MonitorSampler(
+                self.target,
+                self._table,
+                window_s=self.options.window_s,
+                burst_s=self.options.burst_s,
+                max_loss=self.options.max_loss,
+                capacity=self.options.summary_capacity,
+                started=now,
+            )
+        sampler.observe(await self._traffic())
+        if not (self.options.request or self.bursts_allowed) or not sampler.due(now):
+            return
+        try:
+            await sampler.burst(now)
+        except MonitorBusy as exc:
+            self.notes.append(f"a burst skipped: {exc}")
+            return
+        sampler.observe(await self._traffic())
+
+    async def _traffic(self) -> TrafficReading:
+        """The server's command count now, and this process's own commands to it."""
+        conn = await self._connection()
+        reply = (await conn.pipeline([("INFO", "stats")]))[0]
+        processed = float(_info_fields(reply).get("total_commands_processed", "nan"))
+        own = float(sum(ledger_for(self.target).snapshot()[0].values()))
+        return TrafficReading(time.monotonic(), processed, own)
 
     async def _command_table(self) -> CommandTable:
         conn = await self._connection()
@@ -391,6 +544,16 @@ class HotKeyDetector:
         ]
         return entries, window_s
 
+    def _watch_patterns(self, top: int) -> list[PatternEntry]:
+        total = self._patterns.total
+        if not total:
+            return []
+        seconds = sum(b.duration_s for b in self._bursts) or 1.0
+        return [
+            PatternEntry(p, c / total, c / seconds, None, Method.WATCH, self.instance)
+            for p, c in self._patterns.top(top)
+        ]
+
     async def _refresh_keysizes(self, now: float) -> None:
         if now - self._last_keysizes < 60.0:
             return
@@ -409,6 +572,25 @@ class HotKeyDetector:
                 await conn.pipeline([("READONLY",)])
             self._conn = conn
         return self._conn
+
+
+def _has_evidence(entry: HotKeyEntry) -> bool:
+    """An LFU estimate worth listing: a rate, and not less than its own error (a window too
+    short to see a counter move lists nothing rather than cold keys)."""
+    rate = entry.ops_per_sec
+    return rate is not None and rate > 0 and (entry.error is None or entry.error < rate)
+
+
+def _keys_in_db(fields: dict[str, str], db: int) -> int | None:
+    """`db0:keys=200000,expires=0,...` → 200000 (0 for a db with no keys)."""
+    line = fields.get(f"db{db}")
+    if line is None:
+        return 0 if "redis_version" in fields or "valkey_version" in fields else None
+    for pair in line.split(","):
+        name, _, value = pair.partition("=")
+        if name == "keys" and value.isdigit():
+            return int(value)
+    return None
 
 
 def _info_fields(reply: Any) -> dict[str, str]:

@@ -14,9 +14,20 @@ from dataclasses import dataclass
 from collectors.hotkeys.report import HotKeyReport
 from monitor.model import MetricType, SampleBatch, labels_of
 
-__all__ = ["KeyExportPolicy", "report_samples", "HOTKEY_OPS", "HOTKEY_ERROR", "BIGKEY_BYTES"]
+__all__ = [
+    "KeyExportPolicy",
+    "report_samples",
+    "HOTKEY_OPS",
+    "HOTKEY_ERROR",
+    "BIGKEY_BYTES",
+    "PATTERN_OPS",
+    "OTHER_PATTERNS",
+]
 
 HOTKEY_OPS = "cachewatch_hotkey_ops_per_second"
+#: by key pattern: the top patterns by name (masked like keys), the rest as one `other`
+PATTERN_OPS = "cachewatch_hotkey_pattern_ops_per_second"
+OTHER_PATTERNS = "other"
 HOTKEY_ERROR = "cachewatch_hotkey_ops_per_second_error"
 BIGKEY_BYTES = "cachewatch_bigkey_bytes"
 
@@ -41,9 +52,14 @@ class KeyExportPolicy:
 
 
 def report_samples(
-    report: HotKeyReport, out: SampleBatch, policy: KeyExportPolicy, top: int = 10
+    report: HotKeyReport,
+    out: SampleBatch,
+    policy: KeyExportPolicy,
+    top: int = 10,
+    patterns: int = 10,
 ) -> None:
-    """Add the report's top `top` hot keys (and biggest keys) to `out`."""
+    """Add the report's top `top` hot keys (and biggest keys) and its top `patterns` key
+    patterns (the rest summed as `other`) to `out`."""
     out.describe(HOTKEY_OPS, MetricType.GAUGE, "Estimated operations per second of a hot key")
     out.describe(HOTKEY_ERROR, MetricType.GAUGE, "Error bound (+/-) of the hot-key estimate")
     for rank, entry in enumerate(report.hot[:top], 1):
@@ -61,3 +77,27 @@ def report_samples(
         if policy.export_key_names:
             labels["key"] = policy.shown(big.key)
         out.add(BIGKEY_BYTES, float(big.bytes), labels_of(labels))
+    _pattern_samples(report, out, policy, patterns)
+
+
+def _pattern_samples(
+    report: HotKeyReport, out: SampleBatch, policy: KeyExportPolicy, patterns: int
+) -> None:
+    """Patterns are not key names (their identifiers are `{id}`), so they are exported by
+    name, through the same masks. The shares of all listed patterns sum to at most 1; what
+    the report's patterns leave over is `other`."""
+    shown = [p for p in report.patterns if p.ops_per_sec is not None]
+    if not shown or not patterns:
+        return
+    out.describe(PATTERN_OPS, MetricType.GAUGE, "Estimated operations per second by key pattern")
+    named: dict[str, float] = {}
+    for entry in shown[:patterns]:
+        name = policy.shown(entry.pattern)
+        named[name] = named.get(name, 0.0) + (entry.ops_per_sec or 0.0)
+    for name, rate in named.items():
+        out.add(PATTERN_OPS, rate, (("pattern", name),))
+    first = shown[0]
+    if first.share > 0 and first.ops_per_sec is not None:
+        total = first.ops_per_sec / first.share
+        rest = total - sum(named.values())
+        out.add(PATTERN_OPS, max(rest, 0.0), (("pattern", OTHER_PATTERNS),))

@@ -150,6 +150,8 @@ class LfuSampler:
         #: CPU per cluster slot (CLUSTER SLOT-STATS), read by the detector on cluster nodes:
         #: orders the keys at the ceiling that nothing else ranks
         self.slot_heat: SlotHeat | None = None
+        #: OBJECT FREQ readings so far (what the estimates rest on)
+        self.readings = 0
 
     async def step(self, conn: RedisConnection, budget: int, slice_size: int = 200) -> int:
         """Spend at most about `budget` commands, in pipelined slices of `slice_size`;
@@ -207,6 +209,7 @@ class LfuSampler:
     def _observe_all(self, keys: list[bytes], replies: list[Any], now: float) -> None:
         for key, reply in zip(keys, replies, strict=True):
             if isinstance(reply, int):
+                self.readings += 1
                 self.observe(key, reply, now)
                 continue
             if isinstance(reply, ReplyError):

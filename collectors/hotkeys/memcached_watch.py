@@ -11,7 +11,7 @@ apart. Other mutations (incr, delete, touch) log only their lookup and count as 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from collectors.hotkeys.report import RecentKey
@@ -28,8 +28,13 @@ class WatchBurst:
     events: int
 
 
-def fold_watch_lines(lines: Iterable[bytes], summary: SpaceSaving[str]) -> int:
-    """Add `watch` log lines to `summary` (reads and writes apart); returns the events."""
+def fold_watch_lines(
+    lines: Iterable[bytes],
+    summary: SpaceSaving[str],
+    on_key: Callable[[str], None] | None = None,
+) -> int:
+    """Add `watch` log lines to `summary` (reads and writes apart), each key also to
+    `on_key` (patterns); returns the events."""
     events = 0
     pending: tuple[str, str] | None = None  # (key, client fd) of an unpaired item_get
     for line in lines:
@@ -38,6 +43,10 @@ def fold_watch_lines(lines: Iterable[bytes], summary: SpaceSaving[str]) -> int:
         if key is None or kind is None:
             continue
         events += 1
+        if on_key is not None and not (
+            kind != "item_get" and pending == (key, fields.get("cfd", ""))
+        ):
+            on_key(key)
         client = fields.get("cfd", "")
         if kind == "item_get":
             if pending is not None:
@@ -54,14 +63,17 @@ def fold_watch_lines(lines: Iterable[bytes], summary: SpaceSaving[str]) -> int:
 
 
 async def run_watch_burst(
-    target: Target, duration_s: float, summary: SpaceSaving[str]
+    target: Target,
+    duration_s: float,
+    summary: SpaceSaving[str],
+    on_key: Callable[[str], None] | None = None,
 ) -> WatchBurst:
     """One `watch fetchers mutations` burst of at most `duration_s`, folded into `summary`."""
     conn = await MemcachedConnection.open(target)
     started = time.monotonic()
     lines = [line async for line in conn.watch("fetchers", "mutations", duration_s=duration_s)]
     elapsed = min(duration_s, time.monotonic() - started)
-    return WatchBurst(elapsed, fold_watch_lines(lines, summary))
+    return WatchBurst(elapsed, fold_watch_lines(lines, summary, on_key))
 
 
 async def read_recent(target: Target, max_items: int) -> list[RecentKey]:

@@ -1,42 +1,97 @@
-"""One bounded MONITOR burst, streamed into a Space-Saving summary.
+"""One bounded MONITOR burst: the commands a server ran for a moment, counted per key.
 
-Cost: while the burst runs the server formats every command for us (a continuous MONITOR
-cut a pipelined GET load by ~70 % on the reference machine), so bursts are short (100 ms by
-default), duty-cycled (every 10 s) and opt-in. The connection is closed at the deadline no
-matter what (see `deadline.py`).
+Cost: while a MONITOR client is attached the server formats every command it runs into that
+client's output buffer; a continuous MONITOR cut a pipelined GET load by ~70 % on the
+reference machine. So a burst is short (100 ms by default), runs on its own connection, and
+the whole stream is collected first and parsed after the connection is closed: reading raw
+replies keeps up with the server (it never piles output up in the server's memory), where
+parsing each line as it comes fell behind at ~10k lines a second and caught only a sliver of
+what ran. A watchdog thread shuts the socket at the deadline even if the event loop stalls
+(`deadline.py`), at most `max_bytes` are read, and never two bursts run at once on one
+server from this process (`server_lock`).
 """
 
 from __future__ import annotations
 
-import asyncio
+import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from collectors.hotkeys.deadline import SocketDeadline
 from collectors.hotkeys.keyspecs import CommandTable
 from collectors.hotkeys.monitor_lines import MonitorCommand, MonitorLineError, parse_monitor_line
 from collectors.hotkeys.topk import SpaceSaving
-from collectors.redis_conn import ConnectionLost, RedisConnection, ReplyError
+from collectors.redis_conn import RedisConnection, ReplyError
 from monitor.targets import Target
 
-__all__ = ["BurstResult", "MonitorRefused", "run_monitor_burst"]
+__all__ = [
+    "BurstResult",
+    "MonitorRefused",
+    "MonitorBusy",
+    "run_monitor_burst",
+    "server_lock",
+    "MAX_BURST_BYTES",
+]
 
-#: our own sampling commands, which would otherwise make the sampled keys look hot
-_IGNORED = frozenset({b"object", b"memory", b"type", b"scan", b"monitor"})
+#: commands no application sends on its request path (monitors', samplers' and admin
+#: commands): their keys are not the application's hot keys
+_IGNORED = frozenset(
+    {
+        b"object",
+        b"memory",
+        b"type",
+        b"scan",
+        b"monitor",
+        b"info",
+        b"latency",
+        b"slowlog",
+        b"config",
+        b"client",
+        b"cluster",
+        b"command",
+        b"hotkeys",
+    }
+)
+#: a burst reads at most this much of the stream (about 200k commands)
+MAX_BURST_BYTES = 32 << 20
+
+_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
 
 
 class MonitorRefused(Exception):
     """The server (or the ACL user) does not allow MONITOR; the message says which."""
 
 
+class MonitorBusy(Exception):
+    """Another burst on the same server is running in this process."""
+
+
+@contextmanager
+def server_lock(target: Target) -> Iterator[None]:
+    """Held while a burst runs on `target`'s server; raises MonitorBusy if one already is."""
+    key = f"{target.kind.value}:{target.instance}"
+    with _LOCKS_GUARD:
+        lock = _LOCKS.setdefault(key, threading.Lock())
+    if not lock.acquire(blocking=False):
+        raise MonitorBusy(f"{target.url}: a MONITOR burst is already running there")
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 @dataclass(frozen=True, slots=True)
 class BurstResult:
     started_at: float  # unix time
-    duration_s: float  # how long MONITOR actually streamed
-    commands: int
+    duration_s: float  # how long MONITOR streamed
+    commands: int  # lines the server sent (every command it ran while we watched)
+    keyed: int  # of which commands with keys the application sent (what shares rest on)
     bad_lines: int
     cut_by_deadline: bool
+    bytes_read: int
 
 
 async def run_monitor_burst(
@@ -46,45 +101,46 @@ async def run_monitor_burst(
     summary: SpaceSaving[bytes],
     *,
     on_command: Callable[[MonitorCommand], None] | None = None,
+    on_key: Callable[[bytes], None] | None = None,
     connect: Callable[[Target], Awaitable[RedisConnection]] = RedisConnection.open,
+    max_bytes: int = MAX_BURST_BYTES,
 ) -> BurstResult:
-    """Stream MONITOR for at most `duration_s` into `summary` (keys -> counts, R/W split)."""
-    conn = await connect(target)
-    try:
-        reply = (await conn.pipeline([("MONITOR",)]))[0]
-        if isinstance(reply, ReplyError):
-            raise MonitorRefused(f"{target.url}: MONITOR refused: {reply}")
-        started_wall, started = time.time(), time.monotonic()
-        deadline = SocketDeadline(conn.writer, duration_s)
-        end = started + duration_s
-        commands = bad = 0
+    """Collect MONITOR for at most `duration_s`, then count its keys into `summary` (R/W
+    split); `on_command` sees every parsed command, `on_key` every application key."""
+    with server_lock(target):
+        conn = await connect(target)
         try:
-            async with asyncio.timeout(duration_s):
-                while True:
-                    line = await conn.read_reply()
-                    # Buffered replies come back without suspending, so the timeout alone
-                    # cannot stop a burst whose consumer fell behind.
-                    if time.monotonic() >= end:
-                        break
-                    if not isinstance(line, bytes):
-                        continue
-                    try:
-                        command = parse_monitor_line(line)
-                    except MonitorLineError:
-                        bad += 1
-                        continue
-                    commands += 1
-                    if on_command is not None:
-                        on_command(command)
-                    if command.argv[0].lower() in _IGNORED:
-                        continue
-                    for key, write in table.keys(command.argv):
-                        summary.add(key, write=write)
-        except (TimeoutError, ConnectionLost, OSError):
-            pass
+            reply = (await conn.pipeline([("MONITOR",)]))[0]
+            if isinstance(reply, ReplyError):
+                raise MonitorRefused(f"{target.url}: MONITOR refused: {reply}")
+            started_wall, started = time.time(), time.monotonic()
+            deadline = SocketDeadline(conn.writer, duration_s)
+            try:
+                lines, read = await conn.read_replies_until(started + duration_s, max_bytes)
+            finally:
+                deadline.cancel()
+            elapsed = min(duration_s, time.monotonic() - started)
         finally:
-            deadline.cancel()
-        elapsed = min(duration_s, time.monotonic() - started)
-        return BurstResult(started_wall, elapsed, commands, bad, deadline.fired)
-    finally:
-        await conn.close()
+            await conn.close()
+    keyed = bad = 0
+    for line in lines:
+        if not isinstance(line, bytes):
+            continue
+        try:
+            command = parse_monitor_line(line)
+        except MonitorLineError:
+            bad += 1
+            continue
+        if on_command is not None:
+            on_command(command)
+        if command.argv[0].lower() in _IGNORED:
+            continue
+        found = table.keys(command.argv)
+        if found:
+            keyed += 1
+        for key, write in found:
+            summary.add(key, write=write)
+            if on_key is not None:
+                on_key(key)
+    commands = sum(1 for line in lines if isinstance(line, bytes))
+    return BurstResult(started_wall, elapsed, commands, keyed, bad, deadline.fired, read)

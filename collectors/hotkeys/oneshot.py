@@ -8,7 +8,7 @@ import time
 
 from collectors.hotkeys.cluster import discover_nodes
 from collectors.hotkeys.detector import HotKeyDetector, HotKeyOptions
-from collectors.hotkeys.report import HotKeyReport, merge_reports
+from collectors.hotkeys.report import HotKeyReport, Method, merge_reports
 from collectors.redis_conn import RedisConnection
 from monitor.sentinel_discovery import read_sentinel_set, sentinel_data_targets
 from monitor.targets import Target, TargetKind
@@ -22,11 +22,12 @@ async def detect_hot_keys(
     options: HotKeyOptions,
     *,
     include_replicas: bool = False,
-    poll_s: float = 1.0,
+    poll_s: float = 0.25,
 ) -> HotKeyReport:
     """Run a detector on the target (on every primary, and replicas if asked, of a cluster
     seed or a Sentinel set) for `duration_s`, stepping every `poll_s`, and merge the
-    reports."""
+    reports. Each node keeps to its own cost budget (`options.max_loss` of its throughput);
+    a node with no method at all stops at once (its report says why)."""
     if target.sentinel is not None:
         topology = await read_sentinel_set(target, None, RedisConnection.open)
         if topology is None:
@@ -59,6 +60,8 @@ async def _drive(detector: HotKeyDetector, duration_s: float, poll_s: float) -> 
             # One unreachable or misbehaving node must not cost the other nodes' results.
             detector.notes.append(f"stopped: {exc}")
             return
+        if detector.method is Method.NONE:
+            return  # nothing can rank keys here: waiting out the duration would not help
         left = end - time.monotonic()
         if left <= 0:
             return

@@ -11,6 +11,8 @@ __all__ = [
     "BigKeyEntry",
     "KeySizeHistogram",
     "RecentKey",
+    "PatternEntry",
+    "SampleInfo",
     "HotKeyReport",
     "display_key",
     "merge_reports",
@@ -97,6 +99,69 @@ class RecentKey:
 
 
 @dataclass(frozen=True, slots=True)
+class PatternEntry:
+    """A key pattern (`api:v2:user:{id}:profile`, see `collectors/keypatterns.py`) and its
+    share of the key accesses seen, with the rate that share stands for where known."""
+
+    pattern: str
+    share: float
+    ops_per_sec: float | None
+    error: float | None  # of ops_per_sec (or of the share, when there is no rate)
+    method: Method
+    instance: str
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "pattern": self.pattern,
+            "share": round(self.share, 4),
+            "ops_per_sec": _rounded(self.ops_per_sec),
+            "error": _rounded(self.error),
+            "method": self.method.value,
+            "instance": self.instance,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SampleInfo:
+    """What an estimate rests on and what it cost the server."""
+
+    method: Method
+    window_s: float
+    #: commands the estimate rests on (MONITOR/watch lines with keys; LFU: counters read)
+    commands: int
+    bursts: int = 0
+    #: seconds the stream was attached (MONITOR/watch)
+    monitored_s: float = 0.0
+    #: the server's own commands per second outside the bursts (what rates scale to)
+    server_ops_per_s: float | None = None
+    #: the share of the server's throughput the sampling cost over the window
+    throughput_loss: float | None = None
+    #: True when the loss could not be measured and is the bound the plan kept to
+    loss_is_bound: bool = False
+
+    def describe(self) -> str:
+        parts = [f"{self.method.value} over {self.window_s:.1f}s", f"{self.commands:,} commands"]
+        if self.bursts:
+            parts.append(f"{self.bursts} bursts, {self.monitored_s * 1000:.0f} ms attached")
+        if self.throughput_loss is not None:
+            word = "at most" if self.loss_is_bound else "measured"
+            parts.append(f"throughput cost {word} {self.throughput_loss * 100:.2f} %")
+        return ", ".join(parts)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "method": self.method.value,
+            "window_s": round(self.window_s, 3),
+            "commands": self.commands,
+            "bursts": self.bursts,
+            "monitored_s": round(self.monitored_s, 3),
+            "server_ops_per_s": _rounded(self.server_ops_per_s),
+            "throughput_loss": _rounded(self.throughput_loss, 5),
+            "loss_is_bound": self.loss_is_bound,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class HotKeyReport:
     """Hot and big keys of one target (or of a merged cluster) over one window."""
 
@@ -110,6 +175,10 @@ class HotKeyReport:
     recent: tuple[RecentKey, ...] = ()
     #: why a method was skipped or fell back, one sentence each
     notes: tuple[str, ...] = field(default=())
+    #: key patterns by share of the accesses seen, biggest first
+    patterns: tuple[PatternEntry, ...] = ()
+    #: what the estimate rests on and what it cost, per node (one for a single target)
+    samples: tuple[SampleInfo, ...] = ()
 
     @property
     def window_s(self) -> float:
@@ -130,6 +199,7 @@ def merge_reports(target: str, reports: list[HotKeyReport], top: int) -> HotKeyR
     hot = sorted(merged.values(), key=_rank_value, reverse=True)[:top]
     big = sorted((b for r in reports for b in r.big), key=lambda b: b.bytes, reverse=True)
     methods = tuple(dict.fromkeys(m for r in reports for m in r.methods))
+    patterns = _merge_patterns(target, [p for r in reports for p in r.patterns], top)
     return HotKeyReport(
         target=target,
         window_start_ms=min((r.window_start_ms for r in reports), default=0),
@@ -140,7 +210,36 @@ def merge_reports(target: str, reports: list[HotKeyReport], top: int) -> HotKeyR
         keysizes=tuple(h for r in reports for h in r.keysizes),
         recent=tuple(k for r in reports for k in r.recent),
         notes=tuple(f"{r.target}: {note}" for r in reports for note in r.notes),
+        patterns=tuple(patterns),
+        samples=tuple(s for r in reports for s in r.samples),
     )
+
+
+def _merge_patterns(target: str, entries: list[PatternEntry], top: int) -> list[PatternEntry]:
+    """Patterns over several nodes: rates add up, and shares are of the summed rate (nodes
+    without rates, the server's HOTKEYS shares, are averaged instead)."""
+    if not entries:
+        return []
+    with_rates = all(e.ops_per_sec is not None for e in entries)
+    weights: dict[str, float] = {}
+    errors: dict[str, float] = {}
+    for entry in entries:
+        weight = entry.ops_per_sec if with_rates else entry.share
+        weights[entry.pattern] = weights.get(entry.pattern, 0.0) + (weight or 0.0)
+        errors[entry.pattern] = errors.get(entry.pattern, 0.0) + (entry.error or 0.0)
+    total = sum(weights.values()) or 1.0
+    method = entries[0].method
+    return [
+        PatternEntry(
+            pattern,
+            weight / total,
+            weight if with_rates else None,
+            errors[pattern] if with_rates else None,
+            method,
+            target,
+        )
+        for pattern, weight in sorted(weights.items(), key=lambda pw: -pw[1])[:top]
+    ]
 
 
 def _rank_value(entry: HotKeyEntry) -> float:
@@ -166,5 +265,5 @@ def _add(a: HotKeyEntry, b: HotKeyEntry) -> HotKeyEntry:
     )
 
 
-def _rounded(value: float | None) -> float | None:
-    return None if value is None else round(value, 2)
+def _rounded(value: float | None, digits: int = 2) -> float | None:
+    return None if value is None else round(value, digits)

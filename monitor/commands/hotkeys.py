@@ -1,4 +1,13 @@
-"""`cachewatch hotkeys URL --duration D --top N --format json|table`: hot and big keys."""
+"""`cachewatch hotkeys URL --duration D --top N --format json|table [--by key|pattern]`: the
+hot keys (or key patterns) of one target, a cluster or a Sentinel set, now.
+
+A person asked, so where nothing cheaper ranks keys (no HOTKEYS command, no LFU policy, or
+LFU counters that cannot tell the hot keys apart) a bounded MONITOR sample is taken:
+bursts of `--burst` within `--max-cost` of the server's throughput over the request
+(`collectors/hotkeys/monitor_sampler.py`); `--no-monitor` forbids it. Every result says its
+method, window, how many commands it rests on and what it cost. Exit 0 with a result, 1 when
+no method can rank keys on any node (said at once, not after `--duration`), 2 for bad input.
+"""
 
 from __future__ import annotations
 
@@ -20,9 +29,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser = subparsers.add_parser(
         "hotkeys",
         help="hot keys (and big keys) of one target or a whole cluster",
-        description="Find the hottest keys with the cheapest method the server supports "
-        "(server HOTKEYS, LFU sampling, opt-in MONITOR bursts, memcached watch); "
-        "a cluster seed runs on every primary and merges.",
+        description="Find the hottest keys (or key patterns) with the cheapest method that "
+        "can rank them: the server's HOTKEYS, LFU sampling where it covers the keyspace, "
+        "else bounded MONITOR bursts within --max-cost of the server's throughput "
+        "(memcached: watch bursts); a cluster seed or Sentinel set runs on every primary "
+        "and merges.",
     )
     parser.add_argument("url", metavar="URL", help="redis://, rediss://, unix:// or memcached://")
     parser.add_argument(
@@ -40,9 +51,24 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="force one method instead of the cheapest available",
     )
     parser.add_argument(
-        "--monitor",
+        "--by",
+        choices=("key", "pattern"),
+        default="key",
+        help="rank keys, or key patterns such as api:v2:user:{id}:profile (default key)",
+    )
+    parser.add_argument(
+        "--no-monitor",
         action="store_true",
-        help="allow MONITOR bursts (costly while they run; see docs/HOTKEYS.md)",
+        help="never use MONITOR, even where nothing cheaper can rank keys",
+    )
+    parser.add_argument("--monitor", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--max-cost",
+        type=float,
+        default=3.0,
+        metavar="PERCENT",
+        help="the share of the server's throughput MONITOR bursts may cost over the "
+        "request (default 3)",
     )
     parser.add_argument(
         "--burst",
@@ -55,14 +81,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--burst-every",
         type=duration_arg,
         metavar="D",
-        help="time between bursts (default: duration/5, at most 10s)",
+        help="memcached watch: time between bursts (default: duration/5, at most 10s)",
     )
     parser.add_argument(
         "--budget",
         type=float,
-        default=3000.0,
+        default=2000.0,
         metavar="N",
-        help="LFU sampling commands per second (3000)",
+        help="LFU sampling commands per second (2000)",
     )
     parser.add_argument(
         "--replicas",
@@ -83,6 +109,8 @@ def run(args: argparse.Namespace) -> int:
         return fail(f"--top must be at least 1, got {args.top}")
     if args.duration <= 0:
         return fail("--duration must be positive")
+    if not 0 < args.max_cost <= 50:
+        return fail(f"--max-cost must be a percentage above 0 and at most 50, got {args.max_cost}")
     try:
         target = parse_target_url(args.url)
     except TargetError as exc:
@@ -93,7 +121,9 @@ def run(args: argparse.Namespace) -> int:
         window_s=max(args.duration, 1.0),
         command_budget_per_s=args.budget,
         big_keys=not args.no_big_keys,
-        monitor=args.monitor,
+        request=True,
+        allow_monitor=not args.no_monitor,
+        max_loss=args.max_cost / 100,
         burst_s=args.burst,
         burst_every_s=every,
         metadump=args.metadump,
@@ -109,10 +139,40 @@ def run(args: argparse.Namespace) -> int:
     for note in report.notes:
         print(f"cachewatch: {note}", file=sys.stderr)
     if args.format == "json":
-        print(json.dumps([entry.as_json() for entry in report.hot[: args.top]]))
+        print(json.dumps(report_json(report, args.top)))
+    elif args.by == "pattern":
+        print_patterns(report, args.top)
     else:
         print_table(report, args.top)
-    return 0
+    return 1 if all(m is Method.NONE for m in report.methods) else 0
+
+
+def report_json(report: HotKeyReport, top: int) -> dict[str, object]:
+    """The whole result: what was found, by key and by pattern, and what it rests on."""
+    return {
+        "target": report.target,
+        "window_s": round(report.window_s, 3),
+        "methods": [m.value for m in report.methods],
+        "keys": [entry.as_json() for entry in report.hot[:top]],
+        "patterns": [entry.as_json() for entry in report.patterns[:top]],
+        "samples": [sample.as_json() for sample in report.samples],
+        "notes": list(report.notes),
+    }
+
+
+def _sampled(report: HotKeyReport) -> str:
+    return "; ".join(s.describe() for s in report.samples) or "nothing sampled"
+
+
+def print_patterns(report: HotKeyReport, top: int) -> None:
+    print(f"key patterns of {report.target}: {_sampled(report)}")
+    rows: list[tuple[str, ...]] = [("pattern", "share", "ops/s", "±")]
+    for entry in report.patterns[:top]:
+        rows.append((
+            entry.pattern, f"{entry.share * 100:.1f} %",
+            _number(entry.ops_per_sec), _number(entry.error),
+        ))  # fmt: skip
+    _print_rows(rows)
 
 
 def _number(value: float | None) -> str:
@@ -120,8 +180,8 @@ def _number(value: float | None) -> str:
 
 
 def print_table(report: HotKeyReport, top: int) -> None:
-    methods = ",".join(m.value for m in report.methods)
-    print(f"hot keys of {report.target} over {report.window_s:.1f}s ({methods})")
+    print(f"hot keys of {report.target}: {_sampled(report)}")
+    print("rows by ops/s; the true rate lies within ± (95 %)")
     rows: list[tuple[str, ...]] = [
         ("key", "ops/s", "±", "reads/s", "writes/s", "method", "instance")
     ]

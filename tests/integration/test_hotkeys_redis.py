@@ -15,7 +15,7 @@ import redis
 
 from collectors.hotkeys import HotKeyDetector, HotKeyOptions, Method
 from collectors.hotkeys.keyspecs import CommandTable
-from collectors.hotkeys.monitor_burst import run_monitor_burst
+from collectors.hotkeys.monitor_burst import BurstResult, run_monitor_burst
 from collectors.hotkeys.monitor_lines import MonitorCommand
 from collectors.hotkeys.topk import SpaceSaving
 from monitor.commands import hotkeys as hotkeys_command
@@ -150,32 +150,67 @@ def test_monitor_burst_is_cut_at_its_deadline_while_the_reader_stalls(
     redis_server: LocalRedis,
 ) -> None:
     observer = redis.Redis(port=redis_server.port)
-    seen_after_deadline: list[bool] = []
+    seen: list[tuple[bool, float]] = []
 
     def monitor_clients() -> int:
         return sum("O" in c["flags"] for c in observer.client_list())
 
-    def stall(command: MonitorCommand) -> None:
-        if seen_after_deadline:
-            return
-        # Block the event loop (the reader) and watch the server from outside: the burst's
-        # MONITOR client must disappear although nobody reads its stream any more.
+    async def stall_the_loop() -> None:
+        # Once the burst's MONITOR is attached, block the event loop (so nobody reads its
+        # stream) and watch the server from outside: its MONITOR client must disappear at
+        # the deadline anyway, cut by the watchdog thread.
         limit = time.monotonic() + 10
+        while not monitor_clients() and time.monotonic() < limit:  # noqa: ASYNC110 (the server's state)
+            await asyncio.sleep(0.005)
+        attached = time.monotonic()
         while monitor_clients() and time.monotonic() < limit:
-            time.sleep(0.02)
-        seen_after_deadline.append(monitor_clients() == 0)
+            time.sleep(0.01)  # noqa: ASYNC251 (blocking the loop is the point)
+        seen.append((monitor_clients() == 0, time.monotonic() - attached))
 
     zipf = Zipf(50, seed=3)
     summary: SpaceSaving[bytes] = SpaceSaving(100)
     target = parse_target_url(redis_server.url)
-    with Background(zipf, redis_server.port):
-        result = asyncio.run(
-            run_monitor_burst(target, 0.2, CommandTable.builtin(), summary, on_command=stall)
+
+    async def run() -> BurstResult:
+        burst = asyncio.ensure_future(
+            run_monitor_burst(target, 0.2, CommandTable.builtin(), summary)
         )
-    assert seen_after_deadline == [True]
+        await stall_the_loop()
+        return await burst
+
+    with Background(zipf, redis_server.port):
+        result = asyncio.run(run())
+    ((gone, after_s),) = seen
+    assert gone and after_s < 2.0  # the deadline (0.2 s) plus the server noticing
     assert result.cut_by_deadline
-    assert result.duration_s <= 0.2
+    assert result.duration_s <= 0.2 + 1e-3
     assert monitor_clients() == 0
+
+
+def test_a_burst_reads_the_whole_stream_and_parses_it_afterwards(redis_server: LocalRedis) -> None:
+    """The reader keeps up: every command the load ran while attached is in the burst (a
+    parsing reader caught ~10k lines a second and missed most of a busy server's)."""
+    client = redis.Redis(port=redis_server.port)
+    seen: list[MonitorCommand] = []
+    target = parse_target_url(redis_server.url)
+
+    async def run() -> BurstResult:
+        summary: SpaceSaving[bytes] = SpaceSaving(100)
+        burst = asyncio.ensure_future(
+            run_monitor_burst(target, 0.5, CommandTable.builtin(), summary, on_command=seen.append)
+        )
+        while not any("O" in c["flags"] for c in client.client_list()):  # noqa: ASYNC110
+            await asyncio.sleep(0.005)
+        pipe = client.pipeline(transaction=False)
+        for i in range(5000):
+            pipe.get(f"k:{i}")
+        await asyncio.to_thread(pipe.execute)
+        return await burst
+
+    result = asyncio.run(run())
+    gets = [c for c in seen if c.argv[0].lower() == b"get"]
+    assert len(gets) == 5000 and result.keyed == 5000
+    assert result.commands >= 5000 and not result.cut_by_deadline
 
 
 def test_without_lfu_or_monitor_the_detector_says_why(redis_server: LocalRedis) -> None:
@@ -184,7 +219,7 @@ def test_without_lfu_or_monitor_the_detector_says_why(redis_server: LocalRedis) 
     report = detector.report()
     assert report.methods == (Method.NONE,)
     assert any("maxmemory-policy is 'noeviction'" in note for note in report.notes)
-    assert any("MONITOR bursts are not enabled" in note for note in report.notes)
+    assert any("background MONITOR bursts are off" in note for note in report.notes)
 
 
 def test_refused_object_freq_falls_back_to_monitor(lfu_redis: LocalRedis) -> None:
@@ -213,7 +248,7 @@ def test_saturated_lfu_counters_hand_over_to_monitor_bursts_when_enabled() -> No
         zipf.fill(client)
         zipf.run(client, 60_000)  # the top ~40 keys end at 255
         target = parse_target_url(server.url)
-        options = HotKeyOptions(window_s=2.0, monitor=True, burst_s=0.2, burst_every_s=0.0)
+        options = HotKeyOptions(window_s=2.0, monitor=True, burst_s=0.2, max_loss=0.2)
         detector = HotKeyDetector(target, options)
 
         async def until_lfu_hands_over() -> None:
@@ -227,8 +262,9 @@ def test_saturated_lfu_counters_hand_over_to_monitor_bursts_when_enabled() -> No
                 await until_lfu_hands_over()
                 assert detector.method is Method.MONITOR
                 with Background(zipf, server.port):
-                    await detector.step()
-                    await detector.step()
+                    for _ in range(8):
+                        await detector.step()
+                        await asyncio.sleep(0.25)
             finally:
                 await detector.close()
 
@@ -265,8 +301,11 @@ def test_cli_json_output(lfu_redis: LocalRedis, capsys: pytest.CaptureFixture[st
     )
     with Background(zipf, lfu_redis.port):  # LFU sees accesses made while it samples
         assert args.run(args) == 0
-    rows = json.loads(capsys.readouterr().out)
+    result = json.loads(capsys.readouterr().out)
+    rows = result["keys"]
     assert len(rows) == 5
+    assert result["methods"] == ["lfu"] and result["samples"][0]["commands"] > 0
+    assert result["patterns"] and result["patterns"][0]["pattern"] == "k:{id}"
     assert {"key", "ops_per_sec", "error", "method", "instance"} <= rows[0].keys()
     assert rows[0]["method"] == "lfu" and rows[0]["instance"] == lfu_redis.address
     assert zipf.keys[0] in {row["key"] for row in rows}
