@@ -60,6 +60,9 @@ class SampleBatch:
     values: list[float] = field(default_factory=list)
     #: metric name -> (type, help) for names this batch introduces
     metadata: dict[str, tuple[MetricType, str]] = field(default_factory=dict)
+    #: what tells this target apart from another with the same labels (its kind: a redis
+    #: and a memcached server on one address); "" when the labels alone say it
+    source: str = ""
 
     def add(self, name: str, value: float, labels: Labels = ()) -> None:
         self.names.append(name)

@@ -1,65 +1,75 @@
 """`EmbeddedStore`: the head, the WAL, the blocks of every tier, events and metadata.
 
 Directory layout (see docs/STORE.md): `wal/`, `raw/`, one directory per rollup tier,
-`events.sqlite`. Background work (flush, block cut, compaction, retention) runs in
-`maintain(now_ms)`, which the scheduler calls about once a second from the writer thread.
-One writer thread appends; readers in other threads share one lock, held only while reading.
+`events.sqlite`, `corrupt/` for blocks that failed their checksums. Background work (flush,
+block cut, compaction, retention) runs in `maintain(now_ms)`, which the scheduler calls about
+once a second from the writer thread.
+
+Collection never waits on a reader: the store's lock is held only to append, to swap
+maintenance results in, and for a reader to take a *view* (the blocks it will read, pinned
+open, and frozen views of the head's segments). Matching regexes, reading files and decoding
+all happen outside it.
 """
 
 from __future__ import annotations
 
-import fcntl
+import contextlib
 import logging
 import os
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import TypeVar
 
 import numpy as np
 
 from monitor.model import Event, Labels, Matcher, MetricType, SampleBatch, now_ms
-from monitor.store.api import SeriesData, StoreStats
-from monitor.store.blockfile import BlockError, BlockReader, block_name, write_block
+from monitor.store.api import (
+    ReadBudget,
+    SeriesData,
+    StoreCorruptionError,
+    StoreHealth,
+    StoreStats,
+)
+from monitor.store.blockfile import (
+    BlockError,
+    BlockReader,
+    CorruptBlockError,
+    block_name,
+    write_block,
+)
 from monitor.store.config import StoreConfig
 from monitor.store.events import EventLog
-from monitor.store.head import Head, RollupPart
+from monitor.store.head import ColumnSource, Head, RollupPart
+from monitor.store.health import WriteHealth
+from monitor.store.lock import LockStatus, StoreLock, StoreLockedError
 from monitor.store.merge import merge_parts, merge_segments, read_block_parts
 from monitor.store.segment import EncodedSegment
 from monitor.store.series_index import SeriesIndex, SeriesKey
 from monitor.store.wal import WalWriter, latest_wal, replay_wal, wal_path, write_snapshot
 
-__all__ = ["EmbeddedStore", "StoreLockedError", "acquire_store_lock"]
+__all__ = ["EmbeddedStore", "StoreLockedError"]
 
 log = logging.getLogger(__name__)
 RAW = "raw"
+CORRUPT = "corrupt"
 _COUNTER_SUFFIXES = ("_total", "_bucket", "_count", "_sum")
+T = TypeVar("T")
 
 
-class StoreLockedError(RuntimeError):
-    """Another process has the store open for writing."""
+@dataclass
+class _ReadView:
+    """What one read needs, taken under the lock, used without it."""
 
+    tiers: list[str]
+    blocks: dict[str, list[BlockReader]]
+    head: dict[int, list[ColumnSource]] = field(default_factory=dict)
 
-def acquire_store_lock(path: Path) -> IO[bytes]:
-    """An exclusive lock on the store directory, held while the returned file stays open:
-    two writers replaying and rotating the same WAL would destroy each other's data."""
-    lock = open(path / "LOCK", "a+b")  # noqa: SIM115 - held for the store's lifetime
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        lock.seek(0)
-        owner = lock.read().decode(errors="replace").strip() or "?"
-        lock.close()
-        raise StoreLockedError(
-            f"the store at {path} is in use by another cachewatch process (pid {owner}); "
-            "stop it, use another --store, or read it with `cachewatch query` / "
-            "`cachewatch store stats`, which open stores read-only"
-        ) from None
-    lock.seek(0)
-    lock.truncate()
-    lock.write(str(os.getpid()).encode())
-    lock.flush()
-    return lock
+    def release(self) -> None:
+        for readers in self.blocks.values():
+            for reader in readers:
+                reader.release()
 
 
 class EmbeddedStore:
@@ -69,7 +79,7 @@ class EmbeddedStore:
         self.path = path
         self.config = config
         self.read_only = read_only
-        self._lock_file: IO[bytes] | None = None
+        self._store_lock: StoreLock | None = None
         self._lock = threading.RLock()
         self._maintaining = threading.Lock()
         self._index = SeriesIndex()
@@ -83,6 +93,9 @@ class EmbeddedStore:
         self._head = Head(self._index, config, self._wal_add, self._is_counter)
         self._last_flush = 0
         self._closed = False
+        self._health = WriteHealth(path)
+        #: blocks found corrupt, so a read-only store says so once per block
+        self._reported: set[Path] = set()
 
     @classmethod
     def open(
@@ -99,12 +112,13 @@ class EmbeddedStore:
             store._load_blocks()
             store._replay_read_only()
             return store
-        for sub in ("wal", RAW, *(t.name for t in (config or StoreConfig()).tiers)):
-            (path / sub).mkdir(parents=True, exist_ok=True)
-        lock = acquire_store_lock(path)
+        path.mkdir(parents=True, exist_ok=True)
+        lock = StoreLock(path)
         try:
+            for sub in ("wal", RAW, *(t.name for t in (config or StoreConfig()).tiers)):
+                (path / sub).mkdir(exist_ok=True)
             store = cls(path, config or StoreConfig())
-            store._lock_file = lock
+            store._store_lock = lock
             store._load_blocks()
             store._replay()
         except BaseException:
@@ -121,10 +135,9 @@ class EmbeddedStore:
             for file in sorted((self.path / tier).glob("*.blk")):
                 try:
                     readers.append(BlockReader(file, self._index.intern))
-                except FileNotFoundError:  # compacted away by the writer meanwhile
-                    continue
                 except BlockError as exc:
-                    log.error("skipping unreadable block: %s", exc)
+                    if file.exists():  # else compacted away by the writer meanwhile
+                        self._set_aside(tier, file, str(exc))
             readers.sort(key=lambda b: b.start_ms)
         raw = self._blocks[RAW]
         if raw:
@@ -154,7 +167,7 @@ class EmbeddedStore:
             if not logs:
                 break
             try:
-                self._apply_wal(logs[-1])
+                self._apply_wal(logs[-1], repair=False)
             except FileNotFoundError:
                 continue
             except (ValueError, KeyError, IndexError) as exc:
@@ -162,12 +175,12 @@ class EmbeddedStore:
             break
         self._replaying = False
 
-    def _apply_wal(self, wal: Path) -> None:
+    def _apply_wal(self, wal: Path, repair: bool = True) -> None:
         head = self._head
         gid_map: dict[int, int] = {}
         targets = {}
         layouts: dict[int, np.ndarray] = {}
-        for record in replay_wal(wal):
+        for record in replay_wal(wal, repair):
             kind, ident = record[0], int(record[1])  # type: ignore[call-overload]
             if kind == "series":
                 gid_map[ident] = self._index.intern(record[2])  # type: ignore[arg-type]
@@ -213,15 +226,19 @@ class EmbeddedStore:
     def append(self, batch: SampleBatch) -> None:
         """Target labels win over sample labels of the same name."""
         self._check_writable()
+        if self._health.fenced:
+            return
         with self._lock:
             if batch.metadata:
                 self._note_metadata(batch.metadata)
             self._head.append(batch)
 
-    def mark_stale(self, target_labels: Labels, ts_ms: int) -> None:
+    def mark_stale(self, target_labels: Labels, ts_ms: int, source: str = "") -> None:
         self._check_writable()
+        if self._health.fenced:
+            return
         with self._lock:
-            self._head.mark_stale(target_labels, ts_ms)
+            self._head.mark_stale(target_labels, ts_ms, source)
 
     def register_metadata(self, entries: dict[str, tuple[MetricType, str]]) -> None:
         self._check_writable()
@@ -232,7 +249,8 @@ class EmbeddedStore:
         new = {k: v for k, v in entries.items() if self._metadata.get(k) != v}
         if new:
             self._metadata.update(new)
-            self._events.save_metadata(new)
+            if not self._health.fenced:
+                self._events.save_metadata(new)
 
     def metadata(self) -> dict[str, tuple[MetricType, str]]:
         with self._lock:
@@ -240,7 +258,7 @@ class EmbeddedStore:
 
     def add_events(self, events: Iterable[Event]) -> None:
         self._check_writable()
-        with self._lock:
+        if not self._health.fenced:
             self._events.add(events)
 
     def events(
@@ -251,16 +269,20 @@ class EmbeddedStore:
         end_ms: int | None = None,
         limit: int = 1000,
     ) -> list[Event]:
-        with self._lock:
-            return self._events.query(kind_prefix, target_labels, start_ms, end_ms, limit)
+        return self._events.query(kind_prefix, target_labels, start_ms, end_ms, limit)
 
     def flush(self) -> None:
+        """Make everything appended durable (OSError when the disk refuses: nothing is
+        dropped, the next flush writes it)."""
         self._check_writable()
-        # The WAL orders its own frames; only the event log needs the store's lock.
         assert self._wal is not None
+        # The WAL orders its own frames and the event log has its own lock: neither needs
+        # the store's.
         self._wal.flush()
-        with self._lock:
-            self._events.commit()
+        self._events.commit()
+
+    def health(self) -> StoreHealth:
+        return self._health.snapshot()
 
     def maintain(self, now: int | None = None) -> None:
         """Flush when due, compress sealed segments, cut finished block windows, compact,
@@ -269,37 +291,80 @@ class EmbeddedStore:
         The heavy work (compressing, merging, writing files, serialising the WAL snapshot)
         runs on immutable data without the store's lock; the lock is held only to pick the
         work up and to swap the results in, so appends are not held up by maintenance.
-        One maintenance runs at a time.
+        One maintenance runs at a time. A step that fails to write (a full disk) is counted
+        and retried next time; the others still run (retention frees space).
         """
         self._check_writable()
         now = now_ms() if now is None else now
         with self._maintaining:
-            if self._closed:
+            if self._closed or self._health.fenced or not self._lock_still_ours():
                 return
+            failure: tuple[str, OSError] | None = None
             if now - self._last_flush >= self.config.flush_interval_ms:
-                self.flush()
-                self._last_flush = now
-            grace = self.config.chunk_duration_ms
-            with self._lock:
-                done = [
-                    b
-                    for b in self._head.pending_blocks()
-                    if b + self.config.block_duration_ms + grace <= now
-                ]
-                for block in done:
-                    self._head.seal_block(block)
-                sealed = list(self._head.sealed)
-            if sealed:
-                encoded = self._head.encode_sealed(sealed)
-                with self._lock:
-                    self._head.install_encoded(encoded)
+                failure = self._attempt("writing the WAL", self.flush) or failure
+                if failure is None:
+                    self._last_flush = now
+            done = self._seal_due(now)
+            cut = 0
             for block in done:
-                self._cut(block)
-            if done:
-                self._rotate_wal()
-                self._compact()
-                with self._lock:
-                    self._retain(now)
+                problem = self._attempt("writing a block", self._cut, block)
+                if problem is not None:
+                    failure = failure or problem
+                    break
+                cut += 1
+            if cut:
+                failure = self._attempt("rotating the WAL", self._rotate_wal) or failure
+                failure = self._attempt("compacting blocks", self._compact) or failure
+            if done or failure is not None:
+                failure = self._attempt("applying retention", self._retain, now) or failure
+            if failure is None:
+                self._health.succeeded()
+
+    def _attempt(
+        self, what: str, step: Callable[..., object], *args: object
+    ) -> tuple[str, OSError] | None:
+        try:
+            step(*args)
+        except OSError as exc:
+            self._health.failed(what, exc)
+            return what, exc
+        return None
+
+    def _lock_still_ours(self) -> bool:
+        if self._store_lock is None:
+            return True
+        try:
+            status = self._store_lock.check()
+        except OSError as exc:
+            self._health.failed("checking the store's LOCK", exc)
+            return True
+        if status == LockStatus.TAKEN:
+            self._health.fence(
+                f"its LOCK file was replaced by another process's (pid "
+                f"{_lock_owner(self.path)}): two writers would destroy each other's data"
+            )
+            return False
+        if status == LockStatus.RESTORED:
+            log.warning("store %s: its LOCK file was deleted; recreated it", self.path)
+        return True
+
+    def _seal_due(self, now: int) -> list[int]:
+        """Seal the block windows that are over and compress what is sealed."""
+        grace = self.config.chunk_duration_ms
+        with self._lock:
+            done = [
+                b
+                for b in self._head.pending_blocks()
+                if b + self.config.block_duration_ms + grace <= now
+            ]
+            for block in done:
+                self._head.seal_block(block)
+            sealed = list(self._head.sealed)
+        if sealed:
+            encoded = self._head.encode_sealed(sealed)
+            with self._lock:
+                self._head.install_encoded(encoded)
+        return done
 
     def _cut(self, block: int) -> None:
         with self._lock:
@@ -324,34 +389,47 @@ class EmbeddedStore:
         return BlockReader(path, self._gid_of)
 
     def _gid_of(self, key: SeriesKey) -> int:
-        """A series id for a block being opened without the lock: our own blocks only hold
-        series the index has, so this is a lookup; interning takes the lock."""
-        gid = self._index.lookup(key)
-        if gid is None:
-            with self._lock:
-                gid = self._index.intern(key)
-        return gid
+        """A series id for a block being opened: our own blocks only hold series the index
+        has, so this is a lookup."""
+        return self._index.intern(key)
 
     def _add_reader(self, tier: str, reader: BlockReader | None) -> None:
         if reader is None:
             return
         readers = self._blocks[tier]
+        # a retried write replaces a block of the same window that is still listed
+        for old in [r for r in readers if r.path == reader.path]:
+            readers.remove(old)
+            old.retire()
         readers.append(reader)
         readers.sort(key=lambda b: b.start_ms)
 
     def _rotate_wal(self) -> None:
         """Start a new log holding a snapshot of the head; the old log goes once the
-        snapshot is on disk. Records appended meanwhile wait in the new log's buffer."""
+        snapshot is on disk. Records appended meanwhile wait in the new log's buffer.
+        If the snapshot cannot be written, the old log stays the log: what it had not
+        written yet and what came since go back into it, in order."""
         wal_dir = self.path / "wal"
         with self._lock:
             old = self._wal
             assert old is not None
             self._wal_seq += 1
-            self._wal = WalWriter(wal_path(wal_dir, self._wal_seq), deferred=True)
+            new = self._wal = WalWriter(wal_path(wal_dir, self._wal_seq), deferred=True)
             parts = self._head.snapshot_parts()
-        old.close()
-        write_snapshot(wal_dir, self._wal_seq, self._head.snapshot_records(parts))
-        self._wal.open()
+        # the snapshot holds the whole head: what the old log could not write is in it
+        with contextlib.suppress(OSError):
+            old.close()
+        try:
+            write_snapshot(wal_dir, self._wal_seq, self._head.snapshot_records(parts))
+        except OSError:
+            with self._lock:
+                frames = old.take_back() + new.take_back()
+                old.open()
+                old.put_back(frames)
+                self._wal = old
+                self._wal_seq -= 1
+            raise
+        new.open()
         old.path.unlink()
 
     def _compact(self) -> None:
@@ -369,39 +447,83 @@ class EmbeddedStore:
                     continue
                 # the readers stay readable (and are not dropped: only maintenance drops)
                 parts: list[RollupPart] = []
-                for reader in readers:
-                    parts.extend(read_block_parts(reader))
+                try:
+                    for reader in readers:
+                        parts.extend(read_block_parts(reader))
+                except CorruptBlockError as exc:
+                    # set aside; the group's other blocks are merged next time
+                    self._quarantine(tier, reader, str(exc))
+                    continue
                 merged = self._write(tier, start, start + span, merge_parts(parts))
                 with self._lock:
                     self._add_reader(tier, merged)
                     for reader in readers:
-                        self._drop(tier, reader)
+                        if merged is None or reader.path != merged.path:
+                            self._drop(tier, reader)
 
     def _drop(self, tier: str, reader: BlockReader) -> None:
-        self._blocks[tier].remove(reader)
-        reader.close()
+        if reader in self._blocks[tier]:
+            self._blocks[tier].remove(reader)
+        reader.retire()
         reader.path.unlink(missing_ok=True)
+
+    def _quarantine(self, tier: str, reader: BlockReader, reason: str) -> None:
+        """A block that failed its checksum leaves the store (once)."""
+        with self._lock:
+            if reader not in self._blocks[tier]:
+                return
+            self._blocks[tier].remove(reader)
+            reader.retire()
+            self._set_aside(tier, reader.path, reason)
+
+    def _set_aside(self, tier: str, path: Path, reason: str) -> None:
+        """Move a damaged block to `corrupt/<tier>/` (a writer) or just stop reading it (a
+        read-only store, which changes nothing on disk), with one log line."""
+        if path in self._reported:
+            return
+        self._reported.add(path)
+        if self.read_only:
+            log.error("store %s: skipping damaged block (%s)", self.path, reason)
+            return
+        aside = self.path / CORRUPT / tier
+        try:
+            aside.mkdir(parents=True, exist_ok=True)
+            os.replace(path, aside / path.name)
+        except OSError as exc:
+            log.error(
+                "store %s: damaged block (%s); cannot move it aside: %s", self.path, reason, exc
+            )
+            return
+        log.error(
+            "store %s: damaged block moved to %s (%s); the store carries on without it",
+            self.path,
+            aside / path.name,
+            reason,
+        )
 
     def _retain(self, now: int) -> None:
         keep = {RAW: self.config.raw_retention_ms}
         keep.update({t.name: t.retention_ms for t in self.config.tiers})
-        for tier, retention in keep.items():
-            for reader in list(self._blocks[tier]):
-                if reader.end_ms <= now - retention:
-                    self._drop(tier, reader)
-        everything = sorted(
-            ((r.end_ms, tier, r) for tier, rs in self._blocks.items() for r in rs),
-            key=lambda item: item[0],
-        )
-        total = sum(r.nbytes for _, _, r in everything)
-        for _end, tier, reader in everything:
-            if total <= self.config.max_bytes:
-                break
-            total -= reader.nbytes
-            log.warning(
-                "store over %d bytes: dropping block %s", self.config.max_bytes, reader.path
+        with self._lock:
+            for tier, retention in keep.items():
+                for reader in list(self._blocks[tier]):
+                    if reader.end_ms <= now - retention:
+                        self._drop(tier, reader)
+            everything = sorted(
+                ((r.end_ms, tier, r) for tier, rs in self._blocks.items() for r in rs),
+                key=lambda item: item[0],
             )
-            self._drop(tier, reader)
+            total = sum(r.nbytes for _, _, r in everything) + _set_aside_bytes(
+                self.path / CORRUPT, keep, now
+            )
+            for _end, tier, reader in everything:
+                if total <= self.config.max_bytes:
+                    break
+                total -= reader.nbytes
+                log.warning(
+                    "store over %d bytes: dropping block %s", self.config.max_bytes, reader.path
+                )
+                self._drop(tier, reader)
         self._events.delete_before(now - self.config.event_retention_ms)
 
     def _check_writable(self) -> None:
@@ -413,14 +535,16 @@ class EmbeddedStore:
             if self._closed:
                 return
             self._closed = True
-            if self._wal is not None:
-                self._wal.close()
-            self._events.close()
-            if self._lock_file is not None:
-                self._lock_file.close()
-            for readers in self._blocks.values():
-                for reader in readers:
-                    reader.close()
+            try:
+                if self._wal is not None:
+                    self._wal.close()
+                self._events.close()
+            finally:
+                if self._store_lock is not None:
+                    self._store_lock.close()
+                for readers in self._blocks.values():
+                    for reader in readers:
+                        reader.retire()
 
     # -- reading ---------------------------------------------------------------------------
     def _tier_order(self, start_ms: int) -> list[str]:
@@ -450,73 +574,150 @@ class EmbeddedStore:
             chosen = min(i for o, i in known if o <= earliest + slack)
         return names[chosen::-1]
 
-    def _read(
-        self, gid: int, start_ms: int, end_ms: int, tiers: list[str]
-    ) -> tuple[np.ndarray, np.ndarray]:
-        pieces: list[tuple[np.ndarray, np.ndarray]] = []
-        lower = start_ms
-        for tier in tiers:
-            readers = self._blocks[tier]
-            tier_end = max((b.end_ms for b in readers), default=lower)
-            for reader in readers:
-                if reader.end_ms > lower and reader.start_ms <= end_ms:
-                    pieces.extend(reader.read(gid, lower, end_ms))
-            if tier == RAW:
-                pieces.extend(self._head.read(gid, lower, end_ms))
-            lower = max(lower, tier_end)
-        return _clip(pieces, start_ms, end_ms)
-
-    def select(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> list[SeriesData]:
+    def _view(self, gids: Iterable[int], start_ms: int, end_ms: int, head: bool) -> _ReadView:
+        """Pin what a read of `gids` in the range needs (under the lock, briefly)."""
         with self._lock:
-            gids = sorted(self._index.match(matchers))
             tiers = self._tier_order(start_ms)
+            blocks = {
+                tier: [
+                    r
+                    for r in self._blocks[tier]
+                    if r.end_ms > start_ms and r.start_ms <= end_ms and r.acquire()
+                ]
+                for tier in self._blocks
+            }
+            view = _ReadView(tiers, blocks)
+            if head:
+                sources = self._head.sources
+                view.head = {gid: sources(gid, start_ms, end_ms) for gid in gids}
+        return view
+
+    def _read(
+        self, view: _ReadView, gid: int, start_ms: int, end_ms: int, budget: ReadBudget | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        readers: list[tuple[BlockReader, int]] = []
+        lower = start_ms
+        for tier in view.tiers:
+            tier_readers = view.blocks[tier]
+            tier_end = max((b.end_ms for b in tier_readers), default=lower)
+            readers.extend((b, lower) for b in tier_readers if b.end_ms > lower)
+            lower = max(lower, tier_end)
+        sources = view.head.get(gid, [])
+        charged = 0
+        if budget is not None:
+            budget.check_time()
+            charged = sum(b.rows(gid, lo, end_ms) for b, lo in readers)
+            charged += sum(_rows(s) for s in sources)
+            budget.charge(charged)
+        pieces: list[tuple[np.ndarray, np.ndarray]] = []
+        for reader, lo in readers:
+            try:
+                pieces.extend(reader.read(gid, lo, end_ms))
+            except CorruptBlockError as exc:
+                self._quarantine(reader.tier, reader, str(exc))
+                raise StoreCorruptionError(
+                    f"{exc}; the block was set aside, the query can be run again"
+                ) from None
+        pieces.extend(source.column(gid) for source in sources)
+        ts, values = _clip(pieces, start_ms, end_ms)
+        if budget is not None:
+            budget.refund(charged - ts.size)
+        return ts, values
+
+    def select(
+        self,
+        matchers: Sequence[Matcher],
+        start_ms: int,
+        end_ms: int,
+        budget: ReadBudget | None = None,
+    ) -> list[SeriesData]:
+        gids = sorted(self._index.match(matchers))
+        view = self._view(gids, start_ms, end_ms, head=True)
+        try:
             out = []
             for gid in gids:
-                ts, values = self._read(gid, start_ms, end_ms, tiers)
+                ts, values = self._read(view, gid, start_ms, end_ms, budget)
                 if ts.size:
                     out.append(SeriesData(self._index.labels(gid), ts, values))
             return out
+        finally:
+            view.release()
 
     def _live(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> list[int]:
-        gids = self._index.match(matchers)
-        live: set[int] = set()
-        for readers in self._blocks.values():
-            for reader in readers:
-                if reader.end_ms > start_ms and reader.start_ms <= end_ms:
+        """Series with samples in the range; no matchers: every series."""
+        gids = self._index.match(matchers) if matchers else self._index.all_ids()
+        view = self._view((), start_ms, end_ms, head=False)
+        with self._lock:
+            live = set(self._head.gid_target)
+        try:
+            for readers in view.blocks.values():
+                for reader in readers:
                     live.update(reader.series_ids.tolist())
-        live.update(self._head.gid_target)
+        finally:
+            view.release()
         return sorted(gids & live)
 
     def series(
         self, matchers: Sequence[Matcher], start_ms: int, end_ms: int
     ) -> list[dict[str, str]]:
-        with self._lock:
-            return [self._index.labels(g) for g in self._live(matchers, start_ms, end_ms)]
+        return [self._index.labels(g) for g in self._live(matchers, start_ms, end_ms)]
 
     def label_names(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> list[str]:
-        with self._lock:
-            names = {
-                k for g in self._live(matchers, start_ms, end_ms) for k, _ in self._index.keys[g]
-            }
-            return sorted(names)
+        keys = self._index.keys
+        names = {k for g in self._live(matchers, start_ms, end_ms) for k, _ in keys[g]}
+        return sorted(names)
 
     def label_values(
         self, name: str, matchers: Sequence[Matcher], start_ms: int, end_ms: int
     ) -> list[str]:
-        with self._lock:
-            keys = (dict(self._index.keys[g]) for g in self._live(matchers, start_ms, end_ms))
-            return sorted({k[name] for k in keys if name in k})
+        keys = self._index.keys
+        found = (dict(keys[g]).get(name) for g in self._live(matchers, start_ms, end_ms))
+        return sorted({v for v in found if v})
 
     def stats(self) -> StoreStats:
         with self._lock:
             blocks = [r for rs in self._blocks.values() for r in rs]
-            wal_bytes = sum(p.stat().st_size for p in (self.path / "wal").glob("*.wal"))
-            on_disk = sum(r.nbytes for r in blocks) + wal_bytes + self._events.bytes_on_disk()
-            raw = self._blocks[RAW]
-            raw_samples = sum(r.samples for r in raw)
-            samples = raw_samples + self._head.samples
-            per_sample = sum(r.nbytes for r in raw) / raw_samples if raw_samples else 0.0
-            return StoreStats(len(self._index), samples, on_disk, per_sample)
+            raw = list(self._blocks[RAW])
+            head_samples = self._head.samples
+        wal_bytes = sum(_size(p) for p in (self.path / "wal").glob("*.wal"))
+        on_disk = sum(r.nbytes for r in blocks) + wal_bytes + self._events.bytes_on_disk()
+        raw_samples = sum(r.samples for r in raw)
+        per_sample = sum(r.nbytes for r in raw) / raw_samples if raw_samples else 0.0
+        return StoreStats(len(self._index), raw_samples + head_samples, on_disk, per_sample)
+
+
+def _rows(source: ColumnSource) -> int:
+    return source.rows if isinstance(source, EncodedSegment) else int(source.ts.size)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:  # rotated away meanwhile
+        return 0
+
+
+def _lock_owner(path: Path) -> str:
+    try:
+        return (path / "LOCK").read_text(errors="replace").strip() or "?"
+    except OSError:
+        return "?"
+
+
+def _set_aside_bytes(corrupt: Path, retention: dict[str, int], now: int) -> int:
+    """Bytes of the blocks in `corrupt/`, deleting those their tier would have dropped."""
+    total = 0
+    for tier, keep_ms in retention.items():
+        for file in (corrupt / tier).glob("*.blk"):
+            try:
+                end_ms = int(file.stem.rsplit("-", 1)[1])
+            except (IndexError, ValueError):
+                end_ms = now
+            if end_ms <= now - keep_ms:
+                file.unlink(missing_ok=True)
+            else:
+                total += _size(file)
+    return total
 
 
 def _clip(
