@@ -163,7 +163,8 @@ class Runtime:
 
     def _mark_stale(self, poller: TargetPoller) -> None:
         if self.store is not None:
-            self.store.mark_stale(poller.target.series_labels(), now_ms())
+            target = poller.target
+            self.store.mark_stale(target.series_labels(), now_ms(), target.store_source)
 
     async def _maintain_store(self) -> None:
         # Compaction and block writes are CPU work: keep them off the polling loop.

@@ -47,7 +47,13 @@ class QueryLimitsError(ValueError):
 
 
 #: integer keys and the least each may be
-_INTEGERS = {"max_length": 1, "max_depth": 1, "max_samples": 1, "max_concurrent": 1, "max_queued": 0}
+_INTEGERS = {
+    "max_length": 1,
+    "max_depth": 1,
+    "max_samples": 1,
+    "max_concurrent": 1,
+    "max_queued": 0,
+}
 _DURATIONS = {"timeout": "timeout_s", "queue_timeout": "queue_timeout_s"}
 
 

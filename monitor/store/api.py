@@ -122,7 +122,10 @@ class SeriesReader(Protocol):
         ReadTimeoutError), so a query too big stops before it holds them all."""
         ...
 
-    def label_names(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> list[str]: ...
+    def label_names(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> list[str]:
+        """Label names of the series with samples in the range that match; with no
+        matchers, of every such series (as Prometheus answers `/api/v1/labels`)."""
+        ...
 
     def label_values(
         self, name: str, matchers: Sequence[Matcher], start_ms: int, end_ms: int
@@ -139,8 +142,9 @@ class Store(SeriesReader, Protocol):
         previous batch but are missing from this one get a stale marker at `batch.ts_ms`."""
         ...
 
-    def mark_stale(self, target_labels: Labels, ts_ms: int) -> None:
-        """End every series of this target (it was removed or relabelled)."""
+    def mark_stale(self, target_labels: Labels, ts_ms: int, source: str = "") -> None:
+        """End every series of this target (it was removed or relabelled); `source` as in
+        `SampleBatch.source`."""
         ...
 
     def add_events(self, events: Iterable[Event]) -> None: ...
