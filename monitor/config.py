@@ -20,6 +20,7 @@ import platformdirs
 
 from monitor.durations import parse_duration
 from monitor.model import Labels, labels_of
+from monitor.query.limits import QueryLimitsError, parse_query_limits
 from monitor.secrets import Secret
 from monitor.sharding import Shard
 from monitor.targets import Target, TargetError, TLSOptions, parse_target_url
@@ -79,6 +80,8 @@ class Config:
     exporter: dict[str, Any] = field(default_factory=dict)
     alerts: dict[str, Any] = field(default_factory=dict)
     hotkeys: dict[str, Any] = field(default_factory=dict)
+    #: `[query]`: what one query may ask for (`monitor.query.limits.parse_query_limits`)
+    query: dict[str, Any] = field(default_factory=dict)
     shard: Shard | None = None
 
     @property
@@ -90,7 +93,17 @@ def default_store_path() -> Path:
     return Path(platformdirs.user_data_dir("cachewatch")) / "store"
 
 
-_SECTIONS = {"global", "store", "targets", "collectors", "web", "exporter", "alerts", "hotkeys"}
+_SECTIONS = {
+    "global",
+    "store",
+    "targets",
+    "collectors",
+    "web",
+    "exporter",
+    "alerts",
+    "hotkeys",
+    "query",
+}
 _GLOBAL_KEYS = {"interval", "timeout", "slow_interval", "discovery_interval", "labels"}
 _STORE_KEYS = {
     "path",
@@ -119,6 +132,8 @@ _TARGET_KEYS = {
     "tls_insecure_skip_verify",
 }
 #: keys of the sections other parts own; kept here so `cachewatch check` catches typos
+#: the HTTP server's TLS and connection limits (`monitor.http.settings`), in [web] and [exporter]
+_SERVER_KEYS = {"tls_cert_file", "tls_key_file", "max_connections", "read_timeout", "idle_timeout"}
 _WEB_KEYS = {
     "listen",
     "auth_username",
@@ -128,8 +143,29 @@ _WEB_KEYS = {
     "bearer_token_file",
     "allow_insecure_listen",
     "theme",
+    *_SERVER_KEYS,
 }
-_EXPORTER_KEYS = {"listen", "export_key_names"}
+_EXPORTER_KEYS = {
+    "listen",
+    "export_key_names",
+    "auth_username",
+    "auth_password_env",
+    "auth_password_file",
+    "bearer_token_env",
+    "bearer_token_file",
+    "allow_insecure_listen",
+    "scrape_allow",
+    *_SERVER_KEYS,
+}
+_QUERY_KEYS = {
+    "max_length",
+    "max_depth",
+    "max_samples",
+    "timeout",
+    "max_concurrent",
+    "max_queued",
+    "queue_timeout",
+}
 _ALERTS_KEYS = {
     "rule_files",
     "evaluation_interval",
@@ -282,13 +318,14 @@ def parse_config(doc: dict[str, Any], source: str = "<config>") -> Config:
         if target is None:
             continue
         targets.append(target)
-        # indexes as written in the file, so a duplicate after a bad entry is named right
-        if target.instance in seen:
+        # indexes as written in the file, so a duplicate after a bad entry is named right;
+        # by kind and address: a redis and a memcached server may share an address
+        if target.key in seen:
             check.error(
                 f"targets[{index}].url",
-                f"duplicate target {target.url} (also targets[{seen[target.instance]}])",
+                f"duplicate target {target.url} (also targets[{seen[target.key]}])",
             )
-        seen.setdefault(target.instance, index)
+        seen.setdefault(target.key, index)
 
     sections: dict[str, dict[str, Any]] = {}
     for name, keys in (
@@ -296,10 +333,17 @@ def parse_config(doc: dict[str, Any], source: str = "<config>") -> Config:
         ("exporter", _EXPORTER_KEYS),
         ("alerts", _ALERTS_KEYS),
         ("hotkeys", _HOTKEYS_KEYS),
+        ("query", _QUERY_KEYS),
     ):
         table = check.table(doc, name)
         check.unknown(table, keys, f"{name}.")
         sections[name] = table
+    try:
+        parse_query_limits(sections["query"])
+    except QueryLimitsError as exc:
+        for problem in exc.problems:
+            key, _, message = problem.partition(": ")
+            check.error(key, message)
     collectors = check.table(doc, "collectors")
     disabled = collectors.get("disabled", [])
     if not isinstance(disabled, list) or not all(isinstance(d, str) for d in disabled):
@@ -317,6 +361,7 @@ def parse_config(doc: dict[str, Any], source: str = "<config>") -> Config:
         exporter=sections["exporter"],
         alerts=sections["alerts"],
         hotkeys=sections["hotkeys"],
+        query=sections["query"],
     )
 
 

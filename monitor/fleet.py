@@ -36,7 +36,7 @@ class FleetChange:
 class _Cluster:
     seed: Target
     topology: ClusterTopology | None = None
-    #: instances of the pollers this cluster owns
+    #: keys (`Target.key`) of the pollers this cluster owns
     members: set[str] = field(default_factory=set)
 
 
@@ -61,6 +61,8 @@ class Fleet:
         self._slow_interval_s = slow_interval_s
         self._options = options or {}
         self._connect = connect
+        #: by `Target.key`: kind and address, so a redis and a memcached server on one
+        #: address are two pollers
         self.pollers: dict[str, TargetPoller] = {}
         #: shared with every poller: callables adding samples to each successful poll
         self.contributors: list[Callable[[Target, SampleBatch], None]] = []
@@ -101,9 +103,9 @@ class Fleet:
                     change_part = self._apply(cluster, topology)
                     change.added += change_part.added
                     continue
-            if seed.instance not in self.pollers and self._shard.owns(seed.instance):
+            if seed.key not in self.pollers and self._shard.owns(seed.instance):
                 poller = self._new_poller(seed)
-                self.pollers[seed.instance] = poller
+                self.pollers[seed.key] = poller
                 change.added.append(poller)
         return change
 
@@ -165,27 +167,26 @@ class Fleet:
                 )
         cluster.topology = topology
         wanted = {
-            t.instance: t
-            for t in node_targets(cluster.seed, topology)
-            if self._shard.owns(t.instance)
+            t.key: t for t in node_targets(cluster.seed, topology) if self._shard.owns(t.instance)
         }
-        for instance in sorted(cluster.members - wanted.keys()):
-            poller = self.pollers.pop(instance, None)
+        for key in sorted(cluster.members - wanted.keys()):
+            poller = self.pollers.pop(key, None)
             if poller is not None:
                 change.removed.append(poller)
-        for instance, target in wanted.items():
-            current = self.pollers.get(instance)
+        for key, target in wanted.items():
+            current = self.pollers.get(key)
             if current is not None and current.target.labels == target.labels:
                 continue
             if current is not None:  # relabelled (failover): old series end, new ones begin
                 change.removed.append(current)
             poller = self._new_poller(target)
-            self.pollers[instance] = poller
+            self.pollers[key] = poller
             change.added.append(poller)
         cluster.members = set(wanted)
         if events and self._sink is not None:
             self._sink.add_events(events)
         return change
 
-    def is_cluster_member(self, instance: str) -> bool:
-        return any(instance in c.members for c in self._clusters.values())
+    def is_cluster_member(self, key: str) -> bool:
+        """Whether the poller with this `Target.key` belongs to a discovered cluster."""
+        return any(key in c.members for c in self._clusters.values())

@@ -18,6 +18,7 @@ from monitor.http.metrics import (
 )
 from monitor.http.promapi import PrometheusApi, QueryEngine
 from monitor.http.rulesapi import RulesApi, RulesSource
+from monitor.http.scrapepolicy import ScrapePolicy
 from monitor.http.targets import TargetsEndpoint
 from monitor.http.wsgi import Response, Router, WSGIApp
 from monitor.query import Engine
@@ -47,6 +48,7 @@ def make_app(
     metadata: MetadataSource,
     self_metrics: SelfMetrics | None = None,
     probe: Probe | None = None,
+    scrape_policy: ScrapePolicy | None = None,
     reader: SeriesReader | None = None,
     engine: QueryEngine | None = None,
     events: EventQuery | None = None,
@@ -61,7 +63,8 @@ def make_app(
 
     - `latest_batches()`: the last batch of every target, for `/metrics`;
     - `metadata()`: metric name -> (type, help) of everything collected;
-    - `probe(url, timeout_s)`: poll one target now, for `/scrape` (route absent without it);
+    - `probe(url, timeout_s)`: poll one target now, for `/scrape` (route absent without it),
+      limited to what `scrape_policy` allows (anything without one);
     - `reader` (+ `engine`, default `monitor.query.Engine(reader)`): the query API under
       `/api/v1/` (absent without a reader, e.g. for `export`);
     - `events(kind_prefix, instance, start_ms, limit)`: the store's events, newest first, for
@@ -85,7 +88,7 @@ def make_app(
         ),
     )
     if probe is not None:
-        router.route("/scrape", ScrapeEndpoint(probe, metadata))
+        router.route("/scrape", ScrapeEndpoint(probe, metadata, scrape_policy))
     if reader is not None:
         limits = limits or QueryLimits()
         if engine is None:

@@ -13,13 +13,22 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from monitor.durations import parse_duration
+from monitor.http.auth import AuthSettings, parse_auth
+from monitor.http.scrapepolicy import ScrapeRule, parse_scrape_allow
 
-__all__ = ["ServerSettings", "parse_server_settings", "SERVER_KEYS"]
+__all__ = [
+    "ServerSettings",
+    "parse_server_settings",
+    "SERVER_KEYS",
+    "ExporterSettings",
+    "HttpSettingsError",
+    "parse_exporter_settings",
+]
 
 SERVER_KEYS = frozenset(
     {"tls_cert_file", "tls_key_file", "max_connections", "read_timeout", "idle_timeout"}
@@ -96,3 +105,43 @@ def parse_server_settings(
         except (OSError, ssl.SSLError) as exc:
             problems.append(f"{section}.tls_cert_file / tls_key_file: cannot load: {exc}")
     return settings
+
+
+DEFAULT_EXPORTER_LISTEN = "127.0.0.1:9121"
+
+
+class HttpSettingsError(ValueError):
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+@dataclass(frozen=True, slots=True)
+class ExporterSettings:
+    """The `[exporter]` table: where `export` listens, who may talk to it, and what
+    `/scrape` may reach (that part also applies to `serve`)."""
+
+    listen: str = DEFAULT_EXPORTER_LISTEN
+    auth: AuthSettings = field(default_factory=AuthSettings)
+    allow_insecure_listen: bool = False
+    server: ServerSettings = field(default_factory=ServerSettings)
+    scrape_allow: tuple[ScrapeRule, ...] = ()
+
+
+def parse_exporter_settings(table: Mapping[str, Any]) -> ExporterSettings:
+    problems: list[str] = []
+    auth = parse_auth(table, "exporter", problems)
+    server = parse_server_settings(table, "exporter", problems)
+    scrape_allow = parse_scrape_allow(table.get("scrape_allow"), problems)
+    allow = table.get("allow_insecure_listen", False)
+    if not isinstance(allow, bool):
+        problems.append("exporter.allow_insecure_listen: must be true or false")
+    if problems:
+        raise HttpSettingsError(problems)
+    return ExporterSettings(
+        listen=str(table.get("listen", DEFAULT_EXPORTER_LISTEN)),
+        auth=auth,
+        allow_insecure_listen=bool(allow),
+        server=server,
+        scrape_allow=scrape_allow,
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -21,6 +21,7 @@ __all__ = [
     "SeriesData",
     "StoreStats",
     "StoreHealth",
+    "HealthReporter",
     "SeriesReader",
     "Store",
     "ReadBudget",
@@ -60,6 +61,13 @@ class StoreHealth:
     @property
     def ok(self) -> bool:
         return self.failing is None and not self.fenced
+
+
+@runtime_checkable
+class HealthReporter(Protocol):
+    """A store that can say whether its writes work (readers of other kinds cannot)."""
+
+    def health(self) -> StoreHealth: ...
 
 
 class SampleLimitError(Exception):
