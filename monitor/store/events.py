@@ -10,7 +10,9 @@ disk) loses nothing: the transaction is rolled back and the rows are written aga
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable
@@ -47,8 +49,12 @@ class EventLog:
             self._writer.execute("PRAGMA synchronous=NORMAL")
             self._writer.executescript(_SCHEMA)
             self._writer.execute("BEGIN")
+        # A read-only open must change nothing: with no writer running and nothing left in
+        # sqlite's WAL, the file is opened immutable (sqlite then writes not even its
+        # shared-memory index); otherwise read-only, seeing the writer's commits.
+        immutable = read_only and not _writer_alive(path.parent) and not _has_wal(path)
         self._reader = sqlite3.connect(
-            f"{path.resolve().as_uri()}?mode=ro",
+            f"{path.resolve().as_uri()}?{'immutable=1' if immutable else 'mode=ro'}",
             uri=True,
             check_same_thread=False,
             isolation_level=None,
@@ -152,9 +158,31 @@ class EventLog:
         try:
             self.commit()
         finally:
+            # the reader first: the writer, closing last, checkpoints and removes sqlite's
+            # WAL and shared-memory files, so a later read-only open finds a plain file
+            with self._read_lock:
+                self._reader.close()
             if self._writer is not None:
                 with self._write_lock, contextlib.suppress(sqlite3.Error):
                     self._writer.execute("COMMIT")
                 self._writer.close()
-            with self._read_lock:
-                self._reader.close()
+
+
+def _has_wal(path: Path) -> bool:
+    wal = path.with_name(path.name + "-wal")
+    return wal.exists() and wal.stat().st_size > 0
+
+
+def _writer_alive(store: Path) -> bool:
+    """Whether a writer holds the store (its directory lock, `monitor.store.lock`)."""
+    try:
+        fd = os.open(store, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
