@@ -26,6 +26,11 @@ class QueryPool:
         self._running = 0
         self._waiting = 0
 
+    @property
+    def waiting(self) -> int:
+        """Queries waiting for a slot now."""
+        return self._waiting
+
     @contextmanager
     def slot(self) -> Iterator[None]:
         """Hold one query slot for the `with` block (UnavailableError if none comes)."""
