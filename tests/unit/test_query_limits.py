@@ -188,3 +188,16 @@ def _try(pool: QueryPool, errors: list[Exception]) -> None:
             pass
     except UnavailableError as exc:
         errors.append(exc)
+
+
+def test_a_rule_file_with_a_deep_expression_is_refused_with_its_place(tmp_path: Path) -> None:
+    from alerts.rules import RuleLoadError, load_rule_files
+
+    rules = tmp_path / "deep.yml"
+    deep = "(" * 5000 + "up" + ")" * 5000
+    rules.write_text(
+        f"groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: '{deep}'\n"
+    )
+    with pytest.raises(RuleLoadError) as caught:
+        load_rule_files([str(rules)])
+    assert "query.max_depth" in str(caught.value) and "deep.yml:5" in str(caught.value)
