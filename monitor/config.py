@@ -132,9 +132,9 @@ _TARGET_KEYS = {
     "tls_insecure_skip_verify",
 }
 #: keys of the sections other parts own; kept here so `cachewatch check` catches typos
-#: the HTTP server's TLS and connection limits (`monitor.http.settings`), in [web] and [exporter]
-_SERVER_KEYS = {"tls_cert_file", "tls_key_file", "max_connections", "read_timeout", "idle_timeout"}
-_WEB_KEYS = {
+#: the HTTP server's listen address, auth, TLS and connection limits, in [web] and [exporter]
+#: (`monitor.http.auth`, `monitor.http.settings`)
+_SERVER_KEYS = {
     "listen",
     "auth_username",
     "auth_password_env",
@@ -142,21 +142,14 @@ _WEB_KEYS = {
     "bearer_token_env",
     "bearer_token_file",
     "allow_insecure_listen",
-    "theme",
-    *_SERVER_KEYS,
+    "tls_cert_file",
+    "tls_key_file",
+    "max_connections",
+    "read_timeout",
+    "idle_timeout",
 }
-_EXPORTER_KEYS = {
-    "listen",
-    "export_key_names",
-    "auth_username",
-    "auth_password_env",
-    "auth_password_file",
-    "bearer_token_env",
-    "bearer_token_file",
-    "allow_insecure_listen",
-    "scrape_allow",
-    *_SERVER_KEYS,
-}
+_WEB_KEYS = {"theme", *_SERVER_KEYS}
+_EXPORTER_KEYS = {"export_key_names", "scrape_allow", *_SERVER_KEYS}
 _QUERY_KEYS = {
     "max_length",
     "max_depth",

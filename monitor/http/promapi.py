@@ -82,9 +82,6 @@ class PrometheusApi:
         self._limits = limits or QueryLimits()
         self._pool = QueryPool(self._limits)
 
-    def _selectors(self, params: Params) -> list[str]:
-        return params.all("match[]")
-
     def _parse(self, selector: str) -> list[Matcher]:
         return parse_selector(selector, limits=self._limits)
 
@@ -120,7 +117,7 @@ class PrometheusApi:
 
     def series(self, request: Request) -> Response:
         params = request.params
-        selectors = [self._parse(s) for s in self._selectors(params)]
+        selectors = [self._parse(s) for s in params.all("match[]")]
         if not selectors:
             raise BadRequest("no match[] parameter provided")
         start_ms, end_ms = _time_range(params)
@@ -154,7 +151,7 @@ class PrometheusApi:
 
     def _optional_selectors(self, params: Params) -> list[list[Matcher]]:
         """The `match[]` selectors; none means every series (`[[]]`: no matchers)."""
-        selectors = self._selectors(params)
+        selectors = params.all("match[]")
         if not selectors:
             return [[]]
         return [self._parse(selector) for selector in selectors]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -41,7 +42,7 @@ from monitor.store.blockfile import (
 )
 from monitor.store.config import StoreConfig
 from monitor.store.events import EventLog
-from monitor.store.head import ColumnSource, Head, RollupPart
+from monitor.store.head import ColumnSource, Head, HeadView, RollupPart
 from monitor.store.health import WriteHealth
 from monitor.store.lock import LockStatus, StoreLock, StoreLockedError
 from monitor.store.merge import merge_parts, merge_segments, read_block_parts
@@ -64,7 +65,7 @@ class _ReadView:
 
     tiers: list[str]
     blocks: dict[str, list[BlockReader]]
-    head: dict[int, list[ColumnSource]] = field(default_factory=dict)
+    head: HeadView = field(default_factory=lambda: HeadView({}))
 
     def release(self) -> None:
         for readers in self.blocks.values():
@@ -299,14 +300,17 @@ class EmbeddedStore:
         with self._maintaining:
             if self._closed or self._health.fenced or not self._lock_still_ours():
                 return
-            failure: tuple[str, OSError] | None = None
+            failure: tuple[str, Exception] | None = None
+            wrote = False
             if now - self._last_flush >= self.config.flush_interval_ms:
+                wrote = True
                 failure = self._attempt("writing the WAL", self.flush) or failure
                 if failure is None:
                     self._last_flush = now
             done = self._seal_due(now)
             cut = 0
             for block in done:
+                wrote = True
                 problem = self._attempt("writing a block", self._cut, block)
                 if problem is not None:
                     failure = failure or problem
@@ -317,15 +321,15 @@ class EmbeddedStore:
                 failure = self._attempt("compacting blocks", self._compact) or failure
             if done or failure is not None:
                 failure = self._attempt("applying retention", self._retain, now) or failure
-            if failure is None:
+            if failure is None and wrote:  # only a write that worked says writes work
                 self._health.succeeded()
 
     def _attempt(
         self, what: str, step: Callable[..., object], *args: object
-    ) -> tuple[str, OSError] | None:
+    ) -> tuple[str, Exception] | None:
         try:
             step(*args)
-        except OSError as exc:
+        except (OSError, sqlite3.Error) as exc:  # sqlite says "database or disk is full"
             self._health.failed(what, exc)
             return what, exc
         return None
@@ -588,8 +592,7 @@ class EmbeddedStore:
             }
             view = _ReadView(tiers, blocks)
             if head:
-                sources = self._head.sources
-                view.head = {gid: sources(gid, start_ms, end_ms) for gid in gids}
+                view.head = self._head.freeze(gids, start_ms, end_ms)
         return view
 
     def _read(
@@ -602,7 +605,7 @@ class EmbeddedStore:
             tier_end = max((b.end_ms for b in tier_readers), default=lower)
             readers.extend((b, lower) for b in tier_readers if b.end_ms > lower)
             lower = max(lower, tier_end)
-        sources = view.head.get(gid, [])
+        sources = view.head.sources(gid)
         charged = 0
         if budget is not None:
             budget.check_time()

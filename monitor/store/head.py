@@ -10,7 +10,7 @@ path compresses: a series new to the chunk widens the open segment instead of cl
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -29,7 +29,16 @@ from monitor.store.segment import (
 from monitor.store.series_index import SeriesIndex, SeriesKey
 from monitor.store.wal import layout_record, row_record, series_record, target_record
 
-__all__ = ["Head", "TargetState", "RollupPart", "Encoded", "SnapshotPart", "ColumnSource", "SOURCE"]
+__all__ = [
+    "Head",
+    "HeadView",
+    "TargetState",
+    "RollupPart",
+    "Encoded",
+    "SnapshotPart",
+    "ColumnSource",
+    "SOURCE",
+]
 
 log = logging.getLogger(__name__)
 _STALE_BITS = STALE.view(np.uint64)
@@ -376,27 +385,31 @@ class Head:
         return records
 
     # -- reading ---------------------------------------------------------------------------
-    def sources(self, gid: int, start_ms: int, end_ms: int) -> list[ColumnSource]:
-        """The segments holding samples of `gid` in the range, to decode outside the lock:
-        closed segments never change, and an open one is frozen at its current rows (rows
-        once written never change; appends past them and widening use other memory)."""
-        state = self.gid_target.get(gid)
-        if state is None:
-            return []
-        out: list[ColumnSource] = []
-        for owner in self.gid_shared.get(gid, (state,)):
-            out.extend(
-                s
-                for s in owner.closed
-                if gid in s.col_of and s.max_ts >= start_ms and s.min_ts <= end_ms
-            )
-            segment = owner.segment
-            if segment is not None and segment.rows and gid in segment.col_of:
-                out.append(segment.seal())
-        return out
+    def freeze(self, gids: Iterable[int], start_ms: int, end_ms: int) -> HeadView:
+        """What reading `gids` in the range needs, taken under the store's lock and used
+        without it: per target, its closed segments in the range (never changed again) and
+        its open segment frozen at its current rows (rows once written never change;
+        appends past them and widening use other memory). One lookup per series here; the
+        per-series filtering happens in `HeadView.sources`, outside the lock."""
+        frozen: dict[int, _FrozenTarget] = {}
+        owners: dict[int, tuple[_FrozenTarget, ...]] = {}
+        for gid in gids:
+            state = self.gid_target.get(gid)
+            if state is None:
+                continue
+            shared = self.gid_shared.get(gid)
+            targets = []
+            for owner in shared if shared is not None else (state,):
+                snapshot = frozen.get(owner.tid)
+                if snapshot is None:
+                    snapshot = frozen[owner.tid] = _FrozenTarget(owner, start_ms, end_ms)
+                targets.append(snapshot)
+            owners[gid] = tuple(targets)
+        return HeadView(owners)
 
     def read(self, gid: int, start_ms: int, end_ms: int) -> list[tuple[np.ndarray, np.ndarray]]:
-        return [source.column(gid) for source in self.sources(gid, start_ms, end_ms)]
+        sources = self.freeze((gid,), start_ms, end_ms).sources(gid)
+        return [source.column(gid) for source in sources]
 
     def oldest_ts(self) -> int | None:
         starts = [s.min_ts for segs in self.closed_by_block.values() for s in segs]
@@ -406,6 +419,32 @@ class Head:
 
     def open_bytes(self) -> int:
         return sum(s.segment.matrix.nbytes for s in self.by_tid if s.segment is not None)
+
+
+class _FrozenTarget:
+    __slots__ = ("closed", "open")
+
+    def __init__(self, state: TargetState, start_ms: int, end_ms: int) -> None:
+        self.closed = [s for s in state.closed if s.max_ts >= start_ms and s.min_ts <= end_ms]
+        segment = state.segment
+        self.open = segment.seal() if segment is not None and segment.rows else None
+
+
+class HeadView:
+    """The head's part of one read (see `Head.freeze`)."""
+
+    __slots__ = ("_owners",)
+
+    def __init__(self, owners: dict[int, tuple[_FrozenTarget, ...]]) -> None:
+        self._owners = owners
+
+    def sources(self, gid: int) -> list[ColumnSource]:
+        out: list[ColumnSource] = []
+        for target in self._owners.get(gid, ()):
+            out.extend(s for s in target.closed if gid in s.col_of)
+            if target.open is not None and gid in target.open.col_of:
+                out.append(target.open)
+        return out
 
 
 def _first_seen(gids: np.ndarray) -> np.ndarray:

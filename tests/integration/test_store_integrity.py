@@ -11,10 +11,7 @@ import os
 import random
 import shutil
 import struct
-import subprocess
-import uuid
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -248,24 +245,6 @@ def test_wal_flush_on_a_failing_disk_keeps_frames_and_never_tears_the_log(
         payloads.append(zlib.decompress(payload))
         at += 8 + length
     assert payloads == [b"R-first", b"R-second", b"R-third"]
-
-
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 4 MiB tmpfs (needs root, as CI has), to fill up."""
-    mount = tmp_path / f"disk-{uuid.uuid4().hex[:6]}"
-    mount.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
-        capture_output=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def test_a_full_disk_loses_nothing_and_says_so_once(
