@@ -15,7 +15,7 @@ offset, length) per column. Every piece a read decodes is checked against its cr
 so a flipped bit is an error naming the file, never a wrong value.
 
 Version 1 (`CWBLK001`, no per-piece checksums, a footer without the checksum-table length)
-is still read; compaction rewrites such blocks as version 2.
+is still read; whatever compaction merges is written as version 2.
 Blocks are written to a temp file, fsynced and renamed, so a block is either whole or absent.
 """
 

@@ -287,3 +287,32 @@ def test_a_full_disk_loses_nothing_and_says_so_once(
         assert np.all(np.diff(sorted(next(iter(series.values())))) == 1000)
     finally:
         reopened.close()
+
+
+def test_a_store_written_by_the_previous_format_opens_and_is_rewritten(tmp_path: Path) -> None:
+    """`data/store_v1` was written by cachewatch before block checksums (`CWBLK001`
+    blocks, its WAL and events): it opens, every value reads back, and compaction rewrites
+    what it merges in the current format."""
+    store_dir = tmp_path / "s"
+    shutil.copytree(Path(__file__).parent / "data" / "store_v1", store_dir)
+    assert all(p.read_bytes()[:8] == b"CWBLK001" for p in store_dir.rglob("*.blk"))
+    store = EmbeddedStore.open(store_dir, CONFIG)
+    try:
+        (m0,) = store.select(
+            [Matcher("__name__", "=", "m_total"), Matcher("instance", "=", "t0")], T0, T0 + 10**6
+        )
+        assert m0.values.tolist() == [float(i * 3) for i in range(400)]
+        assert [e.kind for e in store.events()] == ["slowlog"]
+        for i in range(400, 900):
+            batch = SampleBatch(T0 + i * 1000, (("instance", "t0"),))
+            batch.add("m_total", float(i * 3))
+            store.append(batch)
+            store.maintain(T0 + i * 1000)
+        (m0,) = store.select(
+            [Matcher("__name__", "=", "m_total"), Matcher("instance", "=", "t0")], T0, T0 + 10**6
+        )
+        assert m0.values.tolist() == [float(i * 3) for i in range(900)]
+    finally:
+        store.close()
+    magics = [p.read_bytes()[:8] for p in sorted(store_dir.rglob("*.blk"))]
+    assert magics.count(b"CWBLK002") > magics.count(b"CWBLK001")
