@@ -74,6 +74,12 @@ class Regex:
     def __init__(self, pattern: str, capture: bool = False) -> None:
         self.pattern = pattern
         self._literals = _literal_alternatives(pattern) if not capture else None
+        self._names: dict[str, int] = {}
+        if self._literals is not None:
+            # plain text is always a valid pattern: no program to build (a long list of
+            # instance names would only cost RE2 memory)
+            self._program = None
+            return
         try:
             program = _re2.RE2(
                 f"^(?s:{pattern})$".encode("utf-8", "surrogatepass"), _options(capture)
@@ -83,16 +89,19 @@ class Regex:
         if not program.ok():
             raise RegexError(f"invalid regular expression {pattern!r}: {_reason(program.error())}")
         self._program = program
-        self._names: dict[str, int] = dict(program.NamedCapturingGroups()) if capture else {}
+        if capture:
+            self._names = dict(program.NamedCapturingGroups())
 
     def fullmatch(self, text: str) -> bool:
         if self._literals is not None:
             return text in self._literals
+        assert self._program is not None
         data = text.encode("utf-8", "surrogatepass")
         return self._program.Match(_ANCHOR_BOTH, data, 0, len(data))[0][0] >= 0
 
     def groups(self, text: str) -> RegexMatch | None:
         """The match with its groups, or None (compile with `anchored(p, capture=True)`)."""
+        assert self._program is not None, "compile with capture=True"
         data = text.encode("utf-8", "surrogatepass")
         spans = self._program.Match(_ANCHOR_BOTH, data, 0, len(data))
         if spans[0][0] < 0:
