@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -33,19 +32,15 @@ from monitor.store.api import (
     StoreHealth,
     StoreStats,
 )
-from monitor.store.blockfile import (
-    BlockError,
-    BlockReader,
-    CorruptBlockError,
-    block_name,
-    write_block,
-)
+from monitor.store.blockfile import BlockReader, CorruptBlockError, block_name, write_block
+from monitor.store.blockset import BlockSet, file_size
 from monitor.store.config import StoreConfig
 from monitor.store.events import EventLog
 from monitor.store.head import ColumnSource, Head, HeadView, RollupPart
 from monitor.store.health import WriteHealth
 from monitor.store.lock import LockStatus, StoreLock, StoreLockedError
 from monitor.store.merge import merge_parts, merge_segments, read_block_parts
+from monitor.store.recovery import replay_into
 from monitor.store.segment import EncodedSegment
 from monitor.store.series_index import SeriesIndex, SeriesKey
 from monitor.store.wal import WalWriter, latest_wal, replay_wal, wal_path, write_snapshot
@@ -54,7 +49,6 @@ __all__ = ["EmbeddedStore", "StoreLockedError"]
 
 log = logging.getLogger(__name__)
 RAW = "raw"
-CORRUPT = "corrupt"
 _COUNTER_SUFFIXES = ("_total", "_bucket", "_count", "_sum")
 T = TypeVar("T")
 
@@ -84,9 +78,7 @@ class EmbeddedStore:
         self._lock = threading.RLock()
         self._maintaining = threading.Lock()
         self._index = SeriesIndex()
-        self._blocks: dict[str, list[BlockReader]] = {RAW: []}
-        for tier in config.tiers:
-            self._blocks[tier.name] = []
+        self._blocks = BlockSet(path, [RAW, *(t.name for t in config.tiers)], read_only)
         self._events = EventLog(path / "events.sqlite", read_only=read_only)
         self._metadata = self._events.load_metadata()
         self._replaying = True
@@ -95,8 +87,6 @@ class EmbeddedStore:
         self._last_flush = 0
         self._closed = False
         self._health = WriteHealth(path)
-        #: blocks found corrupt, so a read-only store says so once per block
-        self._reported: set[Path] = set()
 
     @classmethod
     def open(
@@ -129,18 +119,8 @@ class EmbeddedStore:
 
     # -- opening ---------------------------------------------------------------------------
     def _load_blocks(self) -> None:
-        for tier, readers in self._blocks.items():
-            if not self.read_only:
-                for leftover in (self.path / tier).glob("*.tmp"):
-                    leftover.unlink()
-            for file in sorted((self.path / tier).glob("*.blk")):
-                try:
-                    readers.append(BlockReader(file, self._index.intern))
-                except BlockError as exc:
-                    if file.exists():  # else compacted away by the writer meanwhile
-                        self._set_aside(tier, file, str(exc))
-            readers.sort(key=lambda b: b.start_ms)
-        raw = self._blocks[RAW]
+        self._blocks.load(self._index.intern)
+        raw = self._blocks.readers(RAW)
         if raw:
             self._head.min_ts = max(b.end_ms for b in raw)
 
@@ -177,40 +157,7 @@ class EmbeddedStore:
         self._replaying = False
 
     def _apply_wal(self, wal: Path, repair: bool = True) -> None:
-        head = self._head
-        gid_map: dict[int, int] = {}
-        targets = {}
-        layouts: dict[int, np.ndarray] = {}
-        for record in replay_wal(wal, repair):
-            kind, ident = record[0], int(record[1])  # type: ignore[call-overload]
-            if kind == "series":
-                gid_map[ident] = self._index.intern(record[2])  # type: ignore[arg-type]
-            elif kind == "target":
-                targets[ident] = head.target(record[2])  # type: ignore[arg-type]
-            elif kind == "layout":
-                gids = np.array(
-                    [gid_map[g] for g in record[2].tolist()],  # type: ignore[attr-defined]
-                    np.int64,
-                )
-                state, segment = targets[ident], targets[ident].segment
-                width = 0 if segment is None else segment.gids.size
-                if (
-                    segment is not None
-                    and gids.size > width
-                    and (gids[:width] == segment.gids).all()
-                ):
-                    head.widen_segment(state, gids[width:])  # series new to the chunk
-                else:
-                    head.close_segment(state)
-                layouts[ident] = gids
-            else:
-                state, ts = targets[ident], int(record[2])  # type: ignore[call-overload]
-                if ts < head.min_ts or ts <= state.last_ts:
-                    continue
-                segment = state.segment
-                if segment is None or segment.chunk != ts // self.config.chunk_duration_ms:
-                    head.open_segment(state, layouts[ident], ts)
-                head.replay_row(state, ts, record[3])  # type: ignore[arg-type]
+        replay_into(self._head, self._index.intern, replay_wal(wal, repair))
 
     def _wal_add(self, record: bytes) -> None:
         if not self._replaying and self._wal is not None:
@@ -379,13 +326,13 @@ class EmbeddedStore:
             written.append((tier, self._write(tier, block, end, merge_parts(parts))))
         with self._lock:
             for tier, reader in written:
-                self._add_reader(tier, reader)
+                self._blocks.add(tier, reader)
             self._head.drop_block(block)
 
     def _write(
         self, tier: str, start: int, end: int, segments: list[EncodedSegment]
     ) -> BlockReader | None:
-        """Write a block file (no lock needed: it is not visible until `_add_reader`)."""
+        """Write a block file (no lock needed: it is not visible until `BlockSet.add`)."""
         if not segments:
             return None
         path = self.path / tier / block_name(start, end)
@@ -396,17 +343,6 @@ class EmbeddedStore:
         """A series id for a block being opened: our own blocks only hold series the index
         has, so this is a lookup."""
         return self._index.intern(key)
-
-    def _add_reader(self, tier: str, reader: BlockReader | None) -> None:
-        if reader is None:
-            return
-        readers = self._blocks[tier]
-        # a retried write replaces a block of the same window that is still listed
-        for old in [r for r in readers if r.path == reader.path]:
-            readers.remove(old)
-            old.retire()
-        readers.append(reader)
-        readers.sort(key=lambda b: b.start_ms)
 
     def _rotate_wal(self) -> None:
         """Start a new log holding a snapshot of the head; the old log goes once the
@@ -442,7 +378,7 @@ class EmbeddedStore:
         for tier, span in spans.items():
             with self._lock:
                 groups: dict[int, list[BlockReader]] = {}
-                for reader in self._blocks[tier]:
+                for reader in self._blocks.readers(tier):
                     groups.setdefault(reader.start_ms - reader.start_ms % span, []).append(reader)
                 head_start = self._head.min_ts
             for start, readers in groups.items():
@@ -456,78 +392,21 @@ class EmbeddedStore:
                         parts.extend(read_block_parts(reader))
                 except CorruptBlockError as exc:
                     # set aside; the group's other blocks are merged next time
-                    self._quarantine(tier, reader, str(exc))
+                    with self._lock:
+                        self._blocks.quarantine(tier, reader, str(exc))
                     continue
                 merged = self._write(tier, start, start + span, merge_parts(parts))
                 with self._lock:
-                    self._add_reader(tier, merged)
+                    self._blocks.add(tier, merged)
                     for reader in readers:
                         if merged is None or reader.path != merged.path:
-                            self._drop(tier, reader)
-
-    def _drop(self, tier: str, reader: BlockReader) -> None:
-        if reader in self._blocks[tier]:
-            self._blocks[tier].remove(reader)
-        reader.retire()
-        reader.path.unlink(missing_ok=True)
-
-    def _quarantine(self, tier: str, reader: BlockReader, reason: str) -> None:
-        """A block that failed its checksum leaves the store (once)."""
-        with self._lock:
-            if reader not in self._blocks[tier]:
-                return
-            self._blocks[tier].remove(reader)
-            reader.retire()
-            self._set_aside(tier, reader.path, reason)
-
-    def _set_aside(self, tier: str, path: Path, reason: str) -> None:
-        """Move a damaged block to `corrupt/<tier>/` (a writer) or just stop reading it (a
-        read-only store, which changes nothing on disk), with one log line."""
-        if path in self._reported:
-            return
-        self._reported.add(path)
-        if self.read_only:
-            log.error("store %s: skipping damaged block (%s)", self.path, reason)
-            return
-        aside = self.path / CORRUPT / tier
-        try:
-            aside.mkdir(parents=True, exist_ok=True)
-            os.replace(path, aside / path.name)
-        except OSError as exc:
-            log.error(
-                "store %s: damaged block (%s); cannot move it aside: %s", self.path, reason, exc
-            )
-            return
-        log.error(
-            "store %s: damaged block moved to %s (%s); the store carries on without it",
-            self.path,
-            aside / path.name,
-            reason,
-        )
+                            self._blocks.drop(tier, reader)
 
     def _retain(self, now: int) -> None:
         keep = {RAW: self.config.raw_retention_ms}
         keep.update({t.name: t.retention_ms for t in self.config.tiers})
         with self._lock:
-            for tier, retention in keep.items():
-                for reader in list(self._blocks[tier]):
-                    if reader.end_ms <= now - retention:
-                        self._drop(tier, reader)
-            everything = sorted(
-                ((r.end_ms, tier, r) for tier, rs in self._blocks.items() for r in rs),
-                key=lambda item: item[0],
-            )
-            total = sum(r.nbytes for _, _, r in everything) + _set_aside_bytes(
-                self.path / CORRUPT, keep, now
-            )
-            for _end, tier, reader in everything:
-                if total <= self.config.max_bytes:
-                    break
-                total -= reader.nbytes
-                log.warning(
-                    "store over %d bytes: dropping block %s", self.config.max_bytes, reader.path
-                )
-                self._drop(tier, reader)
+            self._blocks.retain(now, keep, self.config.max_bytes)
         self._events.delete_before(now - self.config.event_retention_ms)
 
     def _check_writable(self) -> None:
@@ -546,9 +425,7 @@ class EmbeddedStore:
             finally:
                 if self._store_lock is not None:
                     self._store_lock.close()
-                for readers in self._blocks.values():
-                    for reader in readers:
-                        reader.retire()
+                self._blocks.close()
 
     # -- reading ---------------------------------------------------------------------------
     def _tier_order(self, start_ms: int) -> list[str]:
@@ -560,7 +437,7 @@ class EmbeddedStore:
         names = [RAW, *(t.name for t in self.config.tiers)]
         oldest: list[int | None] = []
         for name in names:
-            starts = [b.start_ms for b in self._blocks[name]]
+            starts = [b.start_ms for b in self._blocks.readers(name)]
             if name == RAW:
                 head_oldest = self._head.oldest_ts()
                 starts += [head_oldest] if head_oldest is not None else []
@@ -581,16 +458,7 @@ class EmbeddedStore:
     def _view(self, gids: Iterable[int], start_ms: int, end_ms: int, head: bool) -> _ReadView:
         """Pin what a read of `gids` in the range needs (under the lock, briefly)."""
         with self._lock:
-            tiers = self._tier_order(start_ms)
-            blocks = {
-                tier: [
-                    r
-                    for r in self._blocks[tier]
-                    if r.end_ms > start_ms and r.start_ms <= end_ms and r.acquire()
-                ]
-                for tier in self._blocks
-            }
-            view = _ReadView(tiers, blocks)
+            view = _ReadView(self._tier_order(start_ms), self._blocks.pin(start_ms, end_ms))
             if head:
                 view.head = self._head.freeze(gids, start_ms, end_ms)
         return view
@@ -617,7 +485,8 @@ class EmbeddedStore:
             try:
                 pieces.extend(reader.read(gid, lo, end_ms))
             except CorruptBlockError as exc:
-                self._quarantine(reader.tier, reader, str(exc))
+                with self._lock:
+                    self._blocks.quarantine(reader.tier, reader, str(exc))
                 raise StoreCorruptionError(
                     f"{exc}; the block was set aside, the query can be run again"
                 ) from None
@@ -679,10 +548,10 @@ class EmbeddedStore:
 
     def stats(self) -> StoreStats:
         with self._lock:
-            blocks = [r for rs in self._blocks.values() for r in rs]
-            raw = list(self._blocks[RAW])
+            blocks = [r for _, r in self._blocks]
+            raw = list(self._blocks.readers(RAW))
             head_samples = self._head.samples
-        wal_bytes = sum(_size(p) for p in (self.path / "wal").glob("*.wal"))
+        wal_bytes = sum(file_size(p) for p in (self.path / "wal").glob("*.wal"))
         on_disk = sum(r.nbytes for r in blocks) + wal_bytes + self._events.bytes_on_disk()
         raw_samples = sum(r.samples for r in raw)
         per_sample = sum(r.nbytes for r in raw) / raw_samples if raw_samples else 0.0
@@ -693,34 +562,11 @@ def _rows(source: ColumnSource) -> int:
     return source.rows if isinstance(source, EncodedSegment) else int(source.ts.size)
 
 
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:  # rotated away meanwhile
-        return 0
-
-
 def _lock_owner(path: Path) -> str:
     try:
         return (path / "LOCK").read_text(errors="replace").strip() or "?"
     except OSError:
         return "?"
-
-
-def _set_aside_bytes(corrupt: Path, retention: dict[str, int], now: int) -> int:
-    """Bytes of the blocks in `corrupt/`, deleting those their tier would have dropped."""
-    total = 0
-    for tier, keep_ms in retention.items():
-        for file in (corrupt / tier).glob("*.blk"):
-            try:
-                end_ms = int(file.stem.rsplit("-", 1)[1])
-            except (IndexError, ValueError):
-                end_ms = now
-            if end_ms <= now - keep_ms:
-                file.unlink(missing_ok=True)
-            else:
-                total += _size(file)
-    return total
 
 
 def _clip(
