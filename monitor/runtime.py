@@ -164,7 +164,10 @@ class Runtime:
     def _mark_stale(self, poller: TargetPoller) -> None:
         if self.store is not None:
             target = poller.target
-            self.store.mark_stale(target.series_labels(), now_ms(), target.store_source)
+            if target.store_source:  # only then: stores and sinks of two arguments still fit
+                self.store.mark_stale(target.series_labels(), now_ms(), target.store_source)
+            else:
+                self.store.mark_stale(target.series_labels(), now_ms())
 
     async def _maintain_store(self) -> None:
         # Compaction and block writes are CPU work: keep them off the polling loop.

@@ -50,7 +50,9 @@ def make_app() -> Router:
                 [start_ms + i * 10_000 for i in range(61)],
                 [1.0 + slope * i for i in range(61)],
             )
-    runtime = Runtime(Config(), store=reader, with_store=False)
+    # `/scrape` may probe loopback (nothing listens on the ports the fuzzer names)
+    config = Config(exporter={"scrape_allow": ["127.0.0.0/8", "[::1]"]})
+    runtime = Runtime(config, store=reader, with_store=False)
     return build_http_app(runtime, SelfMetrics(), query_api=True)
 
 
