@@ -303,6 +303,23 @@ class RuleEngine:
     def health(self) -> list[RuleHealth]:
         return list(self._health.values())
 
+    def rule_health(self, group: RuleGroup, rule: str) -> RuleHealth | None:
+        """The last evaluation of one rule (None before its first)."""
+        return self._health.get((group.key, rule))
+
+    def rule_alerts(self, group: RuleGroup, rule: str) -> list[AlertSnapshot]:
+        """One alerting rule's pending and firing alerts."""
+        with self._lock:
+            active = self._alerts.get(group.key, {}).get(rule, {})
+            return [
+                alert.snapshot(rule, group.name)
+                for alert in active.values()
+                if alert.state is not AlertState.INACTIVE
+            ]
+
+    def last_evaluation_ms(self, group: RuleGroup) -> int | None:
+        return self._last_eval.get(group.key)
+
     def _save(self) -> None:
         if self._state_file is None:
             return

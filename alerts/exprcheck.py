@@ -17,6 +17,7 @@ import promql_parser
 
 from monitor.query import Engine, MemoryReader, NotSupportedError
 from monitor.query import QueryError as EngineQueryError
+from monitor.query.limits import QueryLimits, check_expression
 
 __all__ = ["ExprError", "ExprValidator", "validate_expr"]
 
@@ -57,6 +58,11 @@ def validate_expr(expr: str) -> None:
     if not expr.strip():
         raise ExprError("empty expression", 0)
     try:
+        # a rule file is input too: too long or too deep never reaches the parser
+        check_expression(expr, _LIMITS, "expression")
+    except EngineQueryError as exc:
+        raise ExprError(exc.message, 0) from None
+    try:
         promql_parser.parse(expr)
     except ValueError as exc:
         message = str(exc)
@@ -72,4 +78,5 @@ def validate_expr(expr: str) -> None:
         raise ExprError(exc.message, _locate(expr, exc.message)) from None
 
 
-_DRY_RUN = Engine(MemoryReader(), timeout_s=1.0)
+_LIMITS = QueryLimits()
+_DRY_RUN = Engine(MemoryReader(), limits=_LIMITS, timeout_s=1.0)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from alerts.state import atomic_write_json
 from monitor.model import Matcher, now_ms
+from monitor.regex import RegexError, anchored
 
 __all__ = ["Silence", "SilenceStore", "parse_matcher", "matches", "SilenceError"]
 
@@ -43,8 +44,8 @@ def parse_matcher(text: str) -> Matcher:
         value = value[1:-1]
     if op in ("=~", "!~"):
         try:
-            re.compile(value)
-        except re.error as exc:
+            anchored(value)
+        except RegexError as exc:
             raise SilenceError(f"bad regex in matcher {text!r}: {exc}") from None
     return Matcher(name, op, value)
 
@@ -55,7 +56,8 @@ def matches(matcher: Matcher, labels: Mapping[str, str]) -> bool:
         return value == matcher.value
     if matcher.op == "!=":
         return value != matcher.value
-    found = re.fullmatch(matcher.value, value) is not None
+    # RE2, anchored as Alertmanager anchors it: linear time whatever the pattern
+    found = anchored(matcher.value).fullmatch(value)
     return found if matcher.op == "=~" else not found
 
 

@@ -4,10 +4,10 @@ producing gets a stale marker at that evaluation, so `ALERTS` ends when an alert
 The store marks series stale per `target_labels` (a target's series missing from its next
 batch end) and keeps one row per target and timestamp. Rule output has no target, so each
 distinct label set is written as its own "target": `target_labels` is the series' label set
-plus `WRITER_LABEL="rules"`, and the samples carry only their names. The writer label keeps
-the row apart from a polled target's: a rule aggregated `by (instance)` yields exactly the
-label set of a target given as a bare URL, and sharing its row would end (mark stale) all of
-that target's raw series at every evaluation. The store drops `__` labels from the series.
+with the store source `rules`, and the samples carry only their names. The source keeps the
+row apart from a polled target's: a rule aggregated `by (instance)` yields exactly the label
+set of a target given as a bare URL, and sharing its row would end (mark stale) all of that
+target's raw series at every evaluation.
 
 Series with one label set and different names
 (`instance:hits:rate5m{instance="a"}` and `instance:misses:rate5m{instance="a"}`) may come
@@ -21,17 +21,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from monitor.model import WRITER_LABEL, Labels, SampleBatch
+from monitor.model import Labels, SampleBatch
 
-__all__ = ["StoreSink", "AppendOnlyStore"]
+__all__ = ["StoreSink", "AppendOnlyStore", "RULES_SOURCE"]
 
-_RULES_WRITER = (WRITER_LABEL, "rules")
+#: the store source of rule output (`SampleBatch.source`): never a polled target's row
+RULES_SOURCE = "rules"
 
 
 class AppendOnlyStore(Protocol):
     def append(self, batch: SampleBatch) -> None: ...
 
-    def mark_stale(self, target_labels: Labels, ts_ms: int) -> None: ...
+    def mark_stale(self, target_labels: Labels, ts_ms: int, source: str = "") -> None: ...
 
 
 class StoreSink:
@@ -59,13 +60,12 @@ class StoreSink:
                 merged.update(self._owned[holder][labels])
             at = max(ts_ms, self._last_ts.get(labels, ts_ms - 1) + 1)
             self._last_ts[labels] = at
-            row = tuple(sorted((*labels, _RULES_WRITER)))
             if not merged:
-                self.store.mark_stale(row, at)
+                self.store.mark_stale(labels, at, source=RULES_SOURCE)
                 del self._holders[labels]
                 del self._last_ts[labels]
                 continue
-            batch = SampleBatch(ts_ms=at, target_labels=row)
+            batch = SampleBatch(ts_ms=at, target_labels=labels, source=RULES_SOURCE)
             for name, value in merged.items():
                 batch.add(name, value)
             self.store.append(batch)

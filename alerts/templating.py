@@ -27,6 +27,7 @@ from alerts.gofmt import (
     humanize_duration,
     humanize_percentage,
 )
+from monitor.regex import RegexError, searcher
 
 __all__ = ["Template", "TemplateError", "TemplateData", "compile_template", "FUNCTIONS"]
 
@@ -112,10 +113,11 @@ def _re_replace_all(*args: object) -> str:
     if len(args) != 3:
         raise _ExpandError(f"wrong number of args: want 3 got {len(args)}")
     pattern, replacement, text = (_stringify(a) for a in args)
+    go_replacement = re.sub(r"\$\{?(\w+)\}?", r"\\g<\1>", replacement)
     try:
-        go_replacement = re.sub(r"\$\{?(\w+)\}?", r"\\g<\1>", replacement)
-        return re.sub(pattern, go_replacement, text)
-    except (re.error, IndexError) as exc:
+        # RE2: the pattern comes from a rule file, the text from label values
+        return searcher(pattern, go_replacement)(text)
+    except RegexError as exc:
         raise _ExpandError(f"reReplaceAll: {exc}") from None
 
 

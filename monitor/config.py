@@ -21,6 +21,7 @@ import platformdirs
 
 from monitor.durations import parse_duration
 from monitor.model import Labels, labels_of
+from monitor.query.limits import QueryLimitsError, parse_query_limits
 from monitor.secrets import Secret
 from monitor.sections import SECTION_OWNERS, SectionContext, unknown_keys
 from monitor.sharding import Shard
@@ -91,6 +92,8 @@ class Config:
     exporter: dict[str, Any] = field(default_factory=dict)
     alerts: dict[str, Any] = field(default_factory=dict)
     hotkeys: dict[str, Any] = field(default_factory=dict)
+    #: `[query]`: what one query may ask for (`monitor.query.limits.parse_query_limits`)
+    query: dict[str, Any] = field(default_factory=dict)
     shard: Shard | None = None
 
     @property
@@ -271,13 +274,14 @@ def parse_config(doc: dict[str, Any], source: str = "<config>") -> Config:
         if target is None:
             continue
         targets.append(target)
-        # indexes as written in the file, so a duplicate after a bad entry is named right
-        if target.instance in seen:
+        # indexes as written in the file, so a duplicate after a bad entry is named right;
+        # by kind and address: a redis and a memcached server may share an address
+        if target.key in seen:
             check.error(
                 f"targets[{index}].url",
-                f"duplicate target {target.url} (also targets[{seen[target.instance]}])",
+                f"duplicate target {target.url} (also targets[{seen[target.key]}])",
             )
-        seen.setdefault(target.instance, index)
+        seen.setdefault(target.key, index)
 
     sections: dict[str, dict[str, Any]] = {}
     context = SectionContext(config_dir(source), source)
@@ -285,6 +289,12 @@ def parse_config(doc: dict[str, Any], source: str = "<config>") -> Config:
         table = check.table(doc, name)
         check.problems += [f"{source}: {p}" for p in unknown_keys(name, table, context)]
         sections[name] = table
+    try:  # the engine itself bounds queries: a bad limit must fail every command at once
+        parse_query_limits(sections["query"])
+    except QueryLimitsError as exc:
+        for problem in exc.problems:
+            key, _, message = problem.partition(": ")
+            check.error(key, message)
     collectors = _parse_collectors(check, check.table(doc, "collectors"))
 
     if check.problems:
@@ -299,6 +309,7 @@ def parse_config(doc: dict[str, Any], source: str = "<config>") -> Config:
         exporter=sections["exporter"],
         alerts=sections["alerts"],
         hotkeys=sections["hotkeys"],
+        query=sections["query"],
     )
 
 

@@ -50,7 +50,7 @@ class FleetChange:
 class _Cluster:
     seed: Target
     topology: ClusterTopology | None = None
-    #: instances of the pollers this cluster owns
+    #: keys (`Target.key`) of the pollers this cluster owns
     members: set[str] = field(default_factory=set)
 
 
@@ -87,6 +87,8 @@ class Fleet:
         self._slow_interval_s = slow_interval_s
         self._options = options or {}
         self._connect = connect
+        #: by `Target.key`: kind and address, so a redis and a memcached server on one
+        #: address are two pollers
         self.pollers: dict[str, TargetPoller] = {}
         #: shared with every poller: callables adding samples to each successful poll
         self.contributors: list[Callable[[Target, SampleBatch], None]] = []
@@ -133,8 +135,8 @@ class Fleet:
         their pollers (with their state) and clusters their topology; seeds that are gone
         or changed lose theirs; new and changed seeds are discovered and added."""
         change = FleetChange()
-        wanted = {t.instance: t for t in targets}
-        kept = [seed for seed in self._seeds if wanted.get(seed.instance) == seed]
+        wanted = {t.key: t for t in targets}
+        kept = [seed for seed in self._seeds if wanted.get(seed.key) == seed]
         for seed in self._seeds:
             if seed in kept:
                 continue
@@ -149,8 +151,8 @@ class Fleet:
                 change.removed += [
                     self.pollers.pop(i) for i in sorted(owner.members) if i in self.pollers
                 ]
-            elif seed.instance in self.pollers:
-                change.removed.append(self.pollers.pop(seed.instance))
+            elif seed.key in self.pollers:
+                change.removed.append(self.pollers.pop(seed.key))
         new_seeds = [t for t in targets if t not in kept]
         self._seeds = list(targets)
         change.added += (await self._add_seeds(new_seeds)).added
@@ -174,9 +176,9 @@ class Fleet:
                     change_part = self._apply(cluster, topology)
                     change.added += change_part.added
                     continue
-            if seed.instance not in self.pollers and self._shard.owns(seed.instance):
+            if seed.key not in self.pollers and self._shard.owns(seed.instance):
                 poller = self._new_poller(seed)
-                self.pollers[seed.instance] = poller
+                self.pollers[seed.key] = poller
                 change.added.append(poller)
         return change
 
@@ -286,19 +288,19 @@ class Fleet:
         owns): remove the gone ones, add the new ones, replace the relabelled ones. Returns
         the change and the new members."""
         change = FleetChange()
-        wanted = {t.instance: t for t in targets if self._shard.owns(t.instance)}
-        for instance in sorted(members - wanted.keys()):
-            poller = self.pollers.pop(instance, None)
+        wanted = {t.key: t for t in targets if self._shard.owns(t.instance)}
+        for key in sorted(members - wanted.keys()):
+            poller = self.pollers.pop(key, None)
             if poller is not None:
                 change.removed.append(poller)
-        for instance, target in wanted.items():
-            current = self.pollers.get(instance)
+        for key, target in wanted.items():
+            current = self.pollers.get(key)
             if current is not None and current.target.labels == target.labels:
                 continue
             if current is not None:  # relabelled (failover): old series end, new ones begin
                 change.removed.append(current)
             poller = self._new_poller(target)
-            self.pollers[instance] = poller
+            self.pollers[key] = poller
             change.added.append(poller)
         return change, set(wanted)
 
@@ -306,21 +308,22 @@ class Fleet:
         if events and self._sink is not None:
             self._sink.add_events(events)
 
-    def is_cluster_member(self, instance: str) -> bool:
-        return any(instance in c.members for c in self._clusters.values())
+    def is_cluster_member(self, key: str) -> bool:
+        """Whether the poller with this `Target.key` belongs to a discovered cluster."""
+        return any(key in c.members for c in self._clusters.values())
 
     def wants_refresh(self, poller: TargetPoller) -> bool:
         """Whether this poll suggests the topology moved: a cluster node or a Sentinel-managed
         data node stopped answering (a failover may follow), or a Sentinel reports a
         primary, replica count or master that the last discovery did not see."""
-        instance = poller.target.instance
+        instance, key = poller.target.instance, poller.target.key
         labels = dict(poller.target.labels)
         if poller.status.up is False:
             # a Sentinel-managed node asks once: the Sentinels' own polls report the switch
-            return self.is_cluster_member(instance) or (
+            return self.is_cluster_member(key) or (
                 "sentinel_master" in labels
                 and poller.status.consecutive_failures == 1
-                and any(instance in g.members for g in self._sentinel_sets.values())
+                and any(key in g.members for g in self._sentinel_sets.values())
             )
         group = self._sentinel_sets.get(labels.get("sentinel_set", ""))
         batch = poller.status.last_batch

@@ -21,7 +21,6 @@ __all__ = [
     "now_ms",
     "Matcher",
     "STALE_NAN_BITS",
-    "WRITER_LABEL",
 ]
 
 #: Label pairs sorted by name; hashable so it can key a series.
@@ -44,13 +43,6 @@ class MetricType(enum.StrEnum):
     HISTOGRAM = "histogram"  # exposed as _bucket/_sum/_count samples
 
 
-#: A target label that names who writes a batch without becoming a series label: the store
-#: keeps one staleness row per `target_labels`, so rule output (label set `{instance="a"}`)
-#: must not share its row with the target polled as `{instance="a"}`. Any target label that
-#: starts with `__` is such a key part; the store drops it from the series' labels.
-WRITER_LABEL = "__writer__"
-
-
 @dataclass(slots=True)
 class SampleBatch:
     """Samples of one target taken at one instant.
@@ -68,6 +60,9 @@ class SampleBatch:
     values: list[float] = field(default_factory=list)
     #: metric name -> (type, help) for names this batch introduces
     metadata: dict[str, tuple[MetricType, str]] = field(default_factory=dict)
+    #: what tells this target apart from another with the same labels (its kind: a redis
+    #: and a memcached server on one address); "" when the labels alone say it
+    source: str = ""
 
     def add(self, name: str, value: float, labels: Labels = ()) -> None:
         self.names.append(name)

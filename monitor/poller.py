@@ -144,7 +144,9 @@ class TargetPoller:
         target = self.target
         started = time.perf_counter()
         ts_ms = int(time.time() * 1000) if ts_ms is None else ts_ms
-        batch = SampleBatch(ts_ms=ts_ms, target_labels=target.series_labels())
+        batch = SampleBatch(
+            ts_ms=ts_ms, target_labels=target.series_labels(), source=target.store_source
+        )
         events: list[Event] = []
         error: str | None = None
         backing_off = False
@@ -163,7 +165,9 @@ class TargetPoller:
         if error is not None and not backing_off:
             await self._drop_connection(error)
         if error is not None:
-            batch = SampleBatch(ts_ms=ts_ms, target_labels=target.series_labels())
+            batch = SampleBatch(
+                ts_ms=ts_ms, target_labels=target.series_labels(), source=target.store_source
+            )
             events = []
         duration = time.perf_counter() - started
         ok = error is None
@@ -180,7 +184,9 @@ class TargetPoller:
             target=target,
             up=ok,
             last_poll_ms=ts_ms,
-            last_duration_s=duration,
+            # a poll skipped while backing off tried nothing: the last attempt's duration
+            # (a timeout's full length) still says how long this target takes
+            last_duration_s=previous.last_duration_s if backing_off else duration,
             last_error=error,
             consecutive_failures=0 if ok else previous.consecutive_failures + 1,
             capabilities=self._capabilities,

@@ -13,6 +13,7 @@ import logging
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import Future
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from collectors.base import Collector
@@ -23,6 +24,7 @@ from monitor.fleet import Fleet
 from monitor.model import MetricType, SampleBatch, now_ms
 from monitor.poller import POLLER_METRICS, PollObserver, TargetPoller, TargetStatus
 from monitor.scheduler import PollScheduler
+from monitor.store.api import HealthReporter, StoreHealth
 from monitor.targets import Target, parse_target_url
 
 __all__ = ["Runtime", "open_store", "collector_factory", "static_metadata", "poll_once"]
@@ -55,8 +57,6 @@ def static_metadata(config: Config) -> dict[str, tuple[MetricType, str]]:
 def open_store(config: Config, read_only: bool = False) -> Any:
     """The embedded store at the configured path (created if missing); with
     `backend = "prometheus"`, one whose series reads go to that server instead."""
-    from dataclasses import replace
-
     from monitor.store import EmbeddedStore, StoreConfig
 
     settings = config.store
@@ -164,11 +164,23 @@ class Runtime:
 
     def _mark_stale(self, poller: TargetPoller) -> None:
         if self.store is not None:
-            self.store.mark_stale(poller.target.series_labels(), now_ms())
+            target = poller.target
+            if target.store_source:  # only then: stores and sinks of two arguments still fit
+                self.store.mark_stale(target.series_labels(), now_ms(), target.store_source)
+            else:
+                self.store.mark_stale(target.series_labels(), now_ms())
 
     async def _maintain_store(self) -> None:
         # Compaction and block writes are CPU work: keep them off the polling loop.
         await asyncio.to_thread(self.store.maintain, now_ms())
+        if isinstance(self.observer, SelfMetrics):
+            self.observer.set_store_write_errors(self.store_health().write_errors)
+
+    def store_health(self) -> StoreHealth:
+        """Whether the store's writes work (always, for a store that cannot tell)."""
+        if isinstance(self.store, HealthReporter):
+            return self.store.health()
+        return StoreHealth()
 
     async def _report_store(self) -> None:
         # Stats stat() files under the store's lock: on a timer, not on every scrape.
@@ -254,12 +266,20 @@ class Runtime:
     def statuses(self) -> list[TargetStatus]:
         return self.fleet.statuses() if self.fleet is not None else []
 
+    def polled_targets(self) -> list[Target]:
+        """Every target polled now: the configured ones and the discovered cluster nodes."""
+        return [s.target for s in self.statuses()] + list(self.config.targets)
+
     def latest_batches(self) -> list[SampleBatch]:
         return [s.last_batch for s in self.statuses() if s.last_batch is not None]
 
-    def probe(self, url: str, timeout_s: float = 10.0) -> SampleBatch:
-        """Poll a target given by URL once, now (the exporter's `/scrape?target=`)."""
-        target = parse_target_url(url, timeout_s=min(timeout_s, 10.0), discover=False)
+    def probe(self, url: str | Target, timeout_s: float = 10.0) -> SampleBatch:
+        """Poll a target given by URL (or a configured one) once, now (the exporter's
+        `/scrape?target=`)."""
+        if isinstance(url, Target):
+            target = replace(url, timeout_s=min(timeout_s, 10.0), discover=False)
+        else:
+            target = parse_target_url(url, timeout_s=min(timeout_s, 10.0), discover=False)
 
         async def once() -> SampleBatch:
             poller = TargetPoller(

@@ -76,7 +76,7 @@ class PollScheduler:
         self._scheduler: AsyncIOScheduler | None = None
         self._last_discovery_request = 0.0
         self._running: set[asyncio.Task[object]] = set()  # jobs in flight, for stop()
-        self._in_flight: set[str] = set()  # instances being polled now
+        self._in_flight: set[str] = set()  # keys (`Target.key`) of the targets polled now
 
     async def start(self) -> None:
         """Start inside the running event loop, with a job for every poller the fleet has."""
@@ -128,14 +128,14 @@ class PollScheduler:
         self._scheduler.add_job(
             self._poll,
             trigger,
-            args=[target.instance, interval, offset],
-            id=f"poll:{target.instance}",
+            args=[target.key, interval, offset],
+            id=f"poll:{target.key}",
             replace_existing=True,
             misfire_grace_time=max(1, int(interval)),
         )
         # The first poll runs right away, outside the trigger: giving the job
         # `next_run_time=now` would move every later run off the target's phase grid.
-        asyncio.get_running_loop().create_task(self._poll(target.instance, interval, offset))
+        asyncio.get_running_loop().create_task(self._poll(target.key, interval, offset))
 
     async def _tracked(self, func: Callable[[], Awaitable[None]]) -> None:
         task = asyncio.current_task()
@@ -146,17 +146,17 @@ class PollScheduler:
         finally:
             self._running.discard(task)
 
-    async def _poll(self, instance: str, interval_s: float, offset_s: float) -> None:
-        if instance in self._in_flight:  # the immediate first poll may meet the first slot
+    async def _poll(self, key: str, interval_s: float, offset_s: float) -> None:
+        if key in self._in_flight:  # the immediate first poll may meet the first slot
             return
-        self._in_flight.add(instance)
+        self._in_flight.add(key)
         try:
-            await self._tracked(functools.partial(self._poll_now, instance, interval_s, offset_s))
+            await self._tracked(functools.partial(self._poll_now, key, interval_s, offset_s))
         finally:
-            self._in_flight.discard(instance)
+            self._in_flight.discard(key)
 
-    async def _poll_now(self, instance: str, interval_s: float, offset_s: float) -> None:
-        poller = self.fleet.pollers.get(instance)
+    async def _poll_now(self, key: str, interval_s: float, offset_s: float) -> None:
+        poller = self.fleet.pollers.get(key)
         if poller is None:
             return
         await poller.poll(aligned_ts_ms(time.time(), interval_s, offset_s))
@@ -188,9 +188,9 @@ class PollScheduler:
 
     async def apply(self, change: FleetChange) -> None:
         for poller in change.removed:
-            instance = poller.target.instance
-            if self._scheduler is not None and instance not in self.fleet.pollers:
-                job = self._scheduler.get_job(f"poll:{instance}")
+            key = poller.target.key
+            if self._scheduler is not None and key not in self.fleet.pollers:
+                job = self._scheduler.get_job(f"poll:{key}")
                 if job is not None:
                     job.remove()
             poller.retire()

@@ -12,8 +12,12 @@ from collections.abc import Mapping
 
 from monitor.exporter import SelfMetrics
 from monitor.http.app import make_app
+from monitor.http.rulesapi import RulesSource
+from monitor.http.scrapepolicy import ScrapePolicy
+from monitor.http.settings import parse_exporter_settings
 from monitor.http.wsgi import Router, WSGIApp
 from monitor.model import MetricType
+from monitor.query.limits import parse_query_limits
 from monitor.readmodel.local import LocalSource
 from monitor.runtime import Runtime, static_metadata
 
@@ -44,8 +48,12 @@ def build_http_app(
     self_metrics: SelfMetrics | None = None,
     query_api: bool = True,
     root: WSGIApp | None = None,
+    rules: RulesSource | None = None,
 ) -> Router:
-    """`self_metrics` defaults to the runtime's own poll observer when that is one."""
+    """`self_metrics` defaults to the runtime's own poll observer when that is one; `rules`
+    (the alert engine) serves `/api/v1/rules` and `/api/v1/alerts`. `/scrape` polls only
+    what the runtime polls and what `[exporter] scrape_allow` allows; queries are bounded
+    by `[query]`. Raises HttpSettingsError / QueryLimitsError for bad sections."""
     if self_metrics is None and isinstance(runtime.observer, SelfMetrics):
         self_metrics = runtime.observer
 
@@ -57,8 +65,10 @@ def build_http_app(
         return batches
 
     def ready() -> bool:
+        # not ready while the store cannot write: what is collected is not made durable
         statuses = runtime.statuses()
-        return bool(statuses) and all(s.up is not None for s in statuses)
+        polled = bool(statuses) and all(s.up is not None for s in statuses)
+        return polled and runtime.store_health().ok
 
     reader = runtime.store if query_api else None
     # a bare SeriesReader (tests, a read-only view) has no events to serve; with a store,
@@ -70,9 +80,14 @@ def build_http_app(
         metadata=RuntimeMetadata(runtime),
         self_metrics=self_metrics,
         probe=runtime.probe,
+        scrape_policy=ScrapePolicy(
+            runtime.polled_targets, parse_exporter_settings(runtime.config.exporter).scrape_allow
+        ),
         reader=reader,
         events=events,
         targets=runtime.statuses,
+        rules=rules,
         ready=ready,
         root=root,
+        limits=parse_query_limits(runtime.config.query),
     )

@@ -97,6 +97,19 @@ class Target:
         return host_port(self.host or "", self.port)
 
     @property
+    def key(self) -> str:
+        """What tells targets apart: the kind and the address (a redis and a memcached
+        server may share a `host:port`, e.g. behind one proxy)."""
+        return f"{self.kind.value}://{self.instance}"
+
+    @property
+    def store_source(self) -> str:
+        """What the store adds to `series_labels()` to tell this target's polls from another
+        one's with the same labels: "" for redis (the labels alone, as stores were always
+        keyed), the kind otherwise."""
+        return "" if self.kind is TargetKind.REDIS else self.kind.value
+
+    @property
     def display_name(self) -> str:
         return self.name or self.instance
 

@@ -3,7 +3,8 @@
 Polls the targets on their schedule and serves the latest samples of every target at
 `/metrics` from memory (a scrape never waits on a slow target), plus redis_exporter's
 multi-target probe `/scrape?target=redis://…` and cachewatch's own `cachewatch_*` metrics.
-No store, no UI.
+No store, no UI. Like `serve`: 127.0.0.1 unless told otherwise, a wider address only with
+`[exporter]` auth (or `--allow-insecure-listen`), optional TLS (`tls_cert_file`/`_key_file`).
 """
 
 from __future__ import annotations
@@ -27,13 +28,19 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="ADDR",
         help="host:port to listen on (default: [exporter] listen, else 127.0.0.1:9121)",
     )
+    parser.add_argument(
+        "--allow-insecure-listen",
+        action="store_true",
+        help="allow a non-loopback address without auth (e.g. behind an authenticating proxy)",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from monitor.exporter import SelfMetrics
     from monitor.exporter.settings import ExporterSettingsError, parse_exporter_settings
-    from monitor.http.server import ListenError, serve_forever
+    from monitor.http.auth import AuthGate, InsecureListenError, check_listen
+    from monitor.http.server import ListenError, parse_listen, serve_forever
     from monitor.runtime import Runtime
     from monitor.service import build_http_app
 
@@ -45,11 +52,18 @@ def run(args: argparse.Namespace) -> int:
     except ExporterSettingsError as exc:
         return fail("\n".join(exc.problems))
     listen = args.listen or settings.listen
+    try:
+        host, _ = parse_listen(listen)
+        allow = settings.allow_insecure_listen or args.allow_insecure_listen
+        check_listen(host, listen, settings.auth, allow, "exporter")
+    except (InsecureListenError, ListenError) as exc:
+        return fail(str(exc))
     self_metrics = SelfMetrics()
     runtime = Runtime(config, observer=self_metrics, with_store=False)
     runtime.start_background()
     try:
-        server = serve_forever(build_http_app(runtime, self_metrics, query_api=False), listen)
+        app = AuthGate(build_http_app(runtime, self_metrics, query_api=False), settings.auth)
+        server = serve_forever(app, listen, settings.server)
     except ListenError as exc:
         runtime.stop_background()
         return fail(str(exc))

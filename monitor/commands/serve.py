@@ -59,18 +59,20 @@ def run(args: argparse.Namespace) -> int:
     from alerts.service import AlertSettingsError, default_state_dir
     from monitor.hotkeys_runner import HotKeysRunner, HotKeysSettingsError
     from monitor.http import ListenError
+    from monitor.http.settings import HttpSettingsError, parse_exporter_settings
     from ui.web.settings import WebSettingsError, parse_web_settings
 
     try:
         config = resolve_config(args, need_targets=True)
         web = parse_web_settings(config.web)
+        parse_exporter_settings(config.exporter)  # its scrape_allow applies to serve too
         base_dir = Path(args.config).resolve().parent if args.config else Path.cwd()
         state_dir = args.alerts_state_dir or default_state_dir()
         alerting = AlertingRunner(config.alerts, base_dir, state_dir)
         hotkeys = HotKeysRunner(config.hotkeys)
     except ConfigError as exc:
         return fail(str(exc))
-    except (WebSettingsError, AlertSettingsError) as exc:
+    except (WebSettingsError, AlertSettingsError, HttpSettingsError) as exc:
         return fail("\n".join(exc.problems))
     except HotKeysSettingsError as exc:
         return fail(str(exc))
@@ -97,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
             auth=web.auth,
             theme=web.theme,
             allow_insecure_listen=True,  # checked above, before the engine started
+            server=web.server,
         )
     except ListenError as exc:
         runtime.stop_background()

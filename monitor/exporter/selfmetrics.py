@@ -30,6 +30,10 @@ _METADATA: dict[str, tuple[MetricType, str]] = {
         "Bytes the embedded store uses on disk.",
     ),
     "cachewatch_store_series": (MetricType.GAUGE, "Series in the embedded store."),
+    "cachewatch_store_write_errors_total": (
+        MetricType.COUNTER,
+        "Writes to the embedded store that failed (a full disk); the data is kept and retried.",
+    ),
     "cachewatch_targets": (MetricType.GAUGE, "Targets this instance polls."),
     "cachewatch_scheduler_skipped_runs_total": (
         MetricType.COUNTER,
@@ -51,6 +55,7 @@ class SelfMetrics:
         self._duration_count = 0
         self._store_bytes = 0
         self._store_series = 0
+        self._store_write_errors = 0
         self._targets = 0
         self._skipped_runs: dict[str, int] = {}
 
@@ -80,6 +85,10 @@ class SelfMetrics:
             self._store_series = series
             self._store_bytes = bytes_on_disk
 
+    def set_store_write_errors(self, count: int) -> None:
+        with self._lock:
+            self._store_write_errors = count
+
     def set_targets(self, count: int) -> None:
         with self._lock:
             self._targets = count
@@ -102,6 +111,7 @@ class SelfMetrics:
             batch.add("cachewatch_poll_seconds_count", self._duration_count)
             batch.add("cachewatch_store_size_bytes", self._store_bytes)
             batch.add("cachewatch_store_series", self._store_series)
+            batch.add("cachewatch_store_write_errors_total", self._store_write_errors)
             batch.add("cachewatch_targets", self._targets)
             for job in sorted(self._skipped_runs):
                 batch.add(

@@ -17,9 +17,12 @@ from monitor.http.metrics import (
     ScrapeEndpoint,
 )
 from monitor.http.promapi import PrometheusApi, QueryEngine
+from monitor.http.rulesapi import RulesApi, RulesSource
+from monitor.http.scrapepolicy import ScrapePolicy
 from monitor.http.targets import TargetsEndpoint
 from monitor.http.wsgi import Response, Router, WSGIApp
 from monitor.query import Engine
+from monitor.query.limits import QueryLimits
 from monitor.store.api import SeriesReader
 
 if TYPE_CHECKING:
@@ -45,25 +48,31 @@ def make_app(
     metadata: MetadataSource,
     self_metrics: SelfMetrics | None = None,
     probe: Probe | None = None,
+    scrape_policy: ScrapePolicy | None = None,
     reader: SeriesReader | None = None,
     engine: QueryEngine | None = None,
     events: EventQuery | None = None,
     targets: Callable[[], Sequence[TargetStatus]] | None = None,
+    rules: RulesSource | None = None,
     ready: Callable[[], bool] = lambda: True,
     version: str | None = None,
     root: WSGIApp | None = None,
+    limits: QueryLimits | None = None,
 ) -> Router:
     """The WSGI app.
 
     - `latest_batches()`: the last batch of every target, for `/metrics`;
     - `metadata()`: metric name -> (type, help) of everything collected;
-    - `probe(url, timeout_s)`: poll one target now, for `/scrape` (route absent without it);
+    - `probe(url, timeout_s)`: poll one target now, for `/scrape` (route absent without it),
+      limited to what `scrape_policy` allows (anything without one);
     - `reader` (+ `engine`, default `monitor.query.Engine(reader)`): the query API under
       `/api/v1/` (absent without a reader, e.g. for `export`);
     - `events(kind_prefix, instance, start_ms, limit)`: the store's events, newest first, for
       `/api/v1/cachewatch/events` (absent without it);
     - `targets()`: the poller's status of every target, for `/api/v1/targets` (absent
       without it);
+    - `rules`: the alert engine, for `/api/v1/rules` and `/api/v1/alerts` (absent without);
+    - `limits`: what one query may ask for (`[query]`), for the engine and the query pool;
     - `ready()`: what `/-/ready` reports (e.g. "the first round of polls finished");
     - `root`: a WSGI app for every other path (the web UI); also `app.mount_root(...)` later.
     """
@@ -79,11 +88,12 @@ def make_app(
         ),
     )
     if probe is not None:
-        router.route("/scrape", ScrapeEndpoint(probe, metadata))
+        router.route("/scrape", ScrapeEndpoint(probe, metadata, scrape_policy))
     if reader is not None:
+        limits = limits or QueryLimits()
         if engine is None:
-            engine = Engine(reader)
-        api = PrometheusApi(reader, engine, lambda: dict(metadata()), version or _version())
+            engine = Engine(reader, limits=limits)
+        api = PrometheusApi(reader, engine, lambda: dict(metadata()), version or _version(), limits)
         router.route("/api/v1/query", api.query)
         router.route("/api/v1/query_range", api.query_range)
         router.route("/api/v1/series", api.series)
@@ -95,6 +105,10 @@ def make_app(
         router.route("/api/v1/cachewatch/events", EventsEndpoint(events))
     if targets is not None:
         router.route("/api/v1/targets", TargetsEndpoint(targets))
+    if rules is not None:
+        rules_api = RulesApi(rules)
+        router.route("/api/v1/rules", rules_api.rules)
+        router.route("/api/v1/alerts", rules_api.alerts)
     if root is not None:
         router.mount_root(root)
     return router

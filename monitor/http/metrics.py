@@ -14,15 +14,17 @@ from collections.abc import Callable, Iterable, Mapping
 
 from monitor.exporter import Exposition, Format, SelfMetrics, negotiate
 from monitor.http.params import BadRequest
+from monitor.http.scrapepolicy import ScrapePolicy, ScrapeRefused
 from monitor.http.wsgi import Request, Response
 from monitor.model import MetricType, SampleBatch, now_ms
-from monitor.targets import TargetError, parse_target_url
+from monitor.targets import Target, TargetError, parse_target_url
 
 __all__ = ["MetricsEndpoint", "ScrapeEndpoint", "Probe", "LatestBatches", "MetadataSource"]
 
 log = logging.getLogger("cachewatch.http")
 
-Probe = Callable[[str, float], SampleBatch]
+#: poll a target now: its URL, or (a configured target, with its secrets) the Target itself
+Probe = Callable[[str | Target, float], SampleBatch]
 LatestBatches = Callable[[], Iterable[SampleBatch]]
 MetadataSource = Callable[[], Mapping[str, tuple[MetricType, str]]]
 
@@ -62,9 +64,15 @@ class MetricsEndpoint:
 
 
 class ScrapeEndpoint:
-    def __init__(self, probe: Probe, metadata: MetadataSource) -> None:
+    """Without a `policy` any target may be polled (for embedding in tests and tools);
+    `serve` and `export` always pass one (`scrapepolicy.py`)."""
+
+    def __init__(
+        self, probe: Probe, metadata: MetadataSource, policy: ScrapePolicy | None = None
+    ) -> None:
         self._probe = probe
         self._metadata = metadata
+        self._policy = policy
 
     def __call__(self, request: Request) -> Response:
         url = request.params.required("target")
@@ -79,9 +87,15 @@ class ScrapeEndpoint:
                 'invalid parameter "target": /scrape polls one server; probe a Sentinel '
                 "as redis://host:26379"
             )
+        probed_as: str | Target = url
+        if self._policy is not None:
+            try:
+                probed_as = self._policy.resolve(target) or url
+            except ScrapeRefused as exc:
+                raise BadRequest(f'invalid parameter "target": {exc}') from None
         timeout_s = _probe_timeout(request.header("X-Prometheus-Scrape-Timeout-Seconds"))
         try:
-            batch = self._probe(url, timeout_s)
+            batch = self._probe(probed_as, timeout_s)
         except Exception as exc:
             # the URL may carry a password: log the target's safe form and the error's type
             log.warning("probe of %s failed: %s", target.url, type(exc).__name__)

@@ -15,6 +15,10 @@ import promql_parser
 
 from monitor.durations import parse_duration
 from monitor.model import Matcher
+from monitor.query.errors import QueryError
+from monitor.query.limits import QueryLimits, check_expression
+
+DEFAULT_LIMITS = QueryLimits()
 
 __all__ = ["BadRequest", "Params", "parse_time_ms", "parse_duration_ms", "parse_selector"]
 
@@ -122,8 +126,15 @@ def _op_text(op: object) -> str:
     return next(text for candidate, text in _OPS if candidate == op)
 
 
-def parse_selector(text: str, name: str = "match[]") -> list[Matcher]:
-    """The matchers of a series selector like `redis_up{instance=~"10.*"}`."""
+def parse_selector(
+    text: str, name: str = "match[]", limits: QueryLimits = DEFAULT_LIMITS
+) -> list[Matcher]:
+    """The matchers of a series selector like `redis_up{instance=~"10.*"}`; a text too
+    long or too deep for `limits` never reaches the parser."""
+    try:
+        check_expression(text, limits, f'parameter "{name}"')
+    except QueryError as exc:
+        raise BadRequest(exc.message) from None
     try:
         expr = promql_parser.parse(text)
     except ValueError as exc:

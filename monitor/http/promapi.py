@@ -1,16 +1,22 @@
 """Prometheus's HTTP query API over cachewatch's store: `query`, `query_range`, `series`,
 `labels`, `label/<name>/values`, `metadata` and `status/buildinfo`, with Prometheus's response
-envelope and error types, so Grafana and `promtool` can use cachewatch as a data source."""
+envelope and error types, so Grafana and `promtool` can use cachewatch as a data source.
+
+Everything that reads series runs in one of the query pool's few slots (`querypool.py`), and
+query results are streamed series by series (`QueryResult.iter_api_json`)."""
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from monitor.http.params import BadRequest, Params, parse_duration_ms, parse_selector, parse_time_ms
+from monitor.http.querypool import QueryPool
 from monitor.http.wsgi import Request, Response, json_response
 from monitor.model import Matcher, MetricType, now_ms
+from monitor.query.limits import QueryLimits
 from monitor.store.api import SeriesReader
 
 __all__ = ["QueryEngine", "QueryResult", "PrometheusApi", "API_COMPATIBLE_VERSION"]
@@ -31,6 +37,10 @@ class QueryResult(Protocol):
         """The `data` member of a successful response: `resultType` and `result`."""
         ...
 
+    def iter_api_json(self) -> Iterator[bytes]:
+        """The whole success response as JSON, in chunks."""
+        ...
+
 
 class QueryEngine(Protocol):
     def instant(self, expr: str, at_ms: int) -> QueryResult: ...
@@ -40,6 +50,16 @@ class QueryEngine(Protocol):
 
 def _success(data: object) -> Response:
     return json_response({"status": "success", "data": data})
+
+
+def _streamed(result: QueryResult) -> Response:
+    """One chunk (most answers) goes out whole, with its length; more are streamed."""
+    chunks = iter(result.iter_api_json())
+    first = next(chunks)
+    second = next(chunks, None)
+    if second is None:
+        return Response(200, first, "application/json")
+    return Response(200, itertools.chain((first, second), chunks), "application/json")
 
 
 def _far_future_ms() -> int:
@@ -53,18 +73,25 @@ class PrometheusApi:
         engine: QueryEngine,
         metadata: Callable[[], dict[str, tuple[MetricType, str]]],
         version: str,
+        limits: QueryLimits | None = None,
     ) -> None:
         self._reader = reader
         self._engine = engine
         self._metadata = metadata
         self._version = version
+        self._limits = limits or QueryLimits()
+        self._pool = QueryPool(self._limits)
+
+    def _parse(self, selector: str) -> list[Matcher]:
+        return parse_selector(selector, limits=self._limits)
 
     def query(self, request: Request) -> Response:
         params = request.params
         expr = params.required("query")
         at_ms = params.time_ms("time", now_ms())
         _validate_timeout(params)
-        return _success(self._engine.instant(expr, at_ms).to_api())
+        with self._pool.slot():
+            return _streamed(self._engine.instant(expr, at_ms))
 
     def query_range(self, request: Request) -> Response:
         params = request.params
@@ -85,26 +112,29 @@ class PrometheusApi:
                 "Try decreasing the query resolution (?step=XX)"
             )
         _validate_timeout(params)
-        return _success(self._engine.range(expr, start_ms, end_ms, step_ms).to_api())
+        with self._pool.slot():
+            return _streamed(self._engine.range(expr, start_ms, end_ms, step_ms))
 
     def series(self, request: Request) -> Response:
         params = request.params
-        selectors = params.all("match[]")
+        selectors = [self._parse(s) for s in params.all("match[]")]
         if not selectors:
             raise BadRequest("no match[] parameter provided")
         start_ms, end_ms = _time_range(params)
         seen: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
-        for selector in selectors:
-            for labels in self._reader.series(parse_selector(selector), start_ms, end_ms):
-                seen.setdefault(tuple(sorted(labels.items())), labels)
+        with self._pool.slot():
+            for matchers in selectors:
+                for labels in self._reader.series(matchers, start_ms, end_ms):
+                    seen.setdefault(tuple(sorted(labels.items())), labels)
         return _success([seen[key] for key in sorted(seen)])
 
     def labels(self, request: Request) -> Response:
         params = request.params
         start_ms, end_ms = _time_range(params)
         names: set[str] = set()
-        for matchers in _optional_selectors(params):
-            names.update(self._reader.label_names(matchers, start_ms, end_ms))
+        with self._pool.slot():
+            for matchers in self._optional_selectors(params):
+                names.update(self._reader.label_names(matchers, start_ms, end_ms))
         return _success(sorted(names))
 
     def label_values(self, request: Request) -> Response:
@@ -114,9 +144,17 @@ class PrometheusApi:
         params = request.params
         start_ms, end_ms = _time_range(params)
         values: set[str] = set()
-        for matchers in _optional_selectors(params):
-            values.update(self._reader.label_values(name, matchers, start_ms, end_ms))
+        with self._pool.slot():
+            for matchers in self._optional_selectors(params):
+                values.update(self._reader.label_values(name, matchers, start_ms, end_ms))
         return _success(sorted(values))
+
+    def _optional_selectors(self, params: Params) -> list[list[Matcher]]:
+        """The `match[]` selectors; none means every series (`[[]]`: no matchers)."""
+        selectors = params.all("match[]")
+        if not selectors:
+            return [[]]
+        return [self._parse(selector) for selector in selectors]
 
     def metadata(self, request: Request) -> Response:
         params = request.params
@@ -152,13 +190,6 @@ def _time_range(params: Params) -> tuple[int, int]:
     if end_ms < start_ms:
         raise BadRequest('invalid parameter "end": end timestamp must not be before start time')
     return start_ms, end_ms
-
-
-def _optional_selectors(params: Params) -> list[list[Matcher]]:
-    selectors = params.all("match[]")
-    if not selectors:
-        return [[]]
-    return [parse_selector(selector) for selector in selectors]
 
 
 def _validate_timeout(params: Params) -> None:

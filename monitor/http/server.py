@@ -1,4 +1,5 @@
-"""Run the WSGI app under waitress in a background thread that can be stopped."""
+"""Run the WSGI app under waitress (hardened: `guard.py`) in a background thread that can
+be stopped."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import threading
 from typing import Any
 
 from waitress import wasyncore
-from waitress.server import create_server
+from waitress.adjustments import Adjustments
 from waitress.task import ThreadedTaskDispatcher
 
+from monitor.http.guard import GuardedServer
+from monitor.http.settings import ServerSettings
 from monitor.http.wsgi import WSGIApp
 
 __all__ = ["RunningServer", "ListenError", "parse_listen", "serve_forever"]
@@ -19,6 +22,9 @@ log = logging.getLogger("cachewatch.http")
 _THREADS = 8
 #: how long the server loop may take to notice `stop()`
 _LOOP_TIMEOUT_S = 0.2
+#: the largest request body accepted (waitress's default is 1 GiB); the dashboard's
+#: callbacks post their state, the query API a form of at most 1 MiB
+_MAX_BODY_BYTES = 16 << 20
 
 
 class ListenError(ValueError):
@@ -47,8 +53,9 @@ def parse_listen(listen: str) -> tuple[str, int]:
 class RunningServer:
     """A waitress server whose loop runs in a daemon thread until `stop()`."""
 
-    def __init__(self, server: Any) -> None:
+    def __init__(self, server: Any, scheme: str = "http") -> None:
         self._server = server
+        self.scheme = scheme
         self.host = str(server.effective_host)
         self.port = int(server.effective_port)
         self._stopping = threading.Event()
@@ -62,7 +69,7 @@ class RunningServer:
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{self.scheme}://{host}:{self.port}"
 
     def _run(self) -> None:
         # One poll round at a time, so the sockets are closed by this thread, between
@@ -74,6 +81,7 @@ class RunningServer:
                     break
             wasyncore.loop(timeout=_LOOP_TIMEOUT_S, use_poll=True, map=server_map, count=1)
         self._server.task_dispatcher.shutdown()
+        self._server.priority_dispatcher.shutdown()
         wasyncore.close_all(server_map)
 
     def stop(self, timeout_s: float = 5.0) -> None:
@@ -87,28 +95,47 @@ class RunningServer:
         self._thread.join(timeout_s)
 
 
-def serve_forever(app: WSGIApp, listen: str = "127.0.0.1:8050") -> RunningServer:
-    """Start serving `app` on `listen` in a daemon thread; port 0 picks a free port."""
+def serve_forever(
+    app: WSGIApp, listen: str = "127.0.0.1:8050", settings: ServerSettings | None = None
+) -> RunningServer:
+    """Start serving `app` on `listen` in a daemon thread; port 0 picks a free port.
+    `settings`: TLS and the connection limits (defaults: plain HTTP, `ServerSettings()`)."""
+    settings = settings or ServerSettings()
     host, port = parse_listen(listen)
+    tls = settings.tls_context()
     # Our own socket map and task dispatcher, so a failed bind can release what waitress
     # created before it (the wake-up pipe, the socket, the worker threads).
     socket_map: dict[int, Any] = {}
     dispatcher = ThreadedTaskDispatcher()
     dispatcher.set_thread_count(_THREADS)
     try:
-        server = create_server(
-            app,
-            map=socket_map,
-            _dispatcher=dispatcher,
+        adj = Adjustments(
             host=host,
             port=port,
+            threads=_THREADS,
             ident="cachewatch",
             clear_untrusted_proxy_headers=True,
+            url_scheme="https" if tls is not None else "http",
+            channel_timeout=settings.idle_timeout_s,
+            cleanup_interval=1,
+            # above our own limit: GuardedServer makes room before waitress would stop
+            connection_limit=settings.max_connections + 16,
+            max_request_body_size=_MAX_BODY_BYTES,
+            asyncore_use_poll=True,
+        )
+        server = GuardedServer(
+            app,
+            map=socket_map,
+            dispatcher=dispatcher,
+            adj=adj,
+            read_timeout_s=settings.read_timeout_s,
+            max_connections=settings.max_connections,
+            tls=tls,
         )
     except OSError as exc:
         dispatcher.shutdown()
         wasyncore.close_all(socket_map)
         raise ListenError(f"cannot listen on {listen!r}: {exc.strerror or exc}") from None
-    running = RunningServer(server)
+    running = RunningServer(server, "https" if tls is not None else "http")
     log.info("serving HTTP on %s", running.url)
     return running

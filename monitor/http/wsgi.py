@@ -1,5 +1,6 @@
 """A tiny WSGI router: exact paths, one path-parameter pattern, security headers on every
-response, and another WSGI app (the Dash UI) mounted at `/` for everything else."""
+response, and another WSGI app (the Dash UI) mounted at `/` for everything else — except
+`/api/…`: an unknown API path is a JSON 404, never the dashboard's page."""
 
 from __future__ import annotations
 
@@ -74,7 +75,8 @@ class Request:
 @dataclass(slots=True)
 class Response:
     status: int
-    body: bytes
+    #: the whole body, or chunks to stream (sent chunked: no Content-Length)
+    body: bytes | Iterable[bytes]
     content_type: str
     headers: list[tuple[str, str]] = field(default_factory=list)
 
@@ -118,7 +120,7 @@ class Router:
         path = str(environ.get("PATH_INFO") or "/")
         handler, arg = self._match(path)
         if handler is None:
-            if self._fallback is not None:
+            if self._fallback is not None and not path.startswith("/api/"):
                 return self._fallback(environ, _with_headers(start_response, _COMMON_HEADERS))
             response = error_response("not_found", f"no such endpoint {path!r}", 404)
         elif environ.get("REQUEST_METHOD") not in ("GET", "POST", "HEAD"):
@@ -126,15 +128,15 @@ class Router:
             response.headers.append(("Allow", "GET, POST"))
         else:
             response = self._call(handler, Request(environ, arg))
-        headers = [
-            ("Content-Type", response.content_type),
-            ("Content-Length", str(len(response.body))),
-            *_COMMON_HEADERS,
-            *_API_HEADERS,
-            *response.headers,
-        ]
+        body = response.body
+        headers = [("Content-Type", response.content_type)]
+        if isinstance(body, bytes):
+            headers.append(("Content-Length", str(len(body))))
+        headers += [*_COMMON_HEADERS, *_API_HEADERS, *response.headers]
         start_response(f"{response.status} {_STATUS_TEXT.get(response.status, '')}", headers)
-        return [b""] if environ.get("REQUEST_METHOD") == "HEAD" else [response.body]
+        if environ.get("REQUEST_METHOD") == "HEAD":
+            return [b""]
+        return [body] if isinstance(body, bytes) else body
 
     def _match(self, path: str) -> tuple[Handler | None, str]:
         handler = self._exact.get(path)

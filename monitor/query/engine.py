@@ -20,6 +20,7 @@ from monitor.query.aggregations import AGGREGATIONS, Grouping, aggregate
 from monitor.query.binops import ARITHMETIC, COMPARISONS, SET_OPERATORS, binary
 from monitor.query.errors import (
     BadDataError,
+    ExecutionError,
     NotSupportedError,
     QueryTimeoutError,
     TooManySamplesError,
@@ -36,6 +37,7 @@ from monitor.query.functions import (
     scalar_of,
     sort_rows,
 )
+from monitor.query.limits import QueryLimits
 from monitor.query.range_functions import (
     RANGE_FUNCTIONS,
     eval_range_function,
@@ -60,7 +62,13 @@ from monitor.query.values import (
     is_stale,
     merge_same_labels,
 )
-from monitor.store.api import SeriesReader
+from monitor.store.api import (
+    ReadBudget,
+    ReadTimeoutError,
+    SampleLimitError,
+    SeriesReader,
+    StoreCorruptionError,
+)
 
 __all__ = ["Engine"]
 
@@ -72,26 +80,30 @@ Value = StepVectors | RangeVectors | np.ndarray | str
 class Engine:
     """Evaluates PromQL expressions over `reader`.
 
-    `timeout_s` bounds one query's evaluation; `max_samples` bounds the samples it may read
-    plus the points it may hold, so one query can't take the process down."""
+    `limits` bound one query (`monitor.query.limits.QueryLimits`: text length and depth,
+    checked before parsing; samples read plus points held, charged before they are
+    allocated; time, checked at every node and every series read). `timeout_s` and
+    `max_samples` override the limits' own, so one query can't take the process down."""
 
     def __init__(
         self,
         reader: SeriesReader,
         lookback_ms: int = 300_000,
         *,
-        timeout_s: float = 120.0,
-        max_samples: int = 50_000_000,
+        limits: QueryLimits | None = None,
+        timeout_s: float | None = None,
+        max_samples: int | None = None,
         subquery_step_ms: int = 60_000,
     ) -> None:
         self.reader = reader
         self.lookback_ms = lookback_ms
-        self.timeout_s = timeout_s
-        self.max_samples = max_samples
+        self.limits = limits or QueryLimits()
+        self.timeout_s = self.limits.timeout_s if timeout_s is None else timeout_s
+        self.max_samples = self.limits.max_samples if max_samples is None else max_samples
         self.subquery_step_ms = subquery_step_ms
 
     def instant(self, expr: str, at_ms: int) -> QueryResult:
-        node = parse(expr)
+        node = parse(expr, self.limits)
         value = self._evaluate(node, np.array([at_ms], dtype=np.int64), at_ms, at_ms)
         if isinstance(value, str):
             return QueryResult("string", at_ms=at_ms, string=value)
@@ -122,7 +134,7 @@ class Engine:
                 "exceeded maximum resolution of 11,000 points per timeseries. "
                 "Try decreasing the query resolution (?step=XX)"
             )
-        node = parse(expr)
+        node = parse(expr, self.limits)
         kind = static_type(node)
         if kind != "instant":
             raise BadDataError(
@@ -149,11 +161,20 @@ class Engine:
         )
 
     def _evaluate(self, node: Any, steps: np.ndarray, start_ms: int, end_ms: int) -> Value:
-        evaluation = _Evaluation(
-            self, steps, start_ms, end_ms, time.monotonic() + self.timeout_s, [0]
-        )
-        with np.errstate(all="ignore"):
-            return evaluation.eval(node)
+        deadline = time.monotonic() + self.timeout_s
+        budget = ReadBudget(self.max_samples, deadline)
+        evaluation = _Evaluation(self, steps, start_ms, end_ms, budget)
+        try:
+            with np.errstate(all="ignore"):
+                return evaluation.eval(node)
+        except SampleLimitError:
+            raise TooManySamplesError(self.max_samples) from None
+        except ReadTimeoutError:
+            raise QueryTimeoutError(
+                f"query timed out after {self.timeout_s:g}s (query.timeout) while reading"
+            ) from None
+        except StoreCorruptionError as exc:
+            raise ExecutionError(str(exc)) from None
 
 
 def _range_samples(rv: RangeVectors) -> list[tuple[dict[str, str], np.ndarray, np.ndarray]]:
@@ -175,28 +196,27 @@ class _Evaluation:
         steps: np.ndarray,
         start_ms: int,
         end_ms: int,
-        deadline: float,
-        budget: list[int],
+        budget: ReadBudget,
     ) -> None:
         self.engine = engine
         self.steps = steps
         self.start_ms = start_ms
         self.end_ms = end_ms
-        self.deadline = deadline
-        self.budget = budget  # samples and points held so far, shared with subqueries
+        self.budget = budget  # samples read and points held so far, shared with subqueries
 
     def _account(self, count: int) -> None:
-        self._reserve(count)
-        self.budget[0] += count
+        self.budget.charge(count)
 
     def _reserve(self, count: int) -> None:
         """Refuse, before allocating them, `count` more points than the limit allows."""
-        if self.budget[0] + count > self.engine.max_samples:
-            raise TooManySamplesError(self.engine.max_samples)
+        self.budget.reserve(count)
 
     def eval(self, node: Any) -> Value:
-        if time.monotonic() > self.deadline:
-            raise QueryTimeoutError("query timed out in expression evaluation")
+        if time.monotonic() > self.budget.deadline:
+            raise QueryTimeoutError(
+                f"query timed out after {self.engine.timeout_s:g}s (query.timeout) "
+                "in expression evaluation"
+            )
         handler = _HANDLERS.get(type(node))
         if handler is None:
             raise NotSupportedError(f"expression {type(node).__name__}")
@@ -229,10 +249,10 @@ class _Evaluation:
 
     def _select(self, selector: Any, start_ms: int, end_ms: int) -> list:
         try:
-            found = self.engine.reader.select(matchers(selector), start_ms, end_ms)
+            # the reader charges what it reads to the budget, series by series
+            found = self.engine.reader.select(matchers(selector), start_ms, end_ms, self.budget)
         except ValueError as exc:
             raise BadDataError(f"selector {selector}: {exc}") from None
-        self._account(sum(len(s.ts) for s in found))
         # Sorted like Prometheus's storage returns series, so instant results come in the
         # same order.
         return sorted(found, key=lambda s: labels_of(s.labels))
@@ -283,10 +303,12 @@ class _Evaluation:
         end = self._times(node.at) - duration_ms(node.offset)
         first = int(end.min()) - range_ms
         inner_start = -(-first // step_ms) * step_ms  # first multiple of the step >= first
-        inner_steps = np.arange(inner_start, int(end.max()) + 1, step_ms, dtype=np.int64)
-        self._account(len(inner_steps))
+        last = int(end.max())
+        # counted before `arange` allocates them: `x[30d:1ms]` is 2.6 billion steps
+        self._account(max(0, (last - inner_start) // step_ms + 1))
+        inner_steps = np.arange(inner_start, last + 1, step_ms, dtype=np.int64)
         inner = _Evaluation(
-            self.engine, inner_steps, self.start_ms, self.end_ms, self.deadline, self.budget
+            self.engine, inner_steps, self.start_ms, self.end_ms, self.budget
         ).instant_vector(node.expr, "subquery")
         return RangeVectors(
             inner.labels,

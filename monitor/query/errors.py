@@ -5,7 +5,8 @@ QueryError
 │   └── NotSupportedError
 ├── ExecutionError      the expression is valid but evaluating it failed
 │   └── TooManySamplesError
-└── QueryTimeoutError
+├── QueryTimeoutError
+└── UnavailableError    refused before it started: every query slot busy
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ __all__ = [
     "ExecutionError",
     "TooManySamplesError",
     "QueryTimeoutError",
+    "UnavailableError",
 ]
 
 
@@ -54,3 +56,7 @@ class TooManySamplesError(ExecutionError):
 
 class QueryTimeoutError(QueryError):
     error_type = "timeout"
+
+
+class UnavailableError(QueryError):
+    error_type = "unavailable"

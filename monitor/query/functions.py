@@ -12,8 +12,8 @@ import numpy as np
 
 from monitor.model import Labels
 from monitor.query.errors import ExecutionError
-from monitor.query.matchers import anchored_regex
 from monitor.query.values import SAME_LABELSET, StepVectors, drop_name, merge_same_labels
+from monitor.regex import RegexError, RegexMatch, anchored
 
 __all__ = [
     "CALENDAR_FUNCTIONS",
@@ -167,7 +167,7 @@ def _check_label_name(name: str, function: str) -> None:
         raise ExecutionError(f"invalid destination label name in {function}(): {name}")
 
 
-def expand_go_template(template: str, match: re.Match[str]) -> str:
+def expand_go_template(template: str, match: RegexMatch) -> str:
     """Go's `Regexp.ExpandString`: `$1`, `${1}`, `$name`, `${name}`, `$$`; a name is as long
     as possible (`$1x` means group `1x`), an unknown group expands to ""."""
     out: list[str] = []
@@ -191,11 +191,9 @@ def expand_go_template(template: str, match: re.Match[str]) -> str:
         name = found.group(1)
         i = found.end()
         if name.isdigit():
-            number = int(name)
-            if number <= (match.re.groups or 0):
-                out.append(match.group(number) or "")
-        elif name in match.re.groupindex:
-            out.append(match.group(name) or "")
+            out.append(match.group(int(name)))
+        elif match.has_group(name):
+            out.append(match.group(name))
     return "".join(out)
 
 
@@ -213,13 +211,13 @@ def label_replace(
     vec: StepVectors, destination: str, template: str, source: str, pattern: str
 ) -> StepVectors:
     try:
-        regex = anchored_regex(pattern)
-    except ValueError as exc:
+        regex = anchored(pattern, capture=True)
+    except RegexError as exc:
         raise ExecutionError(f"invalid regular expression in label_replace(): {exc}") from None
     _check_label_name(destination, "label_replace")
 
     def change(mapping: dict[str, str]) -> None:
-        match = regex.fullmatch(mapping.get(source, ""))
+        match = regex.groups(mapping.get(source, ""))
         if match is not None:
             mapping[destination] = expand_go_template(template, match)
 

@@ -1,27 +1,25 @@
 """Label matching as Prometheus does it, for readers that filter series in Python.
 
 A missing label has the value "", so `a=""` matches series without `a`; regex matchers are
-fully anchored.
+RE2, anchored as Prometheus anchors them (`monitor.regex.anchored`).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
-from functools import lru_cache
 
 from monitor.model import Matcher
+from monitor.regex import Regex, RegexError, anchored
 
 __all__ = ["compile_matchers", "anchored_regex"]
 
 
-@lru_cache(maxsize=1024)
-def anchored_regex(pattern: str) -> re.Pattern[str]:
+def anchored_regex(pattern: str) -> Regex:
     """`pattern` compiled to match a whole label value; ValueError names a bad pattern."""
     try:
-        return re.compile(f"(?:{pattern})")
-    except re.error as exc:
-        raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
+        return anchored(pattern)
+    except RegexError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def _one(matcher: Matcher) -> Callable[[Mapping[str, str]], bool]:
@@ -30,12 +28,12 @@ def _one(matcher: Matcher) -> Callable[[Mapping[str, str]], bool]:
         return lambda labels: labels.get(name, "") == value
     if matcher.op == "!=":
         return lambda labels: labels.get(name, "") != value
+    if matcher.op not in ("=~", "!~"):
+        raise ValueError(f"unknown matcher operator {matcher.op!r} for label {name!r}")
     regex = anchored_regex(value)
     if matcher.op == "=~":
-        return lambda labels: regex.fullmatch(labels.get(name, "")) is not None
-    if matcher.op == "!~":
-        return lambda labels: regex.fullmatch(labels.get(name, "")) is None
-    raise ValueError(f"unknown matcher operator {matcher.op!r} for label {name!r}")
+        return lambda labels: regex.fullmatch(labels.get(name, ""))
+    return lambda labels: not regex.fullmatch(labels.get(name, ""))
 
 
 def compile_matchers(matchers: Sequence[Matcher]) -> Callable[[Mapping[str, str]], bool]:

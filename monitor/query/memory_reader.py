@@ -9,7 +9,7 @@ import numpy as np
 
 from monitor.model import Labels, Matcher, SampleBatch, labels_of
 from monitor.query.matchers import compile_matchers
-from monitor.store.api import SeriesData
+from monitor.store.api import ReadBudget, SeriesData
 
 __all__ = ["MemoryReader"]
 
@@ -80,13 +80,22 @@ class MemoryReader:
         accept = compile_matchers(matchers)
         return (s for s in self._series.values() if accept(s.labels))
 
-    def select(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> list[SeriesData]:
+    def select(
+        self,
+        matchers: Sequence[Matcher],
+        start_ms: int,
+        end_ms: int,
+        budget: ReadBudget | None = None,
+    ) -> list[SeriesData]:
         out = []
         for series in self._matching(matchers):
             series.settle()
             lo = int(np.searchsorted(series.ts, start_ms, side="left"))
             hi = int(np.searchsorted(series.ts, end_ms, side="right"))
             if hi > lo:
+                if budget is not None:
+                    budget.check_time()
+                    budget.charge(hi - lo)
                 out.append(SeriesData(dict(series.labels), series.ts[lo:hi], series.values[lo:hi]))
         out.sort(key=lambda s: labels_of(s.labels))
         return out

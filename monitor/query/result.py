@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,27 +32,53 @@ class QueryResult:
 
     def to_api(self) -> dict[str, Any]:
         """Exactly the `data` object of Prometheus's /api/v1/query(_range) answer."""
+        return {"resultType": self.result_type, "result": self._result()}
+
+    def _items(self) -> Iterator[dict[str, Any]]:
+        """The elements of a vector's or a matrix's `result`, one at a time."""
         at = self.at_ms / 1000
-        result: Any
         if self.result_type == "vector":
-            result = [
-                {"metric": labels, "value": [at, format_value(value)]}
-                for labels, value in self.samples
-            ]
-        elif self.result_type == "matrix":
-            result = [
-                {
+            for labels, value in self.samples:
+                yield {"metric": labels, "value": [at, format_value(value)]}
+        else:
+            for labels, ts, values in self.series:
+                yield {
                     "metric": labels,
                     "values": [
                         [int(t) / 1000, format_value(float(v))]
                         for t, v in zip(ts, values, strict=True)
                     ],
                 }
-                for labels, ts, values in self.series
-            ]
-        elif self.result_type == "scalar":
+
+    def iter_api_json(self, chunk_bytes: int = 1 << 16) -> Iterator[bytes]:
+        """The whole success response (`{"status":"success","data":…}`) as JSON, in chunks
+        of about `chunk_bytes`: a big matrix is encoded series by series as it is sent,
+        never held as one document."""
+        head = f'{{"status":"success","data":{{"resultType":"{self.result_type}","result":'
+        if self.result_type not in ("vector", "matrix"):
+            yield (head + _dumps(self._result()) + "}}").encode()
+            return
+        pending = [head, "["]
+        size = len(head)
+        for i, item in enumerate(self._items()):
+            text = ("," if i else "") + _dumps(item)
+            pending.append(text)
+            size += len(text)
+            if size >= chunk_bytes:
+                yield "".join(pending).encode()
+                pending, size = [], 0
+        pending.append("]}}")
+        yield "".join(pending).encode()
+
+    def _result(self) -> Any:
+        at = self.at_ms / 1000
+        if self.result_type in ("vector", "matrix"):
+            return list(self._items())
+        if self.result_type == "scalar":
             assert self.scalar is not None
-            result = [at, format_value(self.scalar)]
-        else:
-            result = [at, self.string]
-        return {"resultType": self.result_type, "result": result}
+            return [at, format_value(self.scalar)]
+        return [at, self.string]
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"), allow_nan=False)

@@ -11,6 +11,9 @@ import promql_parser as pp
 from monitor.model import Labels, Matcher, labels_of
 from monitor.query.binops import SET_OPERATORS, Matching
 from monitor.query.errors import BadDataError, NotSupportedError
+from monitor.query.limits import QueryLimits, check_expression
+
+DEFAULT_LIMITS = QueryLimits()
 
 __all__ = [
     "absent_labels",
@@ -53,8 +56,10 @@ def at_ms(at: Any, start_ms: int, end_ms: int) -> int:
         raise NotSupportedError("@ modifier before 1970") from None
 
 
-def parse(expr: str) -> Any:
-    """The AST of `expr`; BadDataError says what is wrong with it."""
+def parse(expr: str, limits: QueryLimits = DEFAULT_LIMITS, what: str = "query") -> Any:
+    """The AST of `expr`; BadDataError says what is wrong with it. Text longer or deeper
+    than `limits` allow is refused before the parser sees it (see `monitor.query.limits`)."""
+    check_expression(expr, limits, what)
     try:
         return pp.parse(expr)
     except ValueError as exc:

@@ -1,14 +1,21 @@
 """Immutable on-disk blocks: encoded segments plus an index of their series.
 
-Layout of `<tier>/<start>-<end>.blk`:
+Layout of `<tier>/<start>-<end>.blk` (version 2):
 
-    b"CWBLK001"                              magic
+    b"CWBLK002"                              magic
     segment data                             per segment: timestamps, then its columns
     index                                    zlib(JSON header) + zlib(int64 column table)
-    footer: u64 index offset, u32 header length, u32 table length, u32 crc32(index), magic
+                                             + u32 crc32 of every column, in table order
+    footer: u64 index offset, u32 header length, u32 table length, u32 checksum-table
+            length, u32 crc32(index), magic
 
 The JSON header holds the block's tier, window, series labels (block-local order) and one
-entry per segment; the column table holds (local series, offset, length) per column.
+entry per segment (with the crc32 of its timestamps); the column table holds (local series,
+offset, length) per column. Every piece a read decodes is checked against its crc32 first,
+so a flipped bit is an error naming the file, never a wrong value.
+
+Version 1 (`CWBLK001`, no per-piece checksums, a footer without the checksum-table length)
+is still read; whatever compaction merges is written as version 2.
 Blocks are written to a temp file, fsynced and renamed, so a block is either whole or absent.
 """
 
@@ -17,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import struct
+import threading
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -28,14 +36,20 @@ from monitor.store.codec import CodecError, decode_ints
 from monitor.store.segment import EncodedSegment, decode_column
 from monitor.store.series_index import SeriesKey
 
-__all__ = ["BlockError", "BlockReader", "write_block", "block_name"]
+__all__ = ["BlockError", "CorruptBlockError", "BlockReader", "write_block", "block_name"]
 
-MAGIC = b"CWBLK001"
-_FOOTER = struct.Struct("<QIII8s")
+MAGIC = b"CWBLK002"
+MAGIC_V1 = b"CWBLK001"
+_FOOTER = struct.Struct("<QIIII8s")
+_FOOTER_V1 = struct.Struct("<QIII8s")
 
 
 class BlockError(ValueError):
     """A block file that cannot be read; the message names the file."""
+
+
+class CorruptBlockError(BlockError):
+    """A block whose bytes do not match their checksum (or cannot be decoded)."""
 
 
 def block_name(start_ms: int, end_ms: int) -> str:
@@ -58,17 +72,44 @@ def write_block(
     segments: list[EncodedSegment],
     key_of: Callable[[int], SeriesKey],
 ) -> None:
+    tmp = path.with_suffix(".tmp")
+    try:
+        _write(tmp, tier, start_ms, end_ms, segments, key_of)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk must not also leave half a block behind
+        raise
+    _fsync_dir(path.parent)
+
+
+def _write(
+    tmp: Path,
+    tier: str,
+    start_ms: int,
+    end_ms: int,
+    segments: list[EncodedSegment],
+    key_of: Callable[[int], SeriesKey],
+) -> None:
     local_of: dict[int, int] = {}
     series: list[list[list[str]]] = []
     entries = []
     table: list[np.ndarray] = []
-    tmp = path.with_suffix(".tmp")
+    crcs: list[int] = []
     with open(tmp, "wb") as out:
         out.write(MAGIC)
         offset = len(MAGIC)
         for seg in segments:
             out.write(seg.ts_bytes)
-            entries.append([seg.rows, seg.min_ts, seg.max_ts, offset, len(seg.ts_bytes)])
+            entries.append(
+                [
+                    seg.rows,
+                    seg.min_ts,
+                    seg.max_ts,
+                    offset,
+                    len(seg.ts_bytes),
+                    zlib.crc32(seg.ts_bytes),
+                ]
+            )
             offset += len(seg.ts_bytes)
             locals_ = []
             for gid in seg.gids.tolist():
@@ -80,6 +121,7 @@ def write_block(
             lengths = np.fromiter((len(c) for c in seg.columns), np.int64, len(seg.columns))
             starts = offset + np.concatenate(([0], np.cumsum(lengths)[:-1]))
             table.append(np.stack((np.array(locals_, np.int64), starts, lengths)))
+            crcs.extend(zlib.crc32(column) for column in seg.columns)
             out.write(b"".join(seg.columns))
             offset += int(lengths.sum())
         header = {"tier": tier, "start": start_ms, "end": end_ms, "series": series}
@@ -89,15 +131,21 @@ def write_block(
         header_bytes = zlib.compress(json.dumps(header, separators=(",", ":")).encode(), 6)
         columns = np.concatenate(table, axis=1) if table else np.empty((3, 0), np.int64)
         table_bytes = zlib.compress(columns.astype("<i8").tobytes(), 6)
-        index = header_bytes + table_bytes
+        crc_bytes = np.array(crcs, "<u4").tobytes()
+        index = header_bytes + table_bytes + crc_bytes
         out.write(index)
         out.write(
-            _FOOTER.pack(offset, len(header_bytes), len(table_bytes), zlib.crc32(index), MAGIC)
+            _FOOTER.pack(
+                offset,
+                len(header_bytes),
+                len(table_bytes),
+                len(crc_bytes),
+                zlib.crc32(index),
+                MAGIC,
+            )
         )
         out.flush()
         os.fsync(out.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
 
 
 @dataclass
@@ -107,37 +155,56 @@ class _Segment:
     max_ts: int
     ts_offset: int
     ts_length: int
+    ts_crc: int | None = None  # version 1 blocks have none
 
 
 class BlockReader:
-    """An open block: its index in memory (numpy arrays), data read on demand."""
+    """An open block: its index in memory (numpy arrays), data read on demand.
+
+    Readers read a block outside the store's lock, so a block the writer drops (compaction,
+    retention) is `retire()`d: its file is closed once the last reader `release()`s it.
+    """
 
     def __init__(self, path: Path, intern: Callable[[SeriesKey], int]) -> None:
         self.path = path
+        self._users = 0
+        self._retired = False
+        self._refs = threading.Lock()
         try:
             self._file = open(path, "rb")  # noqa: SIM115 - kept open for the block's life
         except OSError as exc:
             raise BlockError(f"{path}: cannot open block: {exc}") from exc
         try:
             self._load_index(intern)
-        except (BlockError, CodecError, ValueError, KeyError, zlib.error) as exc:
+        except (BlockError, CodecError, ValueError, KeyError, TypeError, zlib.error) as exc:
             self._file.close()
-            raise BlockError(f"{path}: corrupt block: {exc}") from exc
+            raise CorruptBlockError(f"{path}: corrupt block: {exc}") from exc
 
     def _load_index(self, intern: Callable[[SeriesKey], int]) -> None:
-        size = os.fstat(self._file.fileno()).st_size
+        fd = self._file.fileno()
+        size = os.fstat(fd).st_size
         self.nbytes = size
-        if size < len(MAGIC) + _FOOTER.size:
-            raise BlockError("file too short")
-        footer = os.pread(self._file.fileno(), _FOOTER.size, size - _FOOTER.size)
-        index_at, header_len, table_len, crc, magic = _FOOTER.unpack(footer)
-        if magic != MAGIC or os.pread(self._file.fileno(), len(MAGIC), 0) != MAGIC:
-            raise BlockError("bad magic")
-        index = os.pread(self._file.fileno(), header_len + table_len, index_at)
-        if len(index) != header_len + table_len or zlib.crc32(index) != crc:
+        magic = os.pread(fd, len(MAGIC), 0)
+        footer_format = {MAGIC: _FOOTER, MAGIC_V1: _FOOTER_V1}.get(magic)
+        if footer_format is None or size < len(magic) + footer_format.size:
+            raise BlockError("bad magic or file too short")
+        footer = os.pread(fd, footer_format.size, size - footer_format.size)
+        if footer_format is _FOOTER:
+            index_at, header_len, table_len, crc_len, crc, end_magic = _FOOTER.unpack(footer)
+        else:
+            index_at, header_len, table_len, crc, end_magic = _FOOTER_V1.unpack(footer)
+            crc_len = 0
+        if end_magic != magic:
+            raise BlockError("bad magic at the end (a truncated file?)")
+        index = os.pread(fd, header_len + table_len + crc_len, index_at)
+        if len(index) != header_len + table_len + crc_len or zlib.crc32(index) != crc:
             raise BlockError("index checksum mismatch")
         header = json.loads(zlib.decompress(index[:header_len]))
-        table = np.frombuffer(zlib.decompress(index[header_len:]), "<i8").reshape(3, -1)
+        table_end = header_len + table_len
+        table = np.frombuffer(zlib.decompress(index[header_len:table_end]), "<i8").reshape(3, -1)
+        crcs = np.frombuffer(index[table_end:], "<u4") if crc_len else None
+        if crcs is not None and crcs.size != table.shape[1]:
+            raise BlockError("checksum table does not match the column table")
         self.tier: str = header["tier"]
         self.start_ms: int = header["start"]
         self.end_ms: int = header["end"]
@@ -152,46 +219,90 @@ class BlockReader:
         self._seg = seg_of_col[order]
         self._offset = table[1][order]
         self._length = table[2][order]
+        self._crc = crcs[order] if crcs is not None else None
         self.series_ids = np.unique(gids)
         self.samples: int = header["samples"]
 
-    def close(self) -> None:
-        self._file.close()
+    # -- sharing with readers ----------------------------------------------------------------
+    def acquire(self) -> bool:
+        """Keep the file open for a read; False once the block was retired."""
+        with self._refs:
+            if self._retired:
+                return False
+            self._users += 1
+            return True
 
-    def _read(self, offset: int, length: int) -> bytes:
+    def release(self) -> None:
+        with self._refs:
+            self._users -= 1
+            last = self._retired and self._users == 0
+        if last:
+            self._file.close()
+
+    def retire(self) -> None:
+        """No new reads; the file closes when the last running one ends."""
+        with self._refs:
+            self._retired = True
+            idle = self._users == 0
+        if idle:
+            self._file.close()
+
+    def close(self) -> None:
+        self.retire()
+
+    # -- reading -----------------------------------------------------------------------------
+    def _read(self, offset: int, length: int, crc: int | None) -> bytes:
         data = os.pread(self._file.fileno(), length, offset)
         if len(data) != length:
-            raise BlockError(f"{self.path}: truncated data at offset {offset}")
+            raise CorruptBlockError(f"{self.path}: truncated data at offset {offset}")
+        if crc is not None and zlib.crc32(data) != crc:
+            raise CorruptBlockError(f"{self.path}: checksum mismatch at offset {offset}")
         return data
 
     def timestamps(self, seg_index: int) -> np.ndarray:
         seg = self.segments[seg_index]
-        return decode_ints(self._read(seg.ts_offset, seg.ts_length), seg.rows)
+        data = self._read(seg.ts_offset, seg.ts_length, seg.ts_crc)
+        try:
+            return decode_ints(data, seg.rows)
+        except CodecError as exc:
+            raise CorruptBlockError(f"{self.path}: corrupt timestamps: {exc}") from exc
 
-    def read(self, gid: int, start_ms: int, end_ms: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    def _column(self, i: int) -> bytes:
+        crc = None if self._crc is None else int(self._crc[i])
+        return self._read(int(self._offset[i]), int(self._length[i]), crc)
+
+    def _overlapping(self, gid: int, start_ms: int, end_ms: int) -> Iterator[tuple[int, int]]:
+        """(column entry, segment) of series `gid` in segments overlapping the range."""
         lo, hi = np.searchsorted(self._gids, [gid, gid + 1])
-        pieces = []
-        for i in range(lo, hi):
+        for i in range(int(lo), int(hi)):
             seg_index = int(self._seg[i])
             seg = self.segments[seg_index]
-            if seg.max_ts < start_ms or seg.min_ts > end_ms:
-                continue
+            if seg.max_ts >= start_ms and seg.min_ts <= end_ms:
+                yield i, seg_index
+
+    def rows(self, gid: int, start_ms: int, end_ms: int) -> int:
+        """At most how many samples `read` returns: what a budget is charged beforehand."""
+        return sum(self.segments[s].rows for _, s in self._overlapping(gid, start_ms, end_ms))
+
+    def read(self, gid: int, start_ms: int, end_ms: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        pieces = []
+        for i, seg_index in self._overlapping(gid, start_ms, end_ms):
+            ts = self.timestamps(seg_index)
+            data = self._column(i)
             try:
-                ts, values = decode_column(
-                    self.timestamps(seg_index),
-                    self._read(int(self._offset[i]), int(self._length[i])),
-                )
+                pieces.append(decode_column(ts, data))
             except CodecError as exc:
-                raise BlockError(f"{self.path}: corrupt column of series {gid}: {exc}") from exc
-            pieces.append((ts, values))
+                raise CorruptBlockError(
+                    f"{self.path}: corrupt column of series {gid}: {exc}"
+                ) from exc
         return pieces
 
     def iter_segments(self) -> Iterator[tuple[np.ndarray, list[bytes], np.ndarray]]:
-        """(gids, columns, timestamps) of each segment, in file order."""
+        """(gids, columns, timestamps) of each segment, in file order, every piece checked."""
         order = np.argsort(self._seg, kind="stable")
         bounds = np.searchsorted(self._seg[order], np.arange(len(self.segments) + 1))
         for seg_index in range(len(self.segments)):
             cols = order[bounds[seg_index] : bounds[seg_index + 1]]
             cols = cols[np.argsort(self._offset[cols])]
-            data = [self._read(int(self._offset[c]), int(self._length[c])) for c in cols]
+            data = [self._column(int(c)) for c in cols]
             yield self._gids[cols], data, self.timestamps(seg_index)

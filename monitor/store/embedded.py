@@ -1,65 +1,70 @@
 """`EmbeddedStore`: the head, the WAL, the blocks of every tier, events and metadata.
 
 Directory layout (see docs/STORE.md): `wal/`, `raw/`, one directory per rollup tier,
-`events.sqlite`. Background work (flush, block cut, compaction, retention) runs in
-`maintain(now_ms)`, which the scheduler calls about once a second from the writer thread.
-One writer thread appends; readers in other threads share one lock, held only while reading.
+`events.sqlite`, `corrupt/` for blocks that failed their checksums. Background work (flush,
+block cut, compaction, retention) runs in `maintain(now_ms)`, which the scheduler calls about
+once a second from the writer thread.
+
+Collection never waits on a reader: the store's lock is held only to append, to swap
+maintenance results in, and for a reader to take a *view* (the blocks it will read, pinned
+open, and frozen views of the head's segments). Matching regexes, reading files and decoding
+all happen outside it.
 """
 
 from __future__ import annotations
 
-import fcntl
+import contextlib
 import logging
-import os
+import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import TypeVar
 
 import numpy as np
 
 from monitor.model import Event, Labels, Matcher, MetricType, SampleBatch, now_ms
-from monitor.store.api import SeriesData, StoreStats
-from monitor.store.blockfile import BlockError, BlockReader, block_name, write_block
+from monitor.store.api import (
+    ReadBudget,
+    SeriesData,
+    StoreCorruptionError,
+    StoreHealth,
+    StoreStats,
+)
+from monitor.store.blockfile import BlockReader, CorruptBlockError, block_name, write_block
+from monitor.store.blockset import BlockSet, file_size
 from monitor.store.config import StoreConfig
 from monitor.store.events import EventLog
-from monitor.store.head import Head, RollupPart
+from monitor.store.head import ColumnSource, Head, HeadView, RollupPart
+from monitor.store.health import WriteHealth
+from monitor.store.lock import LockStatus, StoreLock, StoreLockedError
 from monitor.store.merge import merge_parts, merge_segments, read_block_parts
+from monitor.store.recovery import replay_into
 from monitor.store.segment import EncodedSegment
 from monitor.store.series_index import SeriesIndex, SeriesKey
 from monitor.store.wal import WalWriter, latest_wal, replay_wal, wal_path, write_snapshot
 
-__all__ = ["EmbeddedStore", "StoreLockedError", "acquire_store_lock"]
+__all__ = ["EmbeddedStore", "StoreLockedError"]
 
 log = logging.getLogger(__name__)
 RAW = "raw"
 _COUNTER_SUFFIXES = ("_total", "_bucket", "_count", "_sum")
+T = TypeVar("T")
 
 
-class StoreLockedError(RuntimeError):
-    """Another process has the store open for writing."""
+@dataclass
+class _ReadView:
+    """What one read needs, taken under the lock, used without it."""
 
+    tiers: list[str]
+    blocks: dict[str, list[BlockReader]]
+    head: HeadView = field(default_factory=lambda: HeadView({}))
 
-def acquire_store_lock(path: Path) -> IO[bytes]:
-    """An exclusive lock on the store directory, held while the returned file stays open:
-    two writers replaying and rotating the same WAL would destroy each other's data."""
-    lock = open(path / "LOCK", "a+b")  # noqa: SIM115 - held for the store's lifetime
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        lock.seek(0)
-        owner = lock.read().decode(errors="replace").strip() or "?"
-        lock.close()
-        raise StoreLockedError(
-            f"the store at {path} is in use by another cachewatch process (pid {owner}); "
-            "stop it, use another --store, or read it with `cachewatch query` / "
-            "`cachewatch store stats`, which open stores read-only"
-        ) from None
-    lock.seek(0)
-    lock.truncate()
-    lock.write(str(os.getpid()).encode())
-    lock.flush()
-    return lock
+    def release(self) -> None:
+        for readers in self.blocks.values():
+            for reader in readers:
+                reader.release()
 
 
 class EmbeddedStore:
@@ -69,13 +74,11 @@ class EmbeddedStore:
         self.path = path
         self.config = config
         self.read_only = read_only
-        self._lock_file: IO[bytes] | None = None
+        self._store_lock: StoreLock | None = None
         self._lock = threading.RLock()
         self._maintaining = threading.Lock()
         self._index = SeriesIndex()
-        self._blocks: dict[str, list[BlockReader]] = {RAW: []}
-        for tier in config.tiers:
-            self._blocks[tier.name] = []
+        self._blocks = BlockSet(path, [RAW, *(t.name for t in config.tiers)], read_only)
         self._events = EventLog(path / "events.sqlite", read_only=read_only)
         self._metadata = self._events.load_metadata()
         self._replaying = True
@@ -83,6 +86,7 @@ class EmbeddedStore:
         self._head = Head(self._index, config, self._wal_add, self._is_counter)
         self._last_flush = 0
         self._closed = False
+        self._health = WriteHealth(path)
 
     @classmethod
     def open(
@@ -99,12 +103,13 @@ class EmbeddedStore:
             store._load_blocks()
             store._replay_read_only()
             return store
-        for sub in ("wal", RAW, *(t.name for t in (config or StoreConfig()).tiers)):
-            (path / sub).mkdir(parents=True, exist_ok=True)
-        lock = acquire_store_lock(path)
+        path.mkdir(parents=True, exist_ok=True)
+        lock = StoreLock(path)
         try:
+            for sub in ("wal", RAW, *(t.name for t in (config or StoreConfig()).tiers)):
+                (path / sub).mkdir(exist_ok=True)
             store = cls(path, config or StoreConfig())
-            store._lock_file = lock
+            store._store_lock = lock
             store._load_blocks()
             store._replay()
         except BaseException:
@@ -114,19 +119,8 @@ class EmbeddedStore:
 
     # -- opening ---------------------------------------------------------------------------
     def _load_blocks(self) -> None:
-        for tier, readers in self._blocks.items():
-            if not self.read_only:
-                for leftover in (self.path / tier).glob("*.tmp"):
-                    leftover.unlink()
-            for file in sorted((self.path / tier).glob("*.blk")):
-                try:
-                    readers.append(BlockReader(file, self._index.intern))
-                except FileNotFoundError:  # compacted away by the writer meanwhile
-                    continue
-                except BlockError as exc:
-                    log.error("skipping unreadable block: %s", exc)
-            readers.sort(key=lambda b: b.start_ms)
-        raw = self._blocks[RAW]
+        self._blocks.load(self._index.intern)
+        raw = self._blocks.readers(RAW)
         if raw:
             self._head.min_ts = max(b.end_ms for b in raw)
 
@@ -154,7 +148,7 @@ class EmbeddedStore:
             if not logs:
                 break
             try:
-                self._apply_wal(logs[-1])
+                self._apply_wal(logs[-1], repair=False)
             except FileNotFoundError:
                 continue
             except (ValueError, KeyError, IndexError) as exc:
@@ -162,41 +156,8 @@ class EmbeddedStore:
             break
         self._replaying = False
 
-    def _apply_wal(self, wal: Path) -> None:
-        head = self._head
-        gid_map: dict[int, int] = {}
-        targets = {}
-        layouts: dict[int, np.ndarray] = {}
-        for record in replay_wal(wal):
-            kind, ident = record[0], int(record[1])  # type: ignore[call-overload]
-            if kind == "series":
-                gid_map[ident] = self._index.intern(record[2])  # type: ignore[arg-type]
-            elif kind == "target":
-                targets[ident] = head.target(record[2])  # type: ignore[arg-type]
-            elif kind == "layout":
-                gids = np.array(
-                    [gid_map[g] for g in record[2].tolist()],  # type: ignore[attr-defined]
-                    np.int64,
-                )
-                state, segment = targets[ident], targets[ident].segment
-                width = 0 if segment is None else segment.gids.size
-                if (
-                    segment is not None
-                    and gids.size > width
-                    and (gids[:width] == segment.gids).all()
-                ):
-                    head.widen_segment(state, gids[width:])  # series new to the chunk
-                else:
-                    head.close_segment(state)
-                layouts[ident] = gids
-            else:
-                state, ts = targets[ident], int(record[2])  # type: ignore[call-overload]
-                if ts < head.min_ts or ts <= state.last_ts:
-                    continue
-                segment = state.segment
-                if segment is None or segment.chunk != ts // self.config.chunk_duration_ms:
-                    head.open_segment(state, layouts[ident], ts)
-                head.replay_row(state, ts, record[3])  # type: ignore[arg-type]
+    def _apply_wal(self, wal: Path, repair: bool = True) -> None:
+        replay_into(self._head, self._index.intern, replay_wal(wal, repair))
 
     def _wal_add(self, record: bytes) -> None:
         if not self._replaying and self._wal is not None:
@@ -213,15 +174,19 @@ class EmbeddedStore:
     def append(self, batch: SampleBatch) -> None:
         """Target labels win over sample labels of the same name."""
         self._check_writable()
+        if self._health.fenced:
+            return
         with self._lock:
             if batch.metadata:
                 self._note_metadata(batch.metadata)
             self._head.append(batch)
 
-    def mark_stale(self, target_labels: Labels, ts_ms: int) -> None:
+    def mark_stale(self, target_labels: Labels, ts_ms: int, source: str = "") -> None:
         self._check_writable()
+        if self._health.fenced:
+            return
         with self._lock:
-            self._head.mark_stale(target_labels, ts_ms)
+            self._head.mark_stale(target_labels, ts_ms, source)
 
     def register_metadata(self, entries: dict[str, tuple[MetricType, str]]) -> None:
         self._check_writable()
@@ -232,7 +197,8 @@ class EmbeddedStore:
         new = {k: v for k, v in entries.items() if self._metadata.get(k) != v}
         if new:
             self._metadata.update(new)
-            self._events.save_metadata(new)
+            if not self._health.fenced:
+                self._events.save_metadata(new)
 
     def metadata(self) -> dict[str, tuple[MetricType, str]]:
         with self._lock:
@@ -240,7 +206,7 @@ class EmbeddedStore:
 
     def add_events(self, events: Iterable[Event]) -> None:
         self._check_writable()
-        with self._lock:
+        if not self._health.fenced:
             self._events.add(events)
 
     def events(
@@ -251,16 +217,20 @@ class EmbeddedStore:
         end_ms: int | None = None,
         limit: int = 1000,
     ) -> list[Event]:
-        with self._lock:
-            return self._events.query(kind_prefix, target_labels, start_ms, end_ms, limit)
+        return self._events.query(kind_prefix, target_labels, start_ms, end_ms, limit)
 
     def flush(self) -> None:
+        """Make everything appended durable (OSError when the disk refuses: nothing is
+        dropped, the next flush writes it)."""
         self._check_writable()
-        # The WAL orders its own frames; only the event log needs the store's lock.
         assert self._wal is not None
+        # The WAL orders its own frames and the event log has its own lock: neither needs
+        # the store's.
         self._wal.flush()
-        with self._lock:
-            self._events.commit()
+        self._events.commit()
+
+    def health(self) -> StoreHealth:
+        return self._health.snapshot()
 
     def maintain(self, now: int | None = None) -> None:
         """Flush when due, compress sealed segments, cut finished block windows, compact,
@@ -269,37 +239,83 @@ class EmbeddedStore:
         The heavy work (compressing, merging, writing files, serialising the WAL snapshot)
         runs on immutable data without the store's lock; the lock is held only to pick the
         work up and to swap the results in, so appends are not held up by maintenance.
-        One maintenance runs at a time.
+        One maintenance runs at a time. A step that fails to write (a full disk) is counted
+        and retried next time; the others still run (retention frees space).
         """
         self._check_writable()
         now = now_ms() if now is None else now
         with self._maintaining:
-            if self._closed:
+            if self._closed or self._health.fenced or not self._lock_still_ours():
                 return
+            failure: tuple[str, Exception] | None = None
+            wrote = False
             if now - self._last_flush >= self.config.flush_interval_ms:
-                self.flush()
-                self._last_flush = now
-            grace = self.config.chunk_duration_ms
-            with self._lock:
-                done = [
-                    b
-                    for b in self._head.pending_blocks()
-                    if b + self.config.block_duration_ms + grace <= now
-                ]
-                for block in done:
-                    self._head.seal_block(block)
-                sealed = list(self._head.sealed)
-            if sealed:
-                encoded = self._head.encode_sealed(sealed)
-                with self._lock:
-                    self._head.install_encoded(encoded)
+                wrote = True
+                failure = self._attempt("writing the WAL", self.flush) or failure
+                if failure is None:
+                    self._last_flush = now
+            done = self._seal_due(now)
+            cut = 0
             for block in done:
-                self._cut(block)
-            if done:
-                self._rotate_wal()
-                self._compact()
-                with self._lock:
-                    self._retain(now)
+                wrote = True
+                problem = self._attempt("writing a block", self._cut, block)
+                if problem is not None:
+                    failure = failure or problem
+                    break
+                cut += 1
+            if cut:
+                failure = self._attempt("rotating the WAL", self._rotate_wal) or failure
+                failure = self._attempt("compacting blocks", self._compact) or failure
+            if done or failure is not None:
+                failure = self._attempt("applying retention", self._retain, now) or failure
+            if failure is None and wrote:  # only a write that worked says writes work
+                self._health.succeeded()
+
+    def _attempt(
+        self, what: str, step: Callable[..., object], *args: object
+    ) -> tuple[str, Exception] | None:
+        try:
+            step(*args)
+        except (OSError, sqlite3.Error) as exc:  # sqlite says "database or disk is full"
+            self._health.failed(what, exc)
+            return what, exc
+        return None
+
+    def _lock_still_ours(self) -> bool:
+        if self._store_lock is None:
+            return True
+        try:
+            status = self._store_lock.check()
+        except OSError as exc:
+            self._health.failed("checking the store's LOCK", exc)
+            return True
+        if status == LockStatus.TAKEN:
+            self._health.fence(
+                f"its LOCK file was replaced by another process's (pid "
+                f"{_lock_owner(self.path)}): two writers would destroy each other's data"
+            )
+            return False
+        if status == LockStatus.RESTORED:
+            log.warning("store %s: its LOCK file was deleted; recreated it", self.path)
+        return True
+
+    def _seal_due(self, now: int) -> list[int]:
+        """Seal the block windows that are over and compress what is sealed."""
+        grace = self.config.chunk_duration_ms
+        with self._lock:
+            done = [
+                b
+                for b in self._head.pending_blocks()
+                if b + self.config.block_duration_ms + grace <= now
+            ]
+            for block in done:
+                self._head.seal_block(block)
+            sealed = list(self._head.sealed)
+        if sealed:
+            encoded = self._head.encode_sealed(sealed)
+            with self._lock:
+                self._head.install_encoded(encoded)
+        return done
 
     def _cut(self, block: int) -> None:
         with self._lock:
@@ -310,13 +326,13 @@ class EmbeddedStore:
             written.append((tier, self._write(tier, block, end, merge_parts(parts))))
         with self._lock:
             for tier, reader in written:
-                self._add_reader(tier, reader)
+                self._blocks.add(tier, reader)
             self._head.drop_block(block)
 
     def _write(
         self, tier: str, start: int, end: int, segments: list[EncodedSegment]
     ) -> BlockReader | None:
-        """Write a block file (no lock needed: it is not visible until `_add_reader`)."""
+        """Write a block file (no lock needed: it is not visible until `BlockSet.add`)."""
         if not segments:
             return None
         path = self.path / tier / block_name(start, end)
@@ -324,34 +340,36 @@ class EmbeddedStore:
         return BlockReader(path, self._gid_of)
 
     def _gid_of(self, key: SeriesKey) -> int:
-        """A series id for a block being opened without the lock: our own blocks only hold
-        series the index has, so this is a lookup; interning takes the lock."""
-        gid = self._index.lookup(key)
-        if gid is None:
-            with self._lock:
-                gid = self._index.intern(key)
-        return gid
-
-    def _add_reader(self, tier: str, reader: BlockReader | None) -> None:
-        if reader is None:
-            return
-        readers = self._blocks[tier]
-        readers.append(reader)
-        readers.sort(key=lambda b: b.start_ms)
+        """A series id for a block being opened: our own blocks only hold series the index
+        has, so this is a lookup."""
+        return self._index.intern(key)
 
     def _rotate_wal(self) -> None:
         """Start a new log holding a snapshot of the head; the old log goes once the
-        snapshot is on disk. Records appended meanwhile wait in the new log's buffer."""
+        snapshot is on disk. Records appended meanwhile wait in the new log's buffer.
+        If the snapshot cannot be written, the old log stays the log: what it had not
+        written yet and what came since go back into it, in order."""
         wal_dir = self.path / "wal"
         with self._lock:
             old = self._wal
             assert old is not None
             self._wal_seq += 1
-            self._wal = WalWriter(wal_path(wal_dir, self._wal_seq), deferred=True)
+            new = self._wal = WalWriter(wal_path(wal_dir, self._wal_seq), deferred=True)
             parts = self._head.snapshot_parts()
-        old.close()
-        write_snapshot(wal_dir, self._wal_seq, self._head.snapshot_records(parts))
-        self._wal.open()
+        # the snapshot holds the whole head: what the old log could not write is in it
+        with contextlib.suppress(OSError):
+            old.close()
+        try:
+            write_snapshot(wal_dir, self._wal_seq, self._head.snapshot_records(parts))
+        except OSError:
+            with self._lock:
+                frames = old.take_back() + new.take_back()
+                old.open()
+                old.put_back(frames)
+                self._wal = old
+                self._wal_seq -= 1
+            raise
+        new.open()
         old.path.unlink()
 
     def _compact(self) -> None:
@@ -360,7 +378,7 @@ class EmbeddedStore:
         for tier, span in spans.items():
             with self._lock:
                 groups: dict[int, list[BlockReader]] = {}
-                for reader in self._blocks[tier]:
+                for reader in self._blocks.readers(tier):
                     groups.setdefault(reader.start_ms - reader.start_ms % span, []).append(reader)
                 head_start = self._head.min_ts
             for start, readers in groups.items():
@@ -369,39 +387,26 @@ class EmbeddedStore:
                     continue
                 # the readers stay readable (and are not dropped: only maintenance drops)
                 parts: list[RollupPart] = []
-                for reader in readers:
-                    parts.extend(read_block_parts(reader))
+                try:
+                    for reader in readers:
+                        parts.extend(read_block_parts(reader))
+                except CorruptBlockError as exc:
+                    # set aside; the group's other blocks are merged next time
+                    with self._lock:
+                        self._blocks.quarantine(tier, reader, str(exc))
+                    continue
                 merged = self._write(tier, start, start + span, merge_parts(parts))
                 with self._lock:
-                    self._add_reader(tier, merged)
+                    self._blocks.add(tier, merged)
                     for reader in readers:
-                        self._drop(tier, reader)
-
-    def _drop(self, tier: str, reader: BlockReader) -> None:
-        self._blocks[tier].remove(reader)
-        reader.close()
-        reader.path.unlink(missing_ok=True)
+                        if merged is None or reader.path != merged.path:
+                            self._blocks.drop(tier, reader)
 
     def _retain(self, now: int) -> None:
         keep = {RAW: self.config.raw_retention_ms}
         keep.update({t.name: t.retention_ms for t in self.config.tiers})
-        for tier, retention in keep.items():
-            for reader in list(self._blocks[tier]):
-                if reader.end_ms <= now - retention:
-                    self._drop(tier, reader)
-        everything = sorted(
-            ((r.end_ms, tier, r) for tier, rs in self._blocks.items() for r in rs),
-            key=lambda item: item[0],
-        )
-        total = sum(r.nbytes for _, _, r in everything)
-        for _end, tier, reader in everything:
-            if total <= self.config.max_bytes:
-                break
-            total -= reader.nbytes
-            log.warning(
-                "store over %d bytes: dropping block %s", self.config.max_bytes, reader.path
-            )
-            self._drop(tier, reader)
+        with self._lock:
+            self._blocks.retain(now, keep, self.config.max_bytes)
         self._events.delete_before(now - self.config.event_retention_ms)
 
     def _check_writable(self) -> None:
@@ -413,14 +418,14 @@ class EmbeddedStore:
             if self._closed:
                 return
             self._closed = True
-            if self._wal is not None:
-                self._wal.close()
-            self._events.close()
-            if self._lock_file is not None:
-                self._lock_file.close()
-            for readers in self._blocks.values():
-                for reader in readers:
-                    reader.close()
+            try:
+                if self._wal is not None:
+                    self._wal.close()
+                self._events.close()
+            finally:
+                if self._store_lock is not None:
+                    self._store_lock.close()
+                self._blocks.close()
 
     # -- reading ---------------------------------------------------------------------------
     def _tier_order(self, start_ms: int) -> list[str]:
@@ -432,7 +437,7 @@ class EmbeddedStore:
         names = [RAW, *(t.name for t in self.config.tiers)]
         oldest: list[int | None] = []
         for name in names:
-            starts = [b.start_ms for b in self._blocks[name]]
+            starts = [b.start_ms for b in self._blocks.readers(name)]
             if name == RAW:
                 head_oldest = self._head.oldest_ts()
                 starts += [head_oldest] if head_oldest is not None else []
@@ -450,73 +455,118 @@ class EmbeddedStore:
             chosen = min(i for o, i in known if o <= earliest + slack)
         return names[chosen::-1]
 
-    def _read(
-        self, gid: int, start_ms: int, end_ms: int, tiers: list[str]
-    ) -> tuple[np.ndarray, np.ndarray]:
-        pieces: list[tuple[np.ndarray, np.ndarray]] = []
-        lower = start_ms
-        for tier in tiers:
-            readers = self._blocks[tier]
-            tier_end = max((b.end_ms for b in readers), default=lower)
-            for reader in readers:
-                if reader.end_ms > lower and reader.start_ms <= end_ms:
-                    pieces.extend(reader.read(gid, lower, end_ms))
-            if tier == RAW:
-                pieces.extend(self._head.read(gid, lower, end_ms))
-            lower = max(lower, tier_end)
-        return _clip(pieces, start_ms, end_ms)
-
-    def select(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> list[SeriesData]:
+    def _view(self, gids: Iterable[int], start_ms: int, end_ms: int, head: bool) -> _ReadView:
+        """Pin what a read of `gids` in the range needs (under the lock, briefly)."""
         with self._lock:
-            gids = sorted(self._index.match(matchers))
-            tiers = self._tier_order(start_ms)
+            view = _ReadView(self._tier_order(start_ms), self._blocks.pin(start_ms, end_ms))
+            if head:
+                view.head = self._head.freeze(gids, start_ms, end_ms)
+        return view
+
+    def _read(
+        self, view: _ReadView, gid: int, start_ms: int, end_ms: int, budget: ReadBudget | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        readers: list[tuple[BlockReader, int]] = []
+        lower = start_ms
+        for tier in view.tiers:
+            tier_readers = view.blocks[tier]
+            tier_end = max((b.end_ms for b in tier_readers), default=lower)
+            readers.extend((b, lower) for b in tier_readers if b.end_ms > lower)
+            lower = max(lower, tier_end)
+        sources = view.head.sources(gid)
+        charged = 0
+        if budget is not None:
+            budget.check_time()
+            charged = sum(b.rows(gid, lo, end_ms) for b, lo in readers)
+            charged += sum(_rows(s) for s in sources)
+            budget.charge(charged)
+        pieces: list[tuple[np.ndarray, np.ndarray]] = []
+        for reader, lo in readers:
+            try:
+                pieces.extend(reader.read(gid, lo, end_ms))
+            except CorruptBlockError as exc:
+                with self._lock:
+                    self._blocks.quarantine(reader.tier, reader, str(exc))
+                raise StoreCorruptionError(
+                    f"{exc}; the block was set aside, the query can be run again"
+                ) from None
+        pieces.extend(source.column(gid) for source in sources)
+        ts, values = _clip(pieces, start_ms, end_ms)
+        if budget is not None:
+            budget.refund(charged - ts.size)
+        return ts, values
+
+    def select(
+        self,
+        matchers: Sequence[Matcher],
+        start_ms: int,
+        end_ms: int,
+        budget: ReadBudget | None = None,
+    ) -> list[SeriesData]:
+        gids = sorted(self._index.match(matchers))
+        view = self._view(gids, start_ms, end_ms, head=True)
+        try:
             out = []
             for gid in gids:
-                ts, values = self._read(gid, start_ms, end_ms, tiers)
+                ts, values = self._read(view, gid, start_ms, end_ms, budget)
                 if ts.size:
                     out.append(SeriesData(self._index.labels(gid), ts, values))
             return out
+        finally:
+            view.release()
 
     def _live(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> list[int]:
-        gids = self._index.match(matchers)
-        live: set[int] = set()
-        for readers in self._blocks.values():
-            for reader in readers:
-                if reader.end_ms > start_ms and reader.start_ms <= end_ms:
+        """Series with samples in the range; no matchers: every series."""
+        gids = self._index.match(matchers) if matchers else self._index.all_ids()
+        view = self._view((), start_ms, end_ms, head=False)
+        with self._lock:
+            live = set(self._head.gid_target)
+        try:
+            for readers in view.blocks.values():
+                for reader in readers:
                     live.update(reader.series_ids.tolist())
-        live.update(self._head.gid_target)
+        finally:
+            view.release()
         return sorted(gids & live)
 
     def series(
         self, matchers: Sequence[Matcher], start_ms: int, end_ms: int
     ) -> list[dict[str, str]]:
-        with self._lock:
-            return [self._index.labels(g) for g in self._live(matchers, start_ms, end_ms)]
+        return [self._index.labels(g) for g in self._live(matchers, start_ms, end_ms)]
 
     def label_names(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> list[str]:
-        with self._lock:
-            names = {
-                k for g in self._live(matchers, start_ms, end_ms) for k, _ in self._index.keys[g]
-            }
-            return sorted(names)
+        keys = self._index.keys
+        names = {k for g in self._live(matchers, start_ms, end_ms) for k, _ in keys[g]}
+        return sorted(names)
 
     def label_values(
         self, name: str, matchers: Sequence[Matcher], start_ms: int, end_ms: int
     ) -> list[str]:
-        with self._lock:
-            keys = (dict(self._index.keys[g]) for g in self._live(matchers, start_ms, end_ms))
-            return sorted({k[name] for k in keys if name in k})
+        keys = self._index.keys
+        found = (dict(keys[g]).get(name) for g in self._live(matchers, start_ms, end_ms))
+        return sorted({v for v in found if v})
 
     def stats(self) -> StoreStats:
         with self._lock:
-            blocks = [r for rs in self._blocks.values() for r in rs]
-            wal_bytes = sum(p.stat().st_size for p in (self.path / "wal").glob("*.wal"))
-            on_disk = sum(r.nbytes for r in blocks) + wal_bytes + self._events.bytes_on_disk()
-            raw = self._blocks[RAW]
-            raw_samples = sum(r.samples for r in raw)
-            samples = raw_samples + self._head.samples
-            per_sample = sum(r.nbytes for r in raw) / raw_samples if raw_samples else 0.0
-            return StoreStats(len(self._index), samples, on_disk, per_sample)
+            blocks = [r for _, r in self._blocks]
+            raw = list(self._blocks.readers(RAW))
+            head_samples = self._head.samples
+        wal_bytes = sum(file_size(p) for p in (self.path / "wal").glob("*.wal"))
+        on_disk = sum(r.nbytes for r in blocks) + wal_bytes + self._events.bytes_on_disk()
+        raw_samples = sum(r.samples for r in raw)
+        per_sample = sum(r.nbytes for r in raw) / raw_samples if raw_samples else 0.0
+        return StoreStats(len(self._index), raw_samples + head_samples, on_disk, per_sample)
+
+
+def _rows(source: ColumnSource) -> int:
+    return source.rows if isinstance(source, EncodedSegment) else int(source.ts.size)
+
+
+def _lock_owner(path: Path) -> str:
+    try:
+        return (path / "LOCK").read_text(errors="replace").strip() or "?"
+    except OSError:
+        return "?"
 
 
 def _clip(

@@ -10,7 +10,7 @@ path compresses: a series new to the chunk widens the open segment instead of cl
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -29,7 +29,16 @@ from monitor.store.segment import (
 from monitor.store.series_index import SeriesIndex, SeriesKey
 from monitor.store.wal import layout_record, row_record, series_record, target_record
 
-__all__ = ["Head", "TargetState", "RollupPart", "Encoded", "SnapshotPart"]
+__all__ = [
+    "Head",
+    "HeadView",
+    "TargetState",
+    "RollupPart",
+    "Encoded",
+    "SnapshotPart",
+    "ColumnSource",
+    "SOURCE",
+]
 
 log = logging.getLogger(__name__)
 _STALE_BITS = STALE.view(np.uint64)
@@ -38,8 +47,23 @@ _STALE_BITS = STALE.view(np.uint64)
 RollupPart = tuple[np.ndarray, np.ndarray, np.ndarray]
 #: what `encode_sealed` makes of one sealed segment: the segment and one rollup per tier
 Encoded = tuple[SealedSegment, EncodedSegment, list[RollupPart]]
-#: one target in a snapshot: tid, labels, and its segments (or an open one's gids, ts, rows)
+#: one target in a snapshot: tid, key, and its segments (or an open one's gids, ts, rows)
 SnapshotPart = tuple[int, Labels, list["EncodedSegment | SealedSegment | tuple[np.ndarray, ...]"]]
+#: a segment a reader decodes outside the store's lock (immutable, or a frozen view)
+ColumnSource = EncodedSegment | SealedSegment
+#: the pair that, in a target's key, tells apart two targets with the same labels (a redis
+#: and a memcached server on one address); sorts first, and never reaches a series
+SOURCE = "\x00source"
+
+
+def target_key(labels: Labels, source: str) -> Labels:
+    return ((SOURCE, source), *labels) if source else labels
+
+
+def split_key(key: Labels) -> tuple[Labels, str]:
+    if key and key[0][0] == SOURCE:
+        return key[1:], key[0][1]
+    return key, ""
 
 
 class TargetState:
@@ -47,22 +71,22 @@ class TargetState:
         "closed",
         "cols",
         "gid_cache",
+        "key",
         "labels",
         "last_labels",
         "last_names",
         "last_ts",
         "present",
         "segment",
-        "series_labels",
         "tid",
     )
 
-    def __init__(self, tid: int, labels: Labels) -> None:
+    def __init__(self, tid: int, key: Labels) -> None:
         self.tid = tid
-        #: the writer's identity, which keys its staleness row (see `WRITER_LABEL`)
-        self.labels = labels
-        #: what every series of this writer carries: `labels` without the `__` key parts
-        self.series_labels = tuple((k, v) for k, v in labels if not k.startswith("__"))
+        #: what the WAL and the head know the target by: its labels (and source, if any)
+        self.key = key
+        #: the labels every series of the target carries
+        self.labels = split_key(key)[0]
         self.gid_cache: dict[tuple[str, Labels], int] = {}
         self.last_names: list[str] | None = None
         self.last_labels: list[Labels] | None = None
@@ -89,6 +113,10 @@ class Head:
         self.targets: dict[Labels, TargetState] = {}
         self.by_tid: list[TargetState] = []
         self.gid_target: dict[int, TargetState] = {}
+        #: series written by more than one target (two targets sharing an address both
+        #: write `cachewatch_poll_duration_seconds`): every target that holds some of it
+        self.gid_shared: dict[int, list[TargetState]] = {}
+        self._sealed_owner: dict[int, TargetState] = {}
         self.closed_by_block: dict[int, list[EncodedSegment]] = {}
         #: sealed segments waiting for `encode_sealed`, oldest first
         self.sealed: list[SealedSegment] = []
@@ -100,17 +128,17 @@ class Head:
         self.samples = 0
 
     # -- writing -------------------------------------------------------------------------
-    def target(self, labels: Labels) -> TargetState:
-        state = self.targets.get(labels)
+    def target(self, key: Labels) -> TargetState:
+        state = self.targets.get(key)
         if state is None:
-            state = TargetState(len(self.by_tid), labels)
-            self.targets[labels] = state
+            state = TargetState(len(self.by_tid), key)
+            self.targets[key] = state
             self.by_tid.append(state)
-            self._wal_add(target_record(state.tid, labels))
+            self._wal_add(target_record(state.tid, key))
         return state
 
     def append(self, batch: SampleBatch) -> None:
-        state = self.target(batch.target_labels)
+        state = self.target(target_key(batch.target_labels, batch.source))
         ts = batch.ts_ms
         if ts <= state.last_ts or ts < self.min_ts:
             self.rejected += len(batch.names)
@@ -164,15 +192,22 @@ class Head:
         gid = state.gid_cache.get((name, labels))
         if gid is None:
             merged = dict(labels)
-            merged.update(state.series_labels)
+            merged.update(state.labels)
             merged["__name__"] = name
             gid = self.index.intern(tuple(sorted(merged.items())))
             state.gid_cache[(name, labels)] = gid
-            self.gid_target[gid] = state
+            self._own(gid, state)
         return gid
 
-    def mark_stale(self, labels: Labels, ts_ms: int) -> None:
-        state = self.targets.get(labels)
+    def _own(self, gid: int, state: TargetState) -> None:
+        owner = self.gid_target.setdefault(gid, state)
+        if owner is not state:
+            shared = self.gid_shared.setdefault(gid, [owner])
+            if state not in shared:
+                shared.append(state)
+
+    def mark_stale(self, labels: Labels, ts_ms: int, source: str = "") -> None:
+        state = self.targets.get(target_key(labels, source))
         if state is None or state.present.size == 0:
             return
         ts_ms = max(ts_ms, state.last_ts + 1, self.min_ts)
@@ -205,7 +240,7 @@ class Head:
 
     def _log_series(self, state: TargetState, gids: np.ndarray) -> None:
         for gid in gids.tolist():
-            self.gid_target[gid] = state
+            self._own(gid, state)
             if gid not in self.wal_gids:
                 self.wal_gids.add(gid)
                 self._wal_add(series_record(gid, self.index.keys[gid]))
@@ -235,6 +270,7 @@ class Head:
         sealed = segment.seal()
         state.closed.append(sealed)
         self.sealed.append(sealed)
+        self._sealed_owner[id(sealed)] = state
 
     def encode_sealed(self, sealed: list[SealedSegment]) -> list[Encoded]:
         """Compress sealed segments and downsample them. Reads only immutable arrays and the
@@ -256,7 +292,7 @@ class Head:
         """Swap sealed segments for their encoded form (under the store's lock)."""
         done = {id(sealed): encoded for sealed, encoded, _ in results}
         for sealed, encoded, rollups in results:
-            state = self.gid_target[int(sealed.gids[0])]
+            state = self._sealed_owner.pop(id(sealed))
             state.closed = [done.get(id(s), s) for s in state.closed]
             block = self.block_start(encoded.min_ts)
             self.closed_by_block.setdefault(block, []).append(encoded)
@@ -323,7 +359,7 @@ class Head:
             segment = state.segment
             if segment is not None and segment.rows:
                 pieces.append((segment.gids, *segment.view()))
-            parts.append((state.tid, state.labels, pieces))
+            parts.append((state.tid, state.key, pieces))
         # The snapshot logs its own series; the new log starts knowing none, so a layout
         # written after the swap logs its series again (a duplicate record at worst) rather
         # than walking every segment here, under the lock, to list what the snapshot holds.
@@ -349,19 +385,31 @@ class Head:
         return records
 
     # -- reading ---------------------------------------------------------------------------
+    def freeze(self, gids: Iterable[int], start_ms: int, end_ms: int) -> HeadView:
+        """What reading `gids` in the range needs, taken under the store's lock and used
+        without it: per target, its closed segments in the range (never changed again) and
+        its open segment frozen at its current rows (rows once written never change;
+        appends past them and widening use other memory). One lookup per series here; the
+        per-series filtering happens in `HeadView.sources`, outside the lock."""
+        frozen: dict[int, _FrozenTarget] = {}
+        owners: dict[int, tuple[_FrozenTarget, ...]] = {}
+        for gid in gids:
+            state = self.gid_target.get(gid)
+            if state is None:
+                continue
+            shared = self.gid_shared.get(gid)
+            targets = []
+            for owner in shared if shared is not None else (state,):
+                snapshot = frozen.get(owner.tid)
+                if snapshot is None:
+                    snapshot = frozen[owner.tid] = _FrozenTarget(owner, start_ms, end_ms)
+                targets.append(snapshot)
+            owners[gid] = tuple(targets)
+        return HeadView(owners)
+
     def read(self, gid: int, start_ms: int, end_ms: int) -> list[tuple[np.ndarray, np.ndarray]]:
-        state = self.gid_target.get(gid)
-        if state is None:
-            return []
-        pieces = [
-            s.column(gid)
-            for s in state.closed
-            if gid in s.col_of and s.max_ts >= start_ms and s.min_ts <= end_ms
-        ]
-        segment = state.segment
-        if segment is not None and segment.rows and gid in segment.col_of:
-            pieces.append(segment.column(gid))
-        return pieces
+        sources = self.freeze((gid,), start_ms, end_ms).sources(gid)
+        return [source.column(gid) for source in sources]
 
     def oldest_ts(self) -> int | None:
         starts = [s.min_ts for segs in self.closed_by_block.values() for s in segs]
@@ -371,6 +419,32 @@ class Head:
 
     def open_bytes(self) -> int:
         return sum(s.segment.matrix.nbytes for s in self.by_tid if s.segment is not None)
+
+
+class _FrozenTarget:
+    __slots__ = ("closed", "open")
+
+    def __init__(self, state: TargetState, start_ms: int, end_ms: int) -> None:
+        self.closed = [s for s in state.closed if s.max_ts >= start_ms and s.min_ts <= end_ms]
+        segment = state.segment
+        self.open = segment.seal() if segment is not None and segment.rows else None
+
+
+class HeadView:
+    """The head's part of one read (see `Head.freeze`)."""
+
+    __slots__ = ("_owners",)
+
+    def __init__(self, owners: dict[int, tuple[_FrozenTarget, ...]]) -> None:
+        self._owners = owners
+
+    def sources(self, gid: int) -> list[ColumnSource]:
+        out: list[ColumnSource] = []
+        for target in self._owners.get(gid, ()):
+            out.extend(s for s in target.closed if gid in s.col_of)
+            if target.open is not None and gid in target.open.col_of:
+                out.append(target.open)
+        return out
 
 
 def _first_seen(gids: np.ndarray) -> np.ndarray:

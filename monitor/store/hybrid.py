@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from monitor.model import Event, Labels, Matcher, MetricType, SampleBatch
-from monitor.store.api import SeriesData, SeriesReader, StoreStats
+from monitor.store.api import ReadBudget, SeriesData, SeriesReader, StoreHealth, StoreStats
 from monitor.store.embedded import EmbeddedStore
 
 __all__ = ["HybridStore"]
@@ -32,8 +32,14 @@ class HybridStore:
 
     # reads: the remote server's history of the whole fleet
 
-    def select(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> list[SeriesData]:
-        return self.remote.select(matchers, start_ms, end_ms)
+    def select(
+        self,
+        matchers: Sequence[Matcher],
+        start_ms: int,
+        end_ms: int,
+        budget: ReadBudget | None = None,
+    ) -> list[SeriesData]:
+        return self.remote.select(matchers, start_ms, end_ms, budget)
 
     def series(
         self, matchers: Sequence[Matcher], start_ms: int, end_ms: int
@@ -53,8 +59,8 @@ class HybridStore:
     def append(self, batch: SampleBatch) -> None:
         self._local().append(batch)
 
-    def mark_stale(self, target_labels: Labels, ts_ms: int) -> None:
-        self._local().mark_stale(target_labels, ts_ms)
+    def mark_stale(self, target_labels: Labels, ts_ms: int, source: str = "") -> None:
+        self._local().mark_stale(target_labels, ts_ms, source)
 
     def register_metadata(self, entries: dict[str, tuple[MetricType, str]]) -> None:
         self._local().register_metadata(entries)
@@ -91,3 +97,6 @@ class HybridStore:
         if self.local is None:
             return StoreStats(series=0, samples=0, bytes_on_disk=0, bytes_per_sample=0.0)
         return self.local.stats()
+
+    def health(self) -> StoreHealth:
+        return StoreHealth() if self.local is None else self.local.health()

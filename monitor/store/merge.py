@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from monitor.store.blockfile import BlockReader
+from monitor.store.blockfile import BlockReader, CorruptBlockError
+from monitor.store.codec import CodecError
 from monitor.store.segment import (
     EncodedSegment,
     decode_column_filled,
@@ -46,10 +47,14 @@ def merge_parts(parts: list[Part]) -> list[EncodedSegment]:
 
 
 def read_block_parts(reader: BlockReader) -> list[Part]:
+    """Every segment of a block, decoded; CorruptBlockError if any piece is damaged."""
     parts = []
     for gids, columns, ts in reader.iter_segments():
         matrix = np.empty((ts.size, gids.size), np.float64)
-        for i, data in enumerate(columns):
-            matrix[:, i] = decode_column_filled(ts.size, data)
+        try:
+            for i, data in enumerate(columns):
+                matrix[:, i] = decode_column_filled(ts.size, data)
+        except CodecError as exc:
+            raise CorruptBlockError(f"{reader.path}: corrupt column: {exc}") from exc
         parts.append((gids, ts, matrix))
     return parts

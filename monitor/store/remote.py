@@ -25,7 +25,7 @@ import numpy as np
 from monitor.model import Matcher
 from monitor.query.errors import BadDataError, QueryError, QueryTimeoutError
 from monitor.secrets import Secret
-from monitor.store.api import SeriesData
+from monitor.store.api import ReadBudget, SeriesData
 
 __all__ = ["PrometheusReader", "RemoteStoreError"]
 
@@ -85,7 +85,13 @@ class PrometheusReader:
         return urllib.parse.urlunsplit(parts._replace(netloc=host))
 
     # -- SeriesReader ---------------------------------------------------------------------
-    def select(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> list[SeriesData]:
+    def select(
+        self,
+        matchers: Sequence[Matcher],
+        start_ms: int,
+        end_ms: int,
+        budget: ReadBudget | None = None,
+    ) -> list[SeriesData]:
         # One more millisecond than the span: Prometheus 2.x windows are closed on the left
         # and 3.x open, so this includes `start_ms` in both; anything earlier is cut below.
         window_ms = end_ms - start_ms + 1
@@ -109,6 +115,8 @@ class PrometheusReader:
                 raise self._malformed("/api/v1/query", f"bad series: {exc}") from None
             keep = ts >= start_ms
             if keep.any():
+                if budget is not None:
+                    budget.charge(int(keep.sum()))
                 out.append(SeriesData(labels, ts[keep], values[keep]))
         out.sort(key=lambda s: sorted(s.labels.items()))
         return out

@@ -2,7 +2,12 @@
 
 Records are buffered in memory and written as one frame per flush:
 `u32 length, u32 crc32, zlib(records)`. A crash loses at most the unflushed buffer. On replay
-a torn or corrupt frame ends the log: the file is truncated there, with one log line.
+a torn or corrupt frame ends the log: the writer truncates the file there, with one log line;
+a read-only replay stops there and changes nothing.
+
+A flush that fails (a full disk) cuts the file back to its last whole frame, so no torn frame
+hides the frames written after it, and keeps the frames in memory to write with the next
+flush: nothing the head holds is dropped while the disk is full.
 
 Each block cut starts a new log file (`wal/<seq>.wal`) holding a snapshot of what the head
 still needs, then deletes the old one, so the log never grows past one block of data.
@@ -10,6 +15,7 @@ still needs, then deletes the old one, so the log never grows past one block of 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -18,7 +24,6 @@ import threading
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 
@@ -67,32 +72,84 @@ class WalWriter:
 
     def __init__(self, path: Path, deferred: bool = False) -> None:
         self.path = path
-        self._file: BinaryIO | None = None if deferred else open(path, "ab")  # noqa: SIM115
+        self._fd: int | None = None
+        #: the file's length after its last whole frame
+        self._good_size = 0
         self._buffer: list[bytes] = []
+        #: frames a failed flush could not write, oldest first
+        self._unwritten: list[bytes] = []
         self._io = threading.Lock()
+        if not deferred:
+            self.open()
 
     def add(self, record: bytes) -> None:
         self._buffer.append(record)
 
     def open(self) -> None:
         with self._io:
-            self._file = open(self.path, "ab")  # noqa: SIM115 - lives as long as the store
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            self._good_size = os.fstat(self._fd).st_size
+
+    @property
+    def unwritten_frames(self) -> int:
+        return len(self._unwritten)
+
+    def take_back(self) -> list[bytes]:
+        """Frames and records not on disk yet, for the log that replaces this one."""
+        with self._io:
+            frames, self._unwritten = self._unwritten, []
+            if self._buffer:
+                frames.append(_frame(self._buffer))
+                self._buffer = []
+            return frames
+
+    def put_back(self, frames: list[bytes]) -> None:
+        """Write `frames` (from `take_back`) before anything added since."""
+        with self._io:
+            self._unwritten[:0] = frames
 
     def flush(self) -> None:
+        """Write what was added as one frame and fsync; OSError leaves it for the next one."""
         with self._io:
-            if self._file is None or not self._buffer:
+            if self._fd is None:
                 return
-            records, self._buffer = self._buffer, []
-            payload = zlib.compress(b"".join(records), 1)
-            self._file.write(_FRAME.pack(len(payload), zlib.crc32(payload)) + payload)
-            self._file.flush()
-            os.fsync(self._file.fileno())
+            if self._buffer:
+                records, self._buffer = self._buffer, []
+                self._unwritten.append(_frame(records))
+            if not self._unwritten:
+                return
+            data = b"".join(self._unwritten)
+            try:
+                _write_all(self._fd, data)
+                os.fsync(self._fd)
+            except OSError:
+                # a torn frame would end every replay there, hiding the frames after it
+                with contextlib.suppress(OSError):
+                    os.ftruncate(self._fd, self._good_size)
+                raise
+            self._good_size += len(data)
+            self._unwritten = []
 
     def close(self) -> None:
-        self.flush()
-        with self._io:
-            if self._file is not None:
-                self._file.close()
+        try:
+            self.flush()
+        finally:
+            with self._io:
+                if self._fd is not None:
+                    os.close(self._fd)
+                    self._fd = None
+
+
+def _frame(records: list[bytes]) -> bytes:
+    payload = zlib.compress(b"".join(records), 1)
+    return _FRAME.pack(len(payload), zlib.crc32(payload)) + payload
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
 
 
 def wal_path(directory: Path, seq: int) -> Path:
@@ -115,22 +172,30 @@ def write_snapshot(directory: Path, seq: int, records: list[bytes]) -> Path:
     """Write a new log holding `records`, atomically, and return its path."""
     final = wal_path(directory, seq)
     tmp = final.with_suffix(".tmp")
-    with open(tmp, "wb") as out:
-        payload = zlib.compress(b"".join(records), 1)
-        out.write(_FRAME.pack(len(payload), zlib.crc32(payload)) + payload)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(tmp, final)
+    try:
+        with open(tmp, "wb") as out:
+            out.write(_frame(records))
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return final
 
 
-def replay_wal(path: Path) -> Iterator[WalRecord]:
+def replay_wal(path: Path, repair: bool = True) -> Iterator[WalRecord]:
+    """The log's records up to its first torn or corrupt frame; with `repair` (the writer)
+    the file is truncated there, without it (a read-only open) nothing is changed."""
     with open(path, "rb") as wal:
         data = wal.read()
     at = 0
     while at < len(data):
         problem = _frame_problem(data, at)
         if problem:
+            if not repair:
+                log.debug("WAL %s: %s at byte %d: reading up to there", path, problem, at)
+                return
             log.warning(
                 "WAL %s: %s at byte %d; truncating %d bytes", path, problem, at, len(data) - at
             )

@@ -61,6 +61,9 @@ class FakeResult:
     def to_api(self) -> dict[str, Any]:
         return self.data
 
+    def iter_api_json(self) -> Iterator[bytes]:
+        yield json.dumps({"status": "success", "data": self.data}).encode()
+
 
 class RecordingEngine:
     """Answers with what it was asked, so the tests see how parameters were parsed."""

@@ -56,7 +56,7 @@ def raw(server: RunningServer, data: bytes) -> bytes:
 
 
 def assert_serving(server: RunningServer) -> None:
-    # at the data's own time: the module (and its data) may be minutes old when this runs
+    # at the data's time: a long run can reach this more than the 5 min lookback after it
     status, body = request(server, "GET", f"/api/v1/query?query=sum(redis_up)&time={NOW_S}")
     assert status == 200, body
     assert json.loads(body)["data"]["result"][0]["value"][1] == "2"

@@ -53,7 +53,7 @@ class RecordingStore:
     def append(self, batch: SampleBatch) -> None:
         self.batches.append(batch)
 
-    def mark_stale(self, target_labels: Labels, ts_ms: int) -> None:
+    def mark_stale(self, target_labels: Labels, ts_ms: int, source: str = "") -> None:
         self.stale.append((target_labels, ts_ms))
 
 
@@ -116,11 +116,11 @@ def test_alerts_series_and_staleness_written_to_the_store() -> None:
     querier.down("a")
     engine.evaluate_due(0)
     written = {
-        (b.names[i], tuple(kv for kv in b.target_labels if kv[0] != "__writer__"))
+        (b.names[i], b.target_labels)
         for b in store.batches
         for i in range(len(b))
     }
-    assert all(("__writer__", "rules") in b.target_labels for b in store.batches)
+    assert all(b.source == "rules" for b in store.batches)
     assert (
         "ALERTS",
         (
@@ -199,13 +199,14 @@ def test_sink_keeps_same_label_sets_of_different_groups_apart() -> None:
             self.ended: list[str] = []
 
         def append(self, batch: SampleBatch) -> None:
-            series_labels = {k: v for k, v in batch.target_labels if not k.startswith("__")}
             for name, value in zip(batch.names, batch.values, strict=True):
-                self.add_series({**series_labels, "__name__": name}, [batch.ts_ms], [value])
+                self.add_series(
+                    {**dict(batch.target_labels), "__name__": name}, [batch.ts_ms], [value]
+                )
             self.ended += self.layout.get(batch.target_labels, set()) - set(batch.names)
             self.layout[batch.target_labels] = set(batch.names)
 
-        def mark_stale(self, target_labels: Labels, ts_ms: int) -> None:
+        def mark_stale(self, target_labels: Labels, ts_ms: int, source: str = "") -> None:
             self.layout.pop(target_labels, None)
 
     reader = Reader()

@@ -218,7 +218,7 @@ def test_a_sentinel_reporting_a_new_primary_asks_for_a_refresh_once() -> None:
     fleet = Fleet([SEED], make_collectors=lambda target: [], connect=connect)
     asyncio.run(fleet.start())
     assert len(fleet.pollers) == 6
-    sentinel = fleet.pollers["127.0.0.1:27002"]
+    sentinel = fleet.pollers["redis://127.0.0.1:27002"]
 
     def polled(batch: SampleBatch) -> bool:
         sentinel.status = TargetStatus(sentinel.target, up=True, last_batch=batch)
@@ -229,7 +229,7 @@ def test_a_sentinel_reporting_a_new_primary_asks_for_a_refresh_once() -> None:
     assert not polled(sentinel_poll("127.0.0.1:17002", 2))  # the same stale view: once only
     assert polled(sentinel_poll("127.0.0.1:17002", 3))  # something new again
     assert not polled(sentinel_poll("127.0.0.1:17001", 2))  # back in agreement
-    replica = fleet.pollers["127.0.0.1:17002"]
+    replica = fleet.pollers["redis://127.0.0.1:17002"]
     for failures, asks in ((1, True), (2, False)):  # a data node going down asks once
         replica.status = TargetStatus(replica.target, up=False, consecutive_failures=failures)
         assert fleet.wants_refresh(replica) is asks

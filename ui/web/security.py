@@ -1,7 +1,7 @@
 """What makes the dashboard safe to host, as WSGI middleware around the whole HTTP app:
 
-- optional HTTP basic auth or a bearer token (compared in constant time); the health
-  endpoints stay open for load balancers and orchestrators;
+- optional HTTP basic auth or a bearer token (`monitor.http.auth`, shared with `export`);
+  the health endpoints stay open for load balancers and orchestrators;
 - CSRF protection for every Dash callback: the double-submit cookie Dash's renderer already
   sends back (`_csrf_token` cookie -> `X-CSRFToken` header), plus a same-origin check;
 - a Content-Security-Policy that allows exactly what Dash needs (own scripts, the hashes of
@@ -12,58 +12,20 @@ The router adds X-Frame-Options, X-Content-Type-Options and Referrer-Policy to e
 
 from __future__ import annotations
 
-import base64
 import hmac
 import secrets
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
-from monitor.secrets import Secret
+from monitor.http.auth import AuthGate, AuthSettings
 
 __all__ = ["AuthSettings", "SecureApp", "content_security_policy", "CSRF_COOKIE", "CSRF_HEADER"]
 
 CSRF_COOKIE = "_csrf_token"
 CSRF_HEADER = "X-CSRFToken"
-#: probes must work without credentials
-OPEN_PATHS = frozenset({"/-/healthy", "/-/ready"})
 #: our own endpoints, which set their own headers and are not part of the UI
 _API_PREFIXES = ("/api/", "/metrics", "/scrape", "/-/")
-
-
-@dataclass(frozen=True, slots=True)
-class AuthSettings:
-    username: str | None = None
-    password: Secret | None = None
-    bearer_token: Secret | None = None
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.password) or bool(self.bearer_token)
-
-    def check(self, authorization: str | None) -> str | None:
-        """The authenticated user's name, or None. Both the name and the secret are always
-        compared, so the time taken does not say which one was wrong."""
-        if not authorization:
-            return None
-        scheme, _, value = authorization.strip().partition(" ")
-        scheme = scheme.lower()
-        if scheme == "bearer" and self.bearer_token:
-            token_ok = hmac.compare_digest(
-                value.strip().encode(), self.bearer_token.reveal().encode()
-            )
-            return "token" if token_ok else None
-        if scheme == "basic" and self.password:
-            try:
-                decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-            except (ValueError, UnicodeDecodeError):
-                return None
-            user, _, password = decoded.partition(":")
-            user_ok = hmac.compare_digest(user.encode(), (self.username or "").encode())
-            password_ok = hmac.compare_digest(password.encode(), self.password.reveal().encode())
-            return user if user_ok and password_ok else None
-        return None
 
 
 def content_security_policy(script_hashes: Sequence[str]) -> str:
@@ -108,30 +70,22 @@ def _reply(
 
 
 class SecureApp:
+    """Auth (`monitor.http.auth.AuthGate`, as `export` has it), then CSRF and CSP."""
+
     def __init__(self, app: WSGIApp, auth: AuthSettings | None, csp: str) -> None:
         self._app = app
-        self._auth = auth if auth is not None and auth.enabled else None
+        self._gate = AuthGate(self._guarded, auth)
         self._csp = csp
 
     @property
     def auth_enabled(self) -> bool:
-        return self._auth is not None
+        return self._gate.enabled
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        return self._gate(environ, start_response)
+
+    def _guarded(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = str(environ.get("PATH_INFO") or "/")
-        if self._auth is not None and path not in OPEN_PATHS:
-            user = self._auth.check(environ.get("HTTP_AUTHORIZATION"))
-            if user is None:
-                challenge = (
-                    'Basic realm="cachewatch", charset="UTF-8"' if self._auth.password else "Bearer"
-                )
-                return _reply(
-                    start_response,
-                    "401 Unauthorized",
-                    "authentication required\n",
-                    [("WWW-Authenticate", challenge)],
-                )
-            environ["REMOTE_USER"] = user
         if path.startswith(_API_PREFIXES):
             return self._app(environ, start_response)
         cookie = _csrf_cookie(environ)

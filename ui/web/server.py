@@ -7,28 +7,21 @@ import logging
 from typing import Any
 
 from monitor.http import RunningServer, parse_listen, serve_forever
+from monitor.http.auth import InsecureListenError
+from monitor.http.auth import check_listen as check_host
+from monitor.http.settings import ServerSettings
 from monitor.service import build_http_app
 from ui.web.security import AuthSettings, SecureApp, content_security_policy
-from ui.web.settings import is_loopback
 
-__all__ = ["run_web", "InsecureListenError", "build_wsgi_app"]
+__all__ = ["run_web", "InsecureListenError", "build_wsgi_app", "check_listen"]
 
 log = logging.getLogger("cachewatch.web")
 
 
-class InsecureListenError(ValueError):
-    """Binding beyond loopback without auth, and without the explicit opt-out."""
-
-
 def check_listen(listen: str, auth: AuthSettings | None, allow_insecure_listen: bool) -> None:
+    """InsecureListenError for a non-loopback `listen` without auth (and no opt-out)."""
     host, _ = parse_listen(listen)
-    if is_loopback(host) or (auth is not None and auth.enabled) or allow_insecure_listen:
-        return
-    raise InsecureListenError(
-        f"refusing to listen on {listen!r} without authentication: anyone who can reach it could "
-        "read the fleet and silence alerts. Set [web] auth_username + auth_password_env (or "
-        "bearer_token_env), or pass --allow-insecure-listen if a proxy in front handles auth."
-    )
+    check_host(host, listen, auth, allow_insecure_listen, "web")
 
 
 def build_wsgi_app(
@@ -39,6 +32,7 @@ def build_wsgi_app(
     auth: AuthSettings | None = None,
     theme: str = "dark",
 ) -> SecureApp:
+    from alerts.promapi import EngineRulesSource
     from ui.web.app import create_app
     from ui.web.data import WebData
 
@@ -46,8 +40,9 @@ def build_wsgi_app(
     can_write = auth is not None and auth.enabled
     dash_app = create_app(data, can_write=can_write, default_theme=theme)
     # the same HTTP surface as `export` (metrics, self metrics, scrape, query API, events),
-    # with the dashboard at /
-    router = build_http_app(runtime, query_api=True, root=dash_app.server)
+    # plus the alert engine's rules and alerts, with the dashboard at /
+    rules = EngineRulesSource(alerting.engine) if alerting is not None else None
+    router = build_http_app(runtime, query_api=True, root=dash_app.server, rules=rules)
     return SecureApp(router, auth, content_security_policy(dash_app.csp_hashes()))
 
 
@@ -60,12 +55,14 @@ def run_web(
     auth: AuthSettings | None = None,
     theme: str = "dark",
     allow_insecure_listen: bool = False,
+    server: ServerSettings | None = None,
 ) -> RunningServer:
     """Serve the dashboard for a started `runtime` (store attached) in a background thread;
     `server.url` is where it listens, `server.stop()` ends it. Raises InsecureListenError
-    for a non-loopback `listen` without auth unless `allow_insecure_listen`."""
+    for a non-loopback `listen` without auth unless `allow_insecure_listen`. `server`: TLS
+    and connection limits (`[web]`)."""
     check_listen(listen, auth, allow_insecure_listen)
     app = build_wsgi_app(runtime, alerting=alerting, hotkeys=hotkeys, auth=auth, theme=theme)
-    server = serve_forever(app, listen)
-    log.info("dashboard on %s", server.url)
-    return server
+    running = serve_forever(app, listen, server)
+    log.info("dashboard on %s", running.url)
+    return running

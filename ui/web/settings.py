@@ -7,20 +7,20 @@ auth_password_env = "CACHEWATCH_WEB_PASSWORD"   # or auth_password_file
 bearer_token_env = "CACHEWATCH_WEB_TOKEN"       # or bearer_token_file
 allow_insecure_listen = false                   # bind non-loopback without auth
 theme = "dark"                                  # or "light"
+tls_cert_file = "/etc/cachewatch/tls.crt"       # HTTPS (with tls_key_file)
+max_connections = 100                           # and read_timeout, idle_timeout:
+                                                # see monitor/http/settings.py
 """
 
 from __future__ import annotations
 
-import ipaddress
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from monitor.secrets import Secret
+from monitor.http.auth import AUTH_KEYS, AuthSettings, is_loopback, parse_auth
+from monitor.http.settings import SERVER_KEYS, ServerSettings, parse_server_settings
 from monitor.sections import SectionContext, SectionSpec, SettingsError
-from ui.web.security import AuthSettings
 
 __all__ = [
     "WebSettings",
@@ -33,18 +33,7 @@ __all__ = [
 ]
 
 DEFAULT_LISTEN = "127.0.0.1:8050"
-WEB_KEYS = frozenset(
-    {
-        "listen",
-        "auth_username",
-        "auth_password_env",
-        "auth_password_file",
-        "bearer_token_env",
-        "bearer_token_file",
-        "allow_insecure_listen",
-        "theme",
-    }
-)
+WEB_KEYS = frozenset({"listen", "allow_insecure_listen", "theme", *AUTH_KEYS, *SERVER_KEYS})
 
 
 class WebSettingsError(SettingsError):
@@ -55,50 +44,16 @@ class WebSettingsError(SettingsError):
 class WebSettings:
     listen: str = DEFAULT_LISTEN
     auth: AuthSettings = field(default_factory=AuthSettings)
+    #: TLS and connection limits (`monitor.http.settings`)
+    server: ServerSettings = field(default_factory=ServerSettings)
     allow_insecure_listen: bool = False
     theme: str = "dark"
 
 
-def _secret(
-    table: Mapping[str, Any], env_key: str, file_key: str, problems: list[str]
-) -> Secret | None:
-    if env_key in table and file_key in table:
-        problems.append(f"web.{env_key} and web.{file_key}: give one, not both")
-        return None
-    if env_key in table:
-        name = str(table[env_key])
-        value = os.environ.get(name)
-        if not value:
-            problems.append(f"web.{env_key}: environment variable {name} is not set or empty")
-            return None
-        return Secret(value)
-    if file_key in table:
-        path = Path(str(table[file_key])).expanduser()
-        try:
-            value = path.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            problems.append(f"web.{file_key}: cannot read {path}: {exc.strerror or exc}")
-            return None
-        if not value:
-            problems.append(f"web.{file_key}: {path} is empty")
-            return None
-        return Secret(value)
-    return None
-
-
 def parse_web_settings(table: Mapping[str, Any]) -> WebSettings:
     problems: list[str] = []
-    password = _secret(table, "auth_password_env", "auth_password_file", problems)
-    token = _secret(table, "bearer_token_env", "bearer_token_file", problems)
-    username = table.get("auth_username")
-    if password is not None and not username:
-        problems.append("web.auth_username: required with a password")
-    if (
-        username
-        and password is None
-        and not any(k in table for k in ("auth_password_env", "auth_password_file"))
-    ):
-        problems.append("web.auth_username: needs auth_password_env or auth_password_file")
+    auth = parse_auth(table, "web", problems)
+    server = parse_server_settings(table, "web", problems)
     theme = str(table.get("theme", "dark"))
     if theme not in ("dark", "light"):
         problems.append(f"web.theme: {theme!r} is not one of dark, light")
@@ -109,19 +64,11 @@ def parse_web_settings(table: Mapping[str, Any]) -> WebSettings:
         raise WebSettingsError(problems)
     return WebSettings(
         listen=str(table.get("listen", DEFAULT_LISTEN)),
-        auth=AuthSettings(str(username) if username else None, password, token),
+        auth=auth,
+        server=server,
         allow_insecure_listen=bool(allow),
         theme=theme,
     )
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _check_web(table: Mapping[str, Any], context: SectionContext) -> WebSettings:
