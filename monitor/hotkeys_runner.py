@@ -41,6 +41,7 @@ from monitor.targets import Target
 
 __all__ = [
     "HotKeysRunner",
+    "RunningHotKeys",
     "HotKeysSettingsError",
     "FLEET_BUDGET_PER_S",
     "HOTKEYS_SECTION",
@@ -189,3 +190,21 @@ class HotKeysRunner:
         for detector in list(self._detectors.values()):
             await detector.close()
         self._detectors.clear()
+
+
+class RunningHotKeys:
+    """A started runner as the UIs and the HTTP API reach it (`readmodel.HotKeySampling`):
+    its reports, and samples run in the engine's loop from any thread."""
+
+    def __init__(self, runtime: Any, runner: HotKeysRunner) -> None:
+        self._runtime = runtime
+        self._runner = runner
+
+    def reports(self) -> list[HotKeyReport]:
+        return self._runner.shown_reports()
+
+    def sample(self, instance: str, duration_s: float | None) -> HotKeyReport:
+        seconds = duration_s or self._runner.settings.request_duration_s
+        return self._runtime.call(  # type: ignore[no-any-return]
+            self._runner.sample_now(instance, duration_s), timeout_s=seconds + 15
+        )

@@ -19,6 +19,7 @@ from monitor.http.wsgi import Router, WSGIApp
 from monitor.model import MetricType
 from monitor.query.limits import parse_query_limits
 from monitor.readmodel.local import LocalSource
+from monitor.readmodel.source import HotKeySampling
 from monitor.runtime import Runtime, static_metadata
 
 __all__ = ["build_http_app", "RuntimeMetadata"]
@@ -49,9 +50,11 @@ def build_http_app(
     query_api: bool = True,
     root: WSGIApp | None = None,
     rules: RulesSource | None = None,
+    hotkeys: HotKeySampling | None = None,
 ) -> Router:
     """`self_metrics` defaults to the runtime's own poll observer when that is one; `rules`
-    (the alert engine) serves `/api/v1/rules` and `/api/v1/alerts`. `/scrape` polls only
+    (the alert engine) serves `/api/v1/rules` and `/api/v1/alerts`; `hotkeys` (the running
+    detectors) `/api/v1/cachewatch/hotkeys`. `/scrape` polls only
     what the runtime polls and what `[exporter] scrape_allow` allows; queries are bounded
     by `[query]`. Raises HttpSettingsError / QueryLimitsError for bad sections."""
     if self_metrics is None and isinstance(runtime.observer, SelfMetrics):
@@ -87,6 +90,7 @@ def build_http_app(
         events=events,
         targets=runtime.statuses,
         rules=rules,
+        hotkeys=hotkeys,
         ready=ready,
         root=root,
         limits=parse_query_limits(runtime.config.query),

@@ -182,7 +182,9 @@ class HotKeyDetector:
             hot = self._server_entries[:top]
             patterns = patterns_of_entries(hot, top, self.instance)
         elif self.method is Method.LFU and self._lfu is not None:
-            hot = [e for e in self._lfu.hot(top, now) if _has_evidence(e)]
+            hot = self._lfu.hot(top, now)
+            if self.options.request:  # a request lists no key its window could not rank
+                hot = [e for e in hot if _has_evidence(e)]
             patterns = patterns_of_entries(hot, top, self.instance)
             samples.append(SampleInfo(Method.LFU, window_s, self._lfu.readings))
         elif self.method is Method.MONITOR:

@@ -187,6 +187,24 @@ class HotKeyReport:
     def top(self, n: int) -> tuple[HotKeyEntry, ...]:
         return self.hot[:n]
 
+    def as_json(self, top: int) -> dict[str, object]:
+        """The whole result (CLI `--format json`, the HTTP API): what was found, by key and
+        by pattern, what it rests on and what it cost, and the notes."""
+        return {
+            "target": self.target,
+            "window_s": round(self.window_s, 3),
+            "methods": [m.value for m in self.methods],
+            "keys": [entry.as_json() for entry in self.hot[:top]],
+            "patterns": [entry.as_json() for entry in self.patterns[:top]],
+            "samples": [sample.as_json() for sample in self.samples],
+            "notes": list(self.notes),
+        }
+
+    @property
+    def ranked(self) -> bool:
+        """Whether any method could rank keys here (the CLI exits 1 when none could)."""
+        return any(m is not Method.NONE for m in self.methods)
+
 
 def merge_reports(target: str, reports: list[HotKeyReport], top: int) -> HotKeyReport:
     """One report for a cluster: keys live on one shard, so entries rarely collide; when a key

@@ -83,7 +83,9 @@ def run(args: argparse.Namespace) -> int:
             process, stop = start_workload(spec)
             _silence_fresh_start(Path(tmp) / "alerts", fleet)
             alerting = AlertingRunner({}, Path.cwd(), Path(tmp) / "alerts")
-            hotkeys = HotKeysRunner({})
+            # the demo is local: background bursts (auto: only with headroom) rank every
+            # target's keys, whatever its policy
+            hotkeys = HotKeysRunner({"monitor": "auto"})
             runtime = Runtime(config)
             for part in (alerting, hotkeys):
                 runtime.on_started(part.start)
@@ -137,9 +139,11 @@ def _show(
 ) -> int:
     """The TUI in the foreground with the dashboard beside it, the dashboard alone (--web),
     or, where there is no terminal to draw on, the plain live table."""
+    from monitor.hotkeys_runner import RunningHotKeys
     from ui.web.server import run_web
 
-    web = run_web(runtime, args.listen, alerting=alerting.service, hotkeys=hotkeys.shown_reports)
+    sampling = RunningHotKeys(runtime, hotkeys)
+    web = run_web(runtime, args.listen, alerting=alerting.service, hotkeys=sampling)
     print(f"cachewatch demo: dashboard at {web.url}", flush=True)
     try:
         if args.web:
@@ -149,7 +153,7 @@ def _show(
             from monitor.readmodel import LocalSource
             from ui.tui import run_tui
 
-            run_tui(LocalSource(runtime, alerting=alerting.service, hotkeys=hotkeys.shown_reports))
+            run_tui(LocalSource(runtime, alerting=alerting.service, hotkeys=sampling))
         else:
             from monitor.demo.table import run_live_table
 

@@ -139,25 +139,12 @@ def run(args: argparse.Namespace) -> int:
     for note in report.notes:
         print(f"cachewatch: {note}", file=sys.stderr)
     if args.format == "json":
-        print(json.dumps(report_json(report, args.top)))
+        print(json.dumps(report.as_json(args.top)))
     elif args.by == "pattern":
         print_patterns(report, args.top)
     else:
         print_table(report, args.top)
-    return 1 if all(m is Method.NONE for m in report.methods) else 0
-
-
-def report_json(report: HotKeyReport, top: int) -> dict[str, object]:
-    """The whole result: what was found, by key and by pattern, and what it rests on."""
-    return {
-        "target": report.target,
-        "window_s": round(report.window_s, 3),
-        "methods": [m.value for m in report.methods],
-        "keys": [entry.as_json() for entry in report.hot[:top]],
-        "patterns": [entry.as_json() for entry in report.patterns[:top]],
-        "samples": [sample.as_json() for sample in report.samples],
-        "notes": list(report.notes),
-    }
+    return 0 if report.ranked else 1
 
 
 def _sampled(report: HotKeyReport) -> str:

@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     require_extra("web", "serve")
     from alerts.runner import AlertingRunner
     from alerts.service import AlertSettingsError, default_state_dir
-    from monitor.hotkeys_runner import HotKeysRunner, HotKeysSettingsError
+    from monitor.hotkeys_runner import HotKeysRunner, HotKeysSettingsError, RunningHotKeys
     from monitor.http import ListenError
     from monitor.http.settings import HttpSettingsError, parse_exporter_settings
     from ui.web.settings import WebSettingsError, parse_web_settings
@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
             runtime,
             listen,
             alerting=alerting.service,
-            hotkeys=hotkeys.shown_reports if hotkeys.enabled else None,
+            hotkeys=RunningHotKeys(runtime, hotkeys) if hotkeys.enabled else None,
             auth=web.auth,
             theme=web.theme,
             allow_insecure_listen=True,  # checked above, before the engine started

@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from alerts.runner import AlertingRunner
     from alerts.service import AlertSettingsError, default_state_dir
-    from monitor.hotkeys_runner import HotKeysRunner, HotKeysSettingsError
+    from monitor.hotkeys_runner import HotKeysRunner, HotKeysSettingsError, RunningHotKeys
 
     with tempfile.TemporaryDirectory(prefix="cachewatch-tui-") as tmp:
         try:
@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
             local = LocalSource(
                 runtime,
                 alerting=alerting.service,
-                hotkeys=hotkeys.shown_reports if hotkeys.enabled else None,
+                hotkeys=RunningHotKeys(runtime, hotkeys) if hotkeys.enabled else None,
             )
             run_tui(local, refresh_s=args.refresh)
         finally:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from monitor.exporter import SelfMetrics
 from monitor.http.events import EventQuery, EventsEndpoint
+from monitor.http.hotkeys import HotKeysEndpoint
 from monitor.http.metrics import (
     LatestBatches,
     MetadataSource,
@@ -23,6 +24,7 @@ from monitor.http.targets import TargetsEndpoint
 from monitor.http.wsgi import Response, Router, WSGIApp
 from monitor.query import Engine
 from monitor.query.limits import QueryLimits
+from monitor.readmodel.source import HotKeySampling
 from monitor.store.api import SeriesReader
 
 if TYPE_CHECKING:
@@ -54,6 +56,7 @@ def make_app(
     events: EventQuery | None = None,
     targets: Callable[[], Sequence[TargetStatus]] | None = None,
     rules: RulesSource | None = None,
+    hotkeys: HotKeySampling | None = None,
     ready: Callable[[], bool] = lambda: True,
     version: str | None = None,
     root: WSGIApp | None = None,
@@ -72,6 +75,8 @@ def make_app(
     - `targets()`: the poller's status of every target, for `/api/v1/targets` (absent
       without it);
     - `rules`: the alert engine, for `/api/v1/rules` and `/api/v1/alerts` (absent without);
+    - `hotkeys`: the running detectors, for `/api/v1/cachewatch/hotkeys` (reports; POST:
+      sample now) (absent without);
     - `limits`: what one query may ask for (`[query]`), for the engine and the query pool;
     - `ready()`: what `/-/ready` reports (e.g. "the first round of polls finished");
     - `root`: a WSGI app for every other path (the web UI); also `app.mount_root(...)` later.
@@ -109,6 +114,8 @@ def make_app(
         rules_api = RulesApi(rules)
         router.route("/api/v1/rules", rules_api.rules)
         router.route("/api/v1/alerts", rules_api.alerts)
+    if hotkeys is not None:
+        router.route("/api/v1/cachewatch/hotkeys", HotKeysEndpoint(hotkeys))
     if root is not None:
         router.mount_root(root)
     return router

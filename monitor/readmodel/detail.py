@@ -38,6 +38,9 @@ __all__ = [
     "SlabRow",
     "KeyRow",
     "HotKeySource",
+    "HotKeyView",
+    "PatternRow",
+    "hot_key_view",
     "TargetDetail",
     "target_detail",
     "slowlog_rows",
@@ -147,6 +150,30 @@ class KeyRow:
     type: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class PatternRow:
+    """A key pattern (`api:v2:user:{id}:profile`) and its share of the key accesses seen."""
+
+    pattern: str
+    share: float | None  # 0..1; None where only a rate is known (the series)
+    ops_per_s: float | None
+    error: float | None
+    method: str
+
+
+@dataclass(frozen=True, slots=True)
+class HotKeyView:
+    """What the Keys tab shows: hot keys, big keys, key patterns, and what they rest on."""
+
+    hot: tuple[KeyRow, ...] = ()
+    big: tuple[KeyRow, ...] = ()
+    patterns: tuple[PatternRow, ...] = ()
+    #: why a method was skipped, what its ranking cannot tell
+    notes: tuple[str, ...] = ()
+    #: what the estimate rests on and what it cost (`SampleInfo.describe`), one per node
+    sampled: tuple[str, ...] = ()
+
+
 @runtime_checkable
 class HotKeySource(Protocol):
     """A source that also holds the live hot-key reports (a local runtime's detectors)."""
@@ -173,6 +200,9 @@ class TargetDetail:
     slabs: tuple[SlabRow, ...] = ()
     hot_keys: tuple[KeyRow, ...] = ()
     big_keys: tuple[KeyRow, ...] = ()
+    hot_patterns: tuple[PatternRow, ...] = ()
+    #: what the hot keys rest on and what they cost (one line per node)
+    hot_key_sampled: tuple[str, ...] = ()
     #: why a hot-key method was skipped, and what its ranking cannot tell (e.g. keys at the
     #: LFU counter ceiling); only where the detector runs in this process
     hot_key_notes: tuple[str, ...] = ()
@@ -450,7 +480,8 @@ def _keys(index: dict[str, list[InstantSample]], metric: str) -> tuple[KeyRow, .
     return tuple(sorted(rows, key=lambda row: row.rank))
 
 
-def _report_keys(report: HotKeyReport, top: int) -> tuple[tuple[KeyRow, ...], tuple[KeyRow, ...]]:
+def hot_key_view(report: HotKeyReport, top: int = 20) -> HotKeyView:
+    """A detector's report (live, or a sample taken now) as the Keys tab shows it."""
     hot = tuple(
         KeyRow(
             rank,
@@ -468,17 +499,37 @@ def _report_keys(report: HotKeyReport, top: int) -> tuple[tuple[KeyRow, ...], tu
         KeyRow(rank, entry.key, float(entry.bytes), "", type=entry.type)
         for rank, entry in enumerate(report.big[:top], 1)
     )
-    return hot, big
+    patterns = tuple(
+        PatternRow(p.pattern, p.share, p.ops_per_sec, p.error, p.method.value)
+        for p in report.patterns[:top]
+    )
+    sampled = tuple(sample.describe() for sample in report.samples)
+    return HotKeyView(hot, big, patterns, report.notes, sampled)
 
 
-def _hot_and_big(
+def _series_patterns(index: dict[str, list[InstantSample]]) -> tuple[PatternRow, ...]:
+    samples = index.get("cachewatch_hotkey_pattern_ops_per_second", [])
+    total = sum(s.value for s in samples)
+    rows = [
+        PatternRow(
+            s.labels.get("pattern", ""), s.value / total if total else None, s.value, None, ""
+        )
+        for s in samples
+    ]
+    return tuple(sorted(rows, key=lambda row: -(row.ops_per_s or 0.0)))
+
+
+def _hot_key_view(
     source: DataSource, index: dict[str, list[InstantSample]], instance: str, top: int
-) -> tuple[tuple[KeyRow, ...], tuple[KeyRow, ...], tuple[str, ...]]:
+) -> HotKeyView:
     report = source.hot_key_report(instance) if isinstance(source, HotKeySource) else None
     if report is not None:
-        return (*_report_keys(report, top), report.notes)
-    hot = _keys(index, "cachewatch_hotkey_ops_per_second")
-    return hot, _keys(index, "cachewatch_bigkey_bytes"), ()
+        return hot_key_view(report, top)
+    return HotKeyView(
+        _keys(index, "cachewatch_hotkey_ops_per_second"),
+        _keys(index, "cachewatch_bigkey_bytes"),
+        _series_patterns(index),
+    )
 
 
 def slowlog_rows(events: list[Event]) -> tuple[tuple[SlowlogRow, ...], int]:
@@ -530,7 +581,7 @@ def target_detail(
         )
         state = replace(state, version=version or "")
     charts = _charts(source, state, window, now) if with_charts else ()
-    hot_keys, big_keys, hot_key_notes = _hot_and_big(source, index, instance, top_keys)
+    keys = _hot_key_view(source, index, instance, top_keys)
     if state.kind == "memcached":
         evict_rates = {
             s.labels.get("slab", ""): s.value
@@ -542,8 +593,10 @@ def target_detail(
             charts=charts,
             info=info_sections(index, frozenset(state.labels)),
             slabs=_slabs(index, evict_rates),
-            hot_keys=hot_keys,
-            hot_key_notes=hot_key_notes,
+            hot_keys=keys.hot,
+            hot_patterns=keys.patterns,
+            hot_key_notes=keys.notes,
+            hot_key_sampled=keys.sampled,
         )
     cmd_rates = {
         s.labels.get("cmd", ""): s.value
@@ -576,7 +629,9 @@ def target_detail(
         slowlog_hidden=slowlog_hidden,
         keyspace=keyspace,
         replication=_replication(index, state),
-        hot_keys=hot_keys,
-        big_keys=big_keys,
-        hot_key_notes=hot_key_notes,
+        hot_keys=keys.hot,
+        big_keys=keys.big,
+        hot_patterns=keys.patterns,
+        hot_key_notes=keys.notes,
+        hot_key_sampled=keys.sampled,
     )

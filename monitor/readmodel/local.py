@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from typing import Any
 
 from collectors.hotkeys.report import HotKeyReport
@@ -14,6 +13,7 @@ from monitor.readmodel.alerts import alerts_from_series, alerts_from_service
 from monitor.readmodel.source import (
     AlertRow,
     Health,
+    HotKeySampling,
     InstantSample,
     RangeSeries,
     SilenceUnsupported,
@@ -45,15 +45,15 @@ def target_state(status: TargetStatus) -> TargetState:
 class LocalSource:
     """Reads `runtime` (started, store attached). `alerting` is an
     `alerts.service.AlertingService` when the caller runs one; without it the alerts panel
-    reads the `ALERTS` series and cannot silence. `hotkeys` returns the live hot-key reports
-    with keys as they may be shown (`HotKeysRunner.shown_reports`); without it the detail
-    view reads the top-K series."""
+    reads the `ALERTS` series and cannot silence. `hotkeys` is the running detectors
+    (`monitor.hotkeys_runner.RunningHotKeys`): their live reports, with keys as they may be
+    shown, and "sample now"; without it the detail view reads the top-K series."""
 
     def __init__(
         self,
         runtime: Any,
         alerting: Any = None,
-        hotkeys: Callable[[], Sequence[HotKeyReport]] | None = None,
+        hotkeys: HotKeySampling | None = None,
     ) -> None:
         self._runtime = runtime
         self._alerting = alerting
@@ -105,7 +105,12 @@ class LocalSource:
     def hot_key_report(self, instance: str) -> HotKeyReport | None:
         if self._hotkeys is None:
             return None
-        return next((r for r in self._hotkeys() if r.target == instance), None)
+        return next((r for r in self._hotkeys.reports() if r.target == instance), None)
+
+    def sample_hot_keys(self, instance: str, duration_s: float | None) -> HotKeyReport:
+        if self._hotkeys is None:
+            raise RuntimeError("no hot-key detection runs in this process")
+        return self._hotkeys.sample(instance, duration_s)
 
     def alerts(self, now_ms: int) -> list[AlertRow]:
         if self._alerting is not None:

@@ -12,10 +12,11 @@ Everything here is plain values, so the TUI, the web dashboard and tests share o
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
+from collectors.hotkeys.report import HotKeyReport
 from monitor.discovery import ClusterTopology
 from monitor.model import Event
 
@@ -27,6 +28,8 @@ __all__ = [
     "AlertRow",
     "DataSource",
     "SilenceUnsupported",
+    "HotKeySampling",
+    "HotKeySampler",
 ]
 
 
@@ -117,3 +120,24 @@ class DataSource(Protocol):
         """Silence alerts whose labels equal `matchers`; returns the silence id or raises
         `SilenceUnsupported`."""
         ...
+
+
+class HotKeySampling(Protocol):
+    """The running hot-key detectors, as the UIs and the HTTP API reach them."""
+
+    def reports(self) -> Sequence[HotKeyReport]:
+        """The latest report of every target, keys masked for showing."""
+        ...
+
+    def sample(self, instance: str, duration_s: float | None) -> HotKeyReport:
+        """A person's "hot keys now" for `instance` (blocking for its duration); raises
+        LookupError for a target that is not polled, RuntimeError when it cannot run."""
+        ...
+
+
+@runtime_checkable
+class HotKeySampler(Protocol):
+    """A source that can take a hot-key sample now (a local runtime, or an attached
+    server's `/api/v1/cachewatch/hotkeys`)."""
+
+    def sample_hot_keys(self, instance: str, duration_s: float | None) -> HotKeyReport: ...

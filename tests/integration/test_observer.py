@@ -24,7 +24,7 @@ import pytest
 import redis
 
 from monitor.config import config_from_urls
-from monitor.hotkeys_runner import HotKeysRunner
+from monitor.hotkeys_runner import HotKeysRunner, RunningHotKeys
 from monitor.readmodel import LocalSource, fleet_overview
 from monitor.runtime import Runtime
 from tests.loads import AppCounts, paced_gets
@@ -41,7 +41,7 @@ def _watching(url: str, tmp_path: Path, hotkeys: dict[str, Any]) -> Iterator[Loc
     runtime.on_stopping(runner.stop)
     runtime.start_background()
     try:
-        yield LocalSource(runtime, hotkeys=runner.shown_reports)
+        yield LocalSource(runtime, hotkeys=RunningHotKeys(runtime, runner))
     finally:
         runtime.stop_background()
 

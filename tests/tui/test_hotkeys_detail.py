@@ -15,7 +15,7 @@ import redis
 from textual.widgets import Static
 
 from monitor.config import Config, config_from_urls
-from monitor.hotkeys_runner import HotKeysRunner
+from monitor.hotkeys_runner import HotKeysRunner, RunningHotKeys
 from monitor.readmodel import LocalSource, Window, target_detail
 from monitor.runtime import Runtime
 from tests.servers import LocalRedis
@@ -58,7 +58,7 @@ def lfu_source(tmp_path: Path) -> Iterator[tuple[LocalSource, str]]:
     runtime.on_stopping(runner.stop)
     runtime.start_background()
     try:
-        yield LocalSource(runtime, hotkeys=runner.shown_reports), server.address
+        yield LocalSource(runtime, hotkeys=RunningHotKeys(runtime, runner)), server.address
     finally:
         stop.set()
         runtime.stop_background()
@@ -128,7 +128,7 @@ def test_detail_shows_why_no_hot_keys_are_ranked(tmp_path: Path) -> None:
     runtime.on_stopping(runner.stop)
     runtime.start_background()
     try:
-        source = LocalSource(runtime, hotkeys=runner.shown_reports)
+        source = LocalSource(runtime, hotkeys=RunningHotKeys(runtime, runner))
 
         def notes() -> tuple[str, ...]:
             detail = target_detail(source, server.address, Window.M5, with_charts=False)

@@ -12,6 +12,8 @@ from textual.containers import VerticalScroll
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 
 from monitor.readmodel import DataSource, KeyRow, TargetDetail, Window, target_detail
+from monitor.readmodel.detail import HotKeyView, hot_key_view
+from monitor.readmodel.source import HotKeySampler
 from ui.tui.chart_panel import ChartPanel
 from ui.tui.format import human_bytes, human_ms, human_rate
 from ui.tui.keys import DETAIL, bindings
@@ -59,12 +61,22 @@ class DetailScreen(LiveScreen):
         max-height: 6;
         color: $warning;
     }
+    DetailScreen #hotkeys-sampled {
+        height: auto;
+        color: $text-muted;
+    }
+    DetailScreen .third {
+        height: 2fr;
+    }
     """
 
     def __init__(self, instance: str) -> None:
         super().__init__()
         self.instance = instance
         self.detail: TargetDetail | None = None
+        #: a hot-key sample a person asked for, shown in the Keys tab until the next one
+        self.sampled: HotKeyView | None = None
+        self.sampling = False
 
     def compose(self) -> ComposeResult:
         yield StatusBar(f"{self.instance}: loading…", id="status")
@@ -86,8 +98,10 @@ class DetailScreen(LiveScreen):
             with TabPane("Slabs", id="slabs"):
                 yield VimTable(id="slabs-table")
             with TabPane("Keys", id="keys"):
+                yield Static("", id="hotkeys-sampled", markup=False)
                 yield VimTable(id="hotkeys-table", classes="half")
-                yield VimTable(id="bigkeys-table", classes="half")
+                yield VimTable(id="patterns-table", classes="third")
+                yield VimTable(id="bigkeys-table", classes="third")
                 yield Static("", id="hotkeys-notes", markup=False)
         yield Footer()
 
@@ -225,28 +239,82 @@ class DetailScreen(LiveScreen):
                 ],
             )
         elif tab == "keys":
-            self.query_one("#hotkeys-table", VimTable).fill(
-                ("rank", "hot key", "ops/s", "±", "reads/s", "writes/s", "method"),
-                [
-                    (
-                        k.rank,
-                        k.key,
-                        _hot_value(k),
-                        human_rate(k.error),
-                        human_rate(k.reads_per_s),
-                        human_rate(k.writes_per_s),
-                        k.method,
-                    )
-                    for k in data.hot_keys
-                ],
-            )
-            self.query_one("#bigkeys-table", VimTable).fill(
-                ("rank", "big key", "size", "type"),
-                [(k.rank, k.key, human_bytes(k.value), k.type) for k in data.big_keys],
-            )
-            self.query_one("#hotkeys-notes", Static).update(
-                "\n".join(f"note: {note}" for note in data.hot_key_notes)
-            )
+            self._show_keys(data)
+
+    def _show_keys(self, data: TargetDetail) -> None:
+        """The live detector's keys, or the sample a person asked for (`x`)."""
+        view = self.sampled or HotKeyView(
+            data.hot_keys, data.big_keys, data.hot_patterns, data.hot_key_notes,
+            data.hot_key_sampled,
+        )  # fmt: skip
+        if self.sampling:
+            head = "sampling hot keys now… (x)"
+        elif self.sampled is not None:
+            head = "sampled now: " + "; ".join(view.sampled) + "  (x: sample again)"
+        else:
+            head = "; ".join(view.sampled) + ("  " if view.sampled else "") + "(x: sample now)"
+        self.query_one("#hotkeys-sampled", Static).update(head)
+        self.query_one("#hotkeys-table", VimTable).fill(
+            ("rank", "hot key", "ops/s", "±", "reads/s", "writes/s", "method"),
+            [
+                (
+                    k.rank,
+                    k.key,
+                    _hot_value(k),
+                    human_rate(k.error),
+                    human_rate(k.reads_per_s),
+                    human_rate(k.writes_per_s),
+                    k.method,
+                )
+                for k in view.hot
+            ],
+        )
+        self.query_one("#patterns-table", VimTable).fill(
+            ("key pattern", "share", "ops/s", "±"),
+            [
+                (
+                    p.pattern,
+                    "-" if p.share is None else f"{p.share:.1%}",
+                    human_rate(p.ops_per_s),
+                    human_rate(p.error),
+                )
+                for p in view.patterns
+            ],
+        )
+        self.query_one("#bigkeys-table", VimTable).fill(
+            ("rank", "big key", "size", "type"),
+            [(k.rank, k.key, human_bytes(k.value), k.type) for k in view.big],
+        )
+        self.query_one("#hotkeys-notes", Static).update(
+            "\n".join(f"note: {note}" for note in view.notes)
+        )
+
+    def action_sample_hot_keys(self) -> None:
+        """Take a hot-key sample now (MONITOR where nothing cheaper ranks keys, within the
+        configured cost), in a worker thread: the screen keeps refreshing meanwhile."""
+        source = self.app.source  # type: ignore[attr-defined]
+        if self.sampling or not isinstance(source, HotKeySampler):
+            return
+        self.sampling = True
+        tabs = self.query_one(TabbedContent)
+        tabs.active = "keys"
+        if self.detail is not None:
+            self._show_keys(self.detail)
+        self.run_worker(lambda: self._sample(source), thread=True, exclusive=True, group="sample")
+
+    def _sample(self, source: HotKeySampler) -> None:
+        try:
+            report = source.sample_hot_keys(self.instance, None)
+            view = hot_key_view(report)
+        except Exception as exc:  # shown, not raised: the screen stays up
+            view = HotKeyView(notes=(f"the sample failed: {exc}",))
+        self.app.call_from_thread(self._sampled, view)
+
+    def _sampled(self, view: HotKeyView) -> None:
+        self.sampling = False
+        self.sampled = view
+        if self.detail is not None:
+            self._show_keys(self.detail)
 
     def _show_info(self, data: TargetDetail) -> None:
         needle = self.query_one("#info-search", Input).value.lower()

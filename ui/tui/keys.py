@@ -62,6 +62,7 @@ DETAIL = (
     KeyAction("prev-tab", "h", "prev_tab", "Previous panel", show=False),
     KeyAction("search", "slash", "search", "Search INFO", key_display="/"),
     KeyAction("window-next", "w", "next_window", "Window"),
+    KeyAction("sample-hot-keys", "x", "sample_hot_keys", "Sample hot keys now"),
 )
 ALERTS = (
     KeyAction("back", "escape", "back", "Back"),

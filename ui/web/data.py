@@ -13,9 +13,9 @@ from typing import Any, Protocol
 
 from collectors.hotkeys.report import HotKeyReport
 from monitor.model import Matcher, SampleBatch
-from monitor.readmodel.source import DataSource
+from monitor.readmodel.source import DataSource, HotKeySampling
 
-__all__ = ["WebData", "SilenceBook", "HotKeyReports"]
+__all__ = ["WebData", "SilenceBook", "HotKeyReports", "HotKeySample"]
 
 
 class SilenceBook(Protocol):
@@ -39,6 +39,8 @@ class SilenceBook(Protocol):
 
 #: every target's (or cluster's) latest hot-key report
 HotKeyReports = Callable[[], Sequence[HotKeyReport]]
+#: a person's "hot keys now" for one target (blocking for its duration)
+HotKeySample = Callable[[str, float | None], HotKeyReport]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,13 +52,14 @@ class WebData:
     interval_s: float = 10.0
     silences: SilenceBook | None = None
     hotkeys: HotKeyReports | None = None
+    sample_hotkeys: HotKeySample | None = None
 
     @classmethod
     def from_runtime(
         cls,
         runtime: Any,
         alerting: Any = None,
-        hotkeys: HotKeyReports | None = None,
+        hotkeys: HotKeySampling | None = None,
     ) -> WebData:
         from monitor.readmodel.local import LocalSource
 
@@ -68,9 +71,10 @@ class WebData:
 
         intervals = [t.interval_s for t in runtime.config.targets] or [10.0]
         return cls(
-            source=LocalSource(runtime, alerting),
+            source=LocalSource(runtime, alerting, hotkeys),
             latest_batch=latest_batch,
             interval_s=min(intervals),
             silences=alerting.silences if alerting is not None else None,
-            hotkeys=hotkeys,
+            hotkeys=hotkeys.reports if hotkeys is not None else None,
+            sample_hotkeys=hotkeys.sample if hotkeys is not None else None,
         )

@@ -10,6 +10,7 @@ from monitor.http import RunningServer, parse_listen, serve_forever
 from monitor.http.auth import InsecureListenError
 from monitor.http.auth import check_listen as check_host
 from monitor.http.settings import ServerSettings
+from monitor.readmodel.source import HotKeySampling
 from monitor.service import build_http_app
 from ui.web.security import AuthSettings, SecureApp, content_security_policy
 
@@ -28,7 +29,7 @@ def build_wsgi_app(
     runtime: Any,
     *,
     alerting: Any = None,
-    hotkeys: Any = None,
+    hotkeys: HotKeySampling | None = None,
     auth: AuthSettings | None = None,
     theme: str = "dark",
 ) -> SecureApp:
@@ -42,7 +43,9 @@ def build_wsgi_app(
     # the same HTTP surface as `export` (metrics, self metrics, scrape, query API, events),
     # plus the alert engine's rules and alerts, with the dashboard at /
     rules = EngineRulesSource(alerting.engine) if alerting is not None else None
-    router = build_http_app(runtime, query_api=True, root=dash_app.server, rules=rules)
+    router = build_http_app(
+        runtime, query_api=True, root=dash_app.server, rules=rules, hotkeys=hotkeys
+    )
     return SecureApp(router, auth, content_security_policy(dash_app.csp_hashes()))
 
 
@@ -51,7 +54,7 @@ def run_web(
     listen: str = "127.0.0.1:8050",
     *,
     alerting: Any = None,
-    hotkeys: Any = None,
+    hotkeys: HotKeySampling | None = None,
     auth: AuthSettings | None = None,
     theme: str = "dark",
     allow_insecure_listen: bool = False,

@@ -1,5 +1,8 @@
-"""Hot keys: top-K per target and merged per cluster, each with the method that measured
-it and its error bound; the biggest keys sampled."""
+"""Hot keys: top-K keys and key patterns per target and merged per cluster, each with the
+method that measured it, its error bound, what it rests on and what it cost; the biggest
+keys sampled; and "Sample now": a person's request that may take a bounded MONITOR sample
+where nothing cheaper ranks keys (the same as `cachewatch hotkeys` and
+`POST /api/v1/cachewatch/hotkeys`)."""
 
 from __future__ import annotations
 
@@ -7,10 +10,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import dash
-from dash import Input, Output, State, html
+from dash import Input, Output, State, dcc, html
 
-from collectors.hotkeys.report import HotKeyEntry, HotKeyReport, merge_reports
-from ui.web.components import empty_state, page_header, panel, pill, table, tick
+from collectors.hotkeys.report import HotKeyEntry, HotKeyReport, PatternEntry, merge_reports
+from ui.web.components import empty_state, error_banner, page_header, panel, pill, table, tick
 from ui.web.context import PageContext
 from ui.web.units import fmt_bytes, fmt_clock, fmt_count, fmt_percent, fmt_seconds
 from ui.web.urlstate import ViewQuery
@@ -26,9 +29,37 @@ def layout(ctx: PageContext, view: ViewQuery) -> html.Div:
     return html.Div(
         [
             tick(NAME, view.refresh_ms),
-            page_header("Hot keys", html.Span(id="hotkeys-updated")),
+            page_header("Hot keys", html.Span(id="hotkeys-updated"), _sample_controls(ctx)),
+            dcc.Loading(html.Div(id="hotkeys-sample"), type="dot"),
             html.Div(id="hotkeys-body"),
         ]
+    )
+
+
+def _sample_controls(ctx: PageContext) -> html.Div | None:
+    if ctx.data.sample_hotkeys is None:
+        return None
+    targets = sorted(
+        s.instance for s in ctx.data.source.statuses() if s.labels.get("role") != "sentinel"
+    )
+    return html.Div(
+        [
+            dcc.Dropdown(
+                id="hotkeys-sample-target",
+                options=[{"label": t, "value": t} for t in targets],
+                value=targets[0] if targets else None,
+                clearable=False,
+                style={"width": "240px"},
+            ),
+            html.Button(
+                "Sample now",
+                id="hotkeys-sample-run",
+                className="button",
+                title="Hot keys of this target now: where nothing cheaper ranks keys, a "
+                "short MONITOR sample within [hotkeys] request_max_cost of its throughput",
+            ),
+        ],
+        className="toolbar",
     )
 
 
@@ -76,15 +107,35 @@ def _notes(notes: Sequence[str]) -> list[html.Div]:
     ]
 
 
+def _pattern_table(entries: Sequence[PatternEntry]) -> html.Div:
+    rows = [
+        (
+            html.Code(p.pattern),
+            fmt_percent(p.share),
+            "—" if p.ops_per_sec is None else _rate_text(p.ops_per_sec, p.error),
+        )
+        for p in entries
+    ]
+    return table(("key pattern", "share", "ops/s"), rows, numeric=(1, 2), empty="")
+
+
+def _rate_text(rate: float, error: float | None) -> str:
+    text = fmt_count(rate)
+    return f"{text} ± {fmt_count(error)}" if error else text
+
+
 def _report_panel(title: str, report: HotKeyReport, with_instance: bool) -> html.Div:
     methods = ", ".join(m.value for m in report.methods) or "none"
     meta = f"window {fmt_seconds(report.window_s)} · method {methods}"
+    sampled = [html.Div(s.describe(), className="note") for s in report.samples]
     children: list[Any] = [
         html.Div(meta, className="note"),
+        *sampled,
         _hot_table(report.top(TOP), with_instance),
+        _pattern_table(report.patterns[:TOP]) if report.patterns else None,
         *_notes(report.notes),
     ]
-    return panel(title, *children)
+    return panel(title, *[c for c in children if c is not None])
 
 
 def _big_keys(reports: Sequence[HotKeyReport]) -> html.Div:
@@ -144,7 +195,30 @@ def hotkeys_body(ctx: PageContext) -> list[Any]:
     return body
 
 
+def sample_panel(ctx: PageContext, instance: str) -> html.Div:
+    """Sample `instance` now and show the result (blocks for the request's duration)."""
+    assert ctx.data.sample_hotkeys is not None
+    try:
+        report = ctx.data.sample_hotkeys(instance, None)
+    except (LookupError, RuntimeError) as exc:
+        return error_banner("The sample could not run", str(exc))
+    return _report_panel(f"Sampled now: {instance}", report, False)
+
+
 def register(app: dash.Dash, ctx: PageContext) -> None:
+    if ctx.data.sample_hotkeys is not None:
+
+        @app.callback(
+            Output("hotkeys-sample", "children"),
+            Input("hotkeys-sample-run", "n_clicks"),
+            State("hotkeys-sample-target", "value"),
+            prevent_initial_call=True,
+        )
+        def sample(_clicks: int | None, instance: str | None) -> Any:
+            if not instance:
+                raise dash.exceptions.PreventUpdate
+            return sample_panel(ctx, instance)
+
     @app.callback(
         Output("hotkeys-body", "children"),
         Output("hotkeys-updated", "children"),
