@@ -92,3 +92,35 @@ def run_loads(*loads: Load) -> tuple[threading.Event, list[threading.Thread]]:
     for thread in threads:
         thread.start()
     return stop, threads
+
+
+def zipf_keys(count: int) -> list[str]:
+    """Key names whose rank they do not reveal, over two patterns (`user:{id}:profile` for
+    even ranks, `session:{hex}` for odd), hottest first."""
+    return [
+        f"user:{100_000 + 37 * rank}:profile" if rank % 2 == 0 else f"session:{rank * 7919:016x}"
+        for rank in range(count)
+    ]
+
+
+def zipf_load(port: int, keys: list[str], stop: threading.Event, exponent: float = 1.0) -> None:
+    """GETs (and 15 % SETs) of `keys` by Zipf(`exponent`) rank, pipelined, until stopped."""
+    client = redis.Redis(port=port)
+    chooser = random.Random(21)
+    weights = [1 / (rank + 1) ** exponent for rank in range(len(keys))]
+    while not stop.is_set():
+        pipe = client.pipeline(transaction=False)
+        for key in chooser.choices(keys, weights, k=200):
+            if chooser.random() < 0.15:
+                pipe.set(key, "w")
+            else:
+                pipe.get(key)
+        pipe.execute()
+    client.close()
+
+
+def fill_keys(port: int, keys: list[str]) -> None:
+    client = redis.Redis(port=port)
+    for start in range(0, len(keys), 5000):
+        client.mset({key: "v" for key in keys[start : start + 5000]})
+    client.close()

@@ -18,12 +18,13 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from collectors.hotkeys.deadline import SocketDeadline
 from collectors.hotkeys.keyspecs import CommandTable
 from collectors.hotkeys.monitor_lines import MonitorCommand, MonitorLineError, parse_monitor_line
 from collectors.hotkeys.topk import SpaceSaving
-from collectors.redis_conn import RedisConnection, ReplyError
+from collectors.redis_conn import ConnectionLost, RedisConnection, ReplyError
 from monitor.targets import Target
 
 __all__ = [
@@ -110,13 +111,19 @@ async def run_monitor_burst(
     with server_lock(target):
         conn = await connect(target)
         try:
-            reply = (await conn.pipeline([("MONITOR",)]))[0]
-            if isinstance(reply, ReplyError):
-                raise MonitorRefused(f"{target.url}: MONITOR refused: {reply}")
+            # armed before MONITOR is sent: a loop that stalls anywhere after this point
+            # still cannot leave the server formatting commands for us past the deadline
             started_wall, started = time.time(), time.monotonic()
             deadline = SocketDeadline(conn.writer, duration_s)
+            lines: list[Any] = []
+            read = 0
             try:
+                reply = (await conn.pipeline([("MONITOR",)]))[0]
+                if isinstance(reply, ReplyError):
+                    raise MonitorRefused(f"{target.url}: MONITOR refused: {reply}")
                 lines, read = await conn.read_replies_until(started + duration_s, max_bytes)
+            except (ConnectionLost, OSError):
+                pass  # cut by the deadline before MONITOR answered: an empty burst
             finally:
                 deadline.cancel()
             elapsed = min(duration_s, time.monotonic() - started)

@@ -3,12 +3,13 @@ what they cost.
 
 A request ("hot keys now", over a window of W seconds) may cost the server at most
 `max_loss` of its throughput over W (3 % by default; 1 % for background bursts). A burst of
-`b` seconds costs `b * L`, where L is the share of throughput lost while MONITOR is attached:
-measured after each burst as 1 - (commands per second seen in the burst) / (commands per
-second between bursts, from INFO), and taken as 1 (the server stalled) until measured. So
-the first burst is always affordable (`b <= max_loss * W`), and the rest of the budget is
-spread evenly over the rest of the window; at most `max_duty` of the window is spent
-attached, however cheap bursts turn out.
+`b` seconds costs `b * L`, where L is the share of throughput lost while MONITOR is attached.
+The plan takes L as 1 (the server stalled while attached), so the bound holds whatever the
+load does: at most `max_loss * W` seconds attached, as bursts spread evenly over the window
+(shortened to fit the last of the budget). What a burst really cost is measured afterwards,
+as 1 - (commands per second seen in the burst) / (commands per second between bursts, from
+INFO), and reported: on a busy server it is well under the bound, and it was seen to swing
+too much between bursts on a loaded machine to plan by.
 
 Rates: a key's share of the commands seen in the bursts, times the application's commands
 per second between bursts (the server's, less this process's own: the bursts slow the
@@ -35,6 +36,8 @@ from monitor.targets import Target
 __all__ = ["MonitorSampler", "TrafficReading", "Z95", "MIN_BURST_S"]
 
 Z95 = 1.96
+#: seconds between bursts the application's rate must rest on before it scales the counts
+_MIN_RATE_SPAN_S = 0.2
 #: a burst shorter than this sees too few commands to be worth its connection
 MIN_BURST_S = 0.02
 
@@ -97,9 +100,10 @@ class MonitorSampler:
             seconds = after.at - before.at
             app = (after.processed - before.processed) - (after.own - before.own)
             spans.append((max(app, 0.0), seconds))
-        if not spans:
+        seconds = sum(s for _, s in spans)
+        if seconds < _MIN_RATE_SPAN_S:
             return None
-        return sum(n for n, _ in spans) / sum(s for _, s in spans)
+        return sum(n for n, _ in spans) / seconds
 
     def _server_rate(self) -> float | None:
         """All commands per second between bursts (the rate a burst's is compared with)."""
@@ -110,9 +114,10 @@ class MonitorSampler:
             and after.processed >= before.processed
             and not self._burst_between(before.at, after.at)
         ]
-        if not spans:
+        seconds = sum(s for _, s in spans)
+        if seconds < _MIN_RATE_SPAN_S:
             return None
-        return sum(n for n, _ in spans) / sum(s for _, s in spans)
+        return sum(n for n, _ in spans) / seconds
 
     def _burst_between(self, start: float, end: float) -> bool:
         return any(b.began < end and b.began + b.result.duration_s > start for b in self.bursts)
@@ -127,34 +132,24 @@ class MonitorSampler:
     # -- planning ----------------------------------------------------------------------
 
     def _spent(self) -> float:
-        """Seconds of throughput the bursts cost so far (unmeasured ones as a full stall)."""
+        """Seconds of throughput the bursts cost, as measured (unmeasured ones as a full
+        stall)."""
         return sum(b.result.duration_s * (1.0 if b.loss is None else b.loss) for b in self.bursts)
-
-    def _expected_loss(self) -> float:
-        measured = [b.loss for b in self.bursts if b.loss is not None]
-        return max(measured) if measured else 1.0
 
     def due(self, now: float) -> bool:
         """Whether a burst should start now: it fits the remaining budget (shortened to fit,
         down to `MIN_BURST_S`), the window has room for it, and it is this burst's turn in
         an even spread of the rest."""
         elapsed = now - self.started
-        loss = self._expected_loss()
-        budget = self.max_loss * self.window_s - self._spent()
         attached = sum(b.result.duration_s for b in self.bursts)
-        length = min(
-            self.burst_s,
-            budget / loss if loss > 0 else self.burst_s,
-            self.max_duty * self.window_s - attached,
-            self.window_s - elapsed,
-        )
+        budget = min(self.max_loss, self.max_duty) * self.window_s - attached
+        length = min(self.burst_s, budget, self.window_s - elapsed)
         if length < MIN_BURST_S - 1e-9:
             return False
         self.next_burst_s = length
         if not self.bursts:
             return True
-        cost = self.burst_s * loss
-        affordable = max(1, math.floor(budget / cost)) if cost > 0 else 1
+        affordable = max(1, math.floor(budget / self.burst_s + 1e-9))
         last = self.bursts[-1]
         last_end = last.began + last.result.duration_s - self.started
         gap = (self.window_s - last_end) / (affordable + 1)

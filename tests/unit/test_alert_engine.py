@@ -115,11 +115,7 @@ def test_alerts_series_and_staleness_written_to_the_store() -> None:
     engine = RuleEngine(groups(), querier, StoreSink(store))
     querier.down("a")
     engine.evaluate_due(0)
-    written = {
-        (b.names[i], b.target_labels)
-        for b in store.batches
-        for i in range(len(b))
-    }
+    written = {(b.names[i], b.target_labels) for b in store.batches for i in range(len(b))}
     assert all(b.source == "rules" for b in store.batches)
     assert (
         "ALERTS",
