@@ -81,15 +81,22 @@ def _form_pairs(environ: dict[str, object]) -> list[tuple[str, str]]:
     return urllib.parse.parse_qsl(text, keep_blank_values=True)
 
 
+#: Prometheus clamps times to int64 milliseconds; these bounds leave room for the window
+#: arithmetic (start - range, + lookback) to stay inside int64 as well
+_MIN_TIME_MS, _MAX_TIME_MS = -(2**62), 2**62
+
+
 def parse_time_ms(text: str, name: str) -> int:
-    """Unix seconds (`1700000000.5`) or RFC 3339 (`2023-11-14T22:13:20.5Z`) as int ms."""
+    """Unix seconds (`1700000000.5`) or RFC 3339 (`2023-11-14T22:13:20.5Z`) as int ms,
+    clamped to what the store's int64 timestamps can hold (as Prometheus clamps)."""
     try:
         seconds = float(text)
     except ValueError:
         pass
     else:
         if math.isfinite(seconds):
-            return round(seconds * 1000)
+            ms = seconds * 1000  # finite seconds can still overflow as ms (1e308)
+            return round(min(max(ms, _MIN_TIME_MS), _MAX_TIME_MS))
         raise BadRequest(f'invalid parameter "{name}": cannot parse "{text}" to a valid timestamp')
     try:
         parsed = dt.datetime.fromisoformat(text)

@@ -204,5 +204,5 @@ def test_memcached_without_lru_crawler_keeps_watch_hot_keys(tmp_path: Path) -> N
     assert result.returncode == 0, result.stderr
     assert "metadump dropped" in result.stderr and "lru crawler disabled" in result.stderr
     assert "watch dropped" not in result.stderr, result.stderr
-    hot = json.loads(result.stdout)
+    hot = json.loads(result.stdout)["keys"]
     assert hot and hot[0]["key"] == "hot:key", hot

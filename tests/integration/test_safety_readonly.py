@@ -293,18 +293,26 @@ def test_memcached_polls_and_hot_keys_never_write(caplog: pytest.LogCaptureFixtu
         server.stop()
 
 
-def test_costly_methods_stay_off_unless_asked_for() -> None:
-    """MONITOR and `lru_crawler metadump` are opt-in: a default `hotkeys` run sends neither."""
-    server = acl_redis().start()  # noeviction: no LFU, so MONITOR would be the fallback
+def test_costly_methods_run_only_as_the_product_allows() -> None:
+    """MONITOR runs on a person's request where nothing cheaper ranks keys (PRODUCT.md), in
+    bounded bursts, and never with `--no-monitor`; `lru_crawler metadump` is opt-in."""
+    server = acl_redis().start()  # noeviction: no LFU, so MONITOR is the method
     memcached = LocalMemcached().start()
     try:
         url = f"redis://monitor:{PASSWORD}@127.0.0.1:{server.port}"
-        result = cachewatch("hotkeys", url, "--duration", "1s")
-        assert result.returncode == 0, result.stderr
-        assert "MONITOR bursts are not enabled" in result.stderr, result.stderr
+        result = cachewatch("hotkeys", url, "--duration", "1s", "--no-monitor")
+        assert result.returncode == 1, result.stderr
+        assert "no hot-key method available" in result.stderr, result.stderr
         with admin(server) as conn:
             calls = assert_read_only(conn)
+            conn.config_resetstat()
         assert "monitor" not in calls, calls
+        result = cachewatch("hotkeys", url, "--duration", "1s")
+        assert result.returncode == 0, result.stderr
+        with admin(server) as conn:
+            calls = assert_read_only(conn)
+        # one second at the 3 % budget: one burst of at most 30 ms
+        assert calls.get("monitor", {}).get("calls", 0) == 1, calls
         crawls = int(memcached_stats(memcached.port)["lru_crawler_starts"])
         result = cachewatch("hotkeys", memcached.url, "--duration", "1s")
         assert result.returncode == 0, result.stderr

@@ -18,6 +18,7 @@ from monitor.config import Config, config_from_urls
 from monitor.hotkeys_runner import HotKeysRunner, RunningHotKeys
 from monitor.readmodel import LocalSource, Window, target_detail
 from monitor.runtime import Runtime
+from tests.loads import fill_keys, run_loads, zipf_keys, zipf_load
 from tests.servers import LocalRedis
 from tests.tui.helpers import until
 from ui.tui.app import CachewatchApp
@@ -49,7 +50,15 @@ def lfu_source(tmp_path: Path) -> Iterator[tuple[LocalSource, str]]:
     load = threading.Thread(target=_skewed_gets, args=(server.port, stop), daemon=True)
     load.start()
     # key names stay out of the series: the table must not depend on them
-    runner = HotKeysRunner({"top": 5, "mask_regex": "^user:(.*)$", "mask_replacement": "u:<\\1>"})
+    runner = HotKeysRunner(
+        # this thread's load is small: the default 2 % of it ranks 1,000 keys slowly
+        {
+            "command_floor": 1000,
+            "top": 5,
+            "mask_regex": "^user:(.*)$",
+            "mask_replacement": "u:<\\1>",
+        }
+    )
     config = config_from_urls(
         [server.url], Config(), interval_s=1.0, store_path=str(tmp_path / "store")
     )
@@ -116,10 +125,14 @@ def test_detail_shows_live_hot_keys_by_masked_name(lfu_source: tuple[LocalSource
     asyncio.run(scenario())
 
 
-def test_detail_shows_why_no_hot_keys_are_ranked(tmp_path: Path) -> None:
-    # noeviction and MONITOR not enabled: the detector has no method, and says so.
+def test_detail_says_why_no_hot_keys_are_ranked_and_samples_now(tmp_path: Path) -> None:
+    # noeviction, background MONITOR off: the detector has no method, says so, and a person
+    # pressing x gets a bounded MONITOR sample now
     server = LocalRedis().start()
-    runner = HotKeysRunner({"top": 5})
+    keys = zipf_keys(500)
+    fill_keys(server.port, keys)
+    stop, threads = run_loads((zipf_load, (server.port, keys)))
+    runner = HotKeysRunner({"top": 5, "request_duration": "2s"})
     config = config_from_urls(
         [server.url], Config(), interval_s=1.0, store_path=str(tmp_path / "store")
     )
@@ -147,9 +160,26 @@ def test_detail_shows_why_no_hot_keys_are_ranked(tmp_path: Path) -> None:
                 app.screen.query_one("#tabs").active = "keys"  # type: ignore[attr-defined]
                 shown = app.screen.query_one("#hotkeys-notes", Static)
                 await until(pilot, lambda: "noeviction" in str(shown.render()))
-                assert "MONITOR bursts are not enabled" in str(shown.render())
+                assert "background MONITOR bursts are off" in str(shown.render())
+                assert "sample now" in str(shown.render())
+                head = app.screen.query_one("#hotkeys-sampled", Static)
+                table = app.screen.query_one("#hotkeys-table", VimTable)
+                for _ in range(3):  # the in-process load can starve on a loaded machine: again
+                    await pilot.press("x")
+                    await until(pilot, lambda: "sampling" in str(head.render()))
+                    await until(pilot, lambda: "sampled now" in str(head.render()), 30)
+                    if table.row_count >= 3:
+                        break
+                assert "monitor over" in str(head.render()) and "commands" in str(head.render())
+                assert table.row_count >= 3, str(head.render())
+                assert keys[0] in {str(table.get_row_at(i)[1]) for i in range(table.row_count)}
+                patterns = app.screen.query_one("#patterns-table", VimTable)
+                assert patterns.row_count == 2
 
         asyncio.run(scenario())
     finally:
+        stop.set()
+        for thread in threads:
+            thread.join(10)
         runtime.stop_background()
         server.stop()
