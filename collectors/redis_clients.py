@@ -87,9 +87,7 @@ class ClientSummary:
     by_user: Counter[str] = field(default_factory=Counter)
     idle_by_name: Counter[str] = field(default_factory=Counter)
     buffer_bytes: dict[str, float] = field(default_factory=lambda: dict.fromkeys(CLASSES, 0.0))
-    buffer_max_bytes: dict[str, float] = field(
-        default_factory=lambda: dict.fromkeys(CLASSES, 0.0)
-    )
+    buffer_max_bytes: dict[str, float] = field(default_factory=lambda: dict.fromkeys(CLASSES, 0.0))
 
 
 def summarise(clients: Iterable[Mapping[str, str]], idle_after_s: float) -> ClientSummary:

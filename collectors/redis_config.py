@@ -17,6 +17,7 @@ values that are not numbers are skipped one by one.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import Any, ClassVar
 
@@ -130,10 +131,8 @@ def parse_config_get(reply: Any, out: SampleBatch) -> dict[str, str]:
     for name in sorted(_FACTS & settings.keys()):
         value = settings[name]
         out.add("redis_config_key_value", 1.0, (("key", name), ("value", value)))
-        try:
+        with contextlib.suppress(ValueError):
             out.add("redis_config_value", float(value), (("key", name),))
-        except ValueError:
-            pass
     if "client-output-buffer-limit" in settings:
         parse_output_buffer_limits(settings["client-output-buffer-limit"], out)
     if "maxmemory-policy" in settings:

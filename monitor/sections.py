@@ -36,6 +36,7 @@ SECTION_OWNERS: dict[str, str] = {
     "exporter": "monitor.exporter.settings:EXPORTER_SECTION",
     "alerts": "alerts.service:ALERTS_SECTION",
     "hotkeys": "monitor.hotkeys_runner:HOTKEYS_SECTION",
+    "doctor": "monitor.doctor.settings:DOCTOR_SECTION",
 }
 
 
