@@ -114,6 +114,7 @@ class NamespaceSampler:
         self.options = options
         self._conn: RedisConnection | None = None
         self._cursor = 0
+        self._scanned_all = False
         self._current = _Pass()
         self._done: _Pass | None = None
         self._db_keys = 0.0
@@ -134,17 +135,17 @@ class NamespaceSampler:
         sent = 0
         try:
             conn = await self._connection()
-            if self._cursor == 0 and self._current.total == 0 and not self._current.queue:
+            if self._cursor == 0 and not self._scanned_all and self._current.total == 0:
                 await self._read_db_keys(conn)
                 sent += 1
             while sent < allowance:
                 if self._current.queue:
                     sent += await self._sample(conn, allowance - sent)
-                    continue
-                sent += await self._scan(conn)
-                if self._cursor == 0:
+                elif self._scanned_all:
                     self._finish_pass()
                     break
+                else:
+                    sent += await self._scan(conn)
         except (ConnectionError, OSError, TimeoutError):
             await self.close()
             raise
@@ -160,6 +161,7 @@ class NamespaceSampler:
         reply = await conn.execute("SCAN", self._cursor, "COUNT", self.options.scan_count)
         cursor, keys = reply
         self._cursor = int(cursor)
+        self._scanned_all = self._cursor == 0
         current = self._current
         for key in keys:
             pattern = key_pattern(key.decode("utf-8", "replace"))
@@ -197,6 +199,7 @@ class NamespaceSampler:
 
     def _finish_pass(self) -> None:
         self._done, self._current = self._current, _Pass()
+        self._scanned_all = False
         self._passes += 1
 
     def report(self, at_ms: int = 0) -> NamespaceReport:

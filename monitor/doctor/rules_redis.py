@@ -240,13 +240,15 @@ REDIS_RULES: tuple[Rule, ...] = (
         kind="redis",
         severity=Severity.WARNING,
         title="Cluster primary without a replica",
+        # a replica reports a link to its primary; the role label is the target's own
+        # (`primary`/`replica`) on discovered cluster nodes, so it is not used here
         condition="max by (instance) (redis_cluster_enabled{$sel}) == 1 and on (instance) "
-        'redis_instance_info{role="master", $sel} and on (instance) '
-        "(max by (instance) (redis_connected_slaves{$sel}) == 0)",
+        "(max by (instance) (redis_connected_slaves{$sel}) == 0) "
+        "unless on (instance) redis_master_link_up{$sel}",
         unit=Unit.FLAG,
         evidence=(
             number("connected replicas", "redis_connected_slaves"),
-            Evidence("role", "redis_instance_info{$sel}", label="role"),
+            number("cluster mode", "redis_cluster_enabled", Unit.FLAG),
         ),
         why="If this node fails, its hash slots have no one to take over: that part of the "
         "keyspace fails (and with cluster-require-full-coverage, the whole cluster).",
@@ -551,12 +553,12 @@ REDIS_RULES: tuple[Rule, ...] = (
         kind="redis",
         severity=Severity.WARNING,
         title="Replica accepts writes (replica-read-only no)",
-        condition='group by (instance) (redis_instance_info{role="slave", $sel}) and on '
-        '(instance) redis_config_key_value{key="replica-read-only", value="no", $sel}',
+        condition="group by (instance) (redis_master_link_up{$sel}) and on (instance) "
+        'redis_config_key_value{key="replica-read-only", value="no", $sel}',
         unit=Unit.FLAG,
         evidence=(
             config("replica-read-only"),
-            Evidence("role", "redis_instance_info{$sel}", label="role"),
+            Evidence("primary", "redis_master_link_up{$sel}", label="master_host"),
         ),
         why="Writes to a replica are lost at the next resync and make it disagree with its "
         "primary; clients that write to it by mistake see no error.",
