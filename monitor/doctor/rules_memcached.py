@@ -21,6 +21,12 @@ FREE_SLAB_BYTES = (
     "sum by (instance) (memcached_slab_chunks_free{$sel} * memcached_slab_chunk_size_bytes{$sel})"
 )
 
+USABLE_CONNECTIONS = (
+    "max by (instance) (memcached_max_connections{$sel}) - (max by (instance) "
+    "(cachewatch_memcached_reserved_fds{$sel}) or max by (instance) "
+    "(memcached_max_connections{$sel}) * 0)"
+)
+
 
 def number(name: str, metric: str, unit: Unit = Unit.NUMBER) -> Evidence:
     return Evidence(name, f"{metric}{{$sel}}", unit)
@@ -95,13 +101,15 @@ MEMCACHED_RULES: tuple[Rule, ...] = (
         id="memcached-connections-near-max",
         kind="memcached",
         severity=Severity.WARNING,
-        title="{value} of the connection limit in use",
+        title="{value} of the connections memcached accepts are in use",
+        # memcached keeps `reserved_fds` of its -c for itself: clients get the rest
         condition="max by (instance) (memcached_current_connections{$sel}) / on (instance) "
-        f"max by (instance) (memcached_max_connections{{$sel}}) > {t.CLIENTS_NEAR_MAX}",
+        f"({USABLE_CONNECTIONS}) > {t.CLIENTS_NEAR_MAX}",
         unit=Unit.RATIO,
         evidence=(
             number("connections", "memcached_current_connections"),
             number("limit (-c)", "memcached_max_connections"),
+            number("reserved for memcached itself", "cachewatch_memcached_reserved_fds"),
         ),
         why="At the limit memcached refuses new connections.",
         fix="Check client pools; raise -c (and the file descriptor limit) if the load is real.",
