@@ -57,8 +57,10 @@ def run(args: argparse.Namespace) -> int:
     require_extra("web", "serve")
     from alerts.runner import AlertingRunner
     from alerts.service import AlertSettingsError, default_state_dir
+    from monitor.doctor.runner import DoctorRunner
     from monitor.hotkeys_runner import HotKeysRunner, HotKeysSettingsError
     from monitor.http import ListenError
+    from monitor.sections import SettingsError
     from ui.web.settings import WebSettingsError, parse_web_settings
 
     try:
@@ -68,9 +70,10 @@ def run(args: argparse.Namespace) -> int:
         state_dir = args.alerts_state_dir or default_state_dir()
         alerting = AlertingRunner(config.alerts, base_dir, state_dir)
         hotkeys = HotKeysRunner(config.hotkeys)
+        doctor = DoctorRunner(config.doctor)
     except ConfigError as exc:
         return fail(str(exc))
-    except (WebSettingsError, AlertSettingsError) as exc:
+    except (WebSettingsError, AlertSettingsError, SettingsError) as exc:
         return fail("\n".join(exc.problems))
     except HotKeysSettingsError as exc:
         return fail(str(exc))
@@ -84,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     except (InsecureListenError, ListenError) as exc:
         return fail(str(exc))
     runtime = Runtime(config)
-    for part in (alerting, hotkeys):
+    for part in (alerting, hotkeys, doctor):
         runtime.on_started(part.start)
         runtime.on_stopping(part.stop)
     runtime.start_background()

@@ -34,6 +34,7 @@ __all__ = ["DoctorRunner"]
 
 log = logging.getLogger("cachewatch.doctor")
 _STEP_TIMEOUT_S = 2.0
+_FIRST_LOOK_S = 5.0
 
 
 class DoctorRunner:
@@ -54,6 +55,8 @@ class DoctorRunner:
         self._credit: dict[str, float] = {}
         self._failures: dict[str, str] = {}
         self._restored = False
+        self._first: asyncio.TimerHandle | None = None
+        self._first_task: asyncio.Future[None] | None = None
         self.evaluations = 0
 
     @property
@@ -88,12 +91,23 @@ class DoctorRunner:
             runtime.scheduler.add_periodic(
                 "doctor", self.settings.interval_s, functools.partial(self._evaluate, runtime)
             )
+            # a first look soon after start, once a few polls are in
+            self._first = asyncio.get_running_loop().call_later(
+                min(_FIRST_LOOK_S, self.settings.interval_s), self._first_look, runtime
+            )
         if self.settings.namespaces:
             runtime.scheduler.add_periodic(
                 "namespaces", 1.0, functools.partial(self._step, runtime)
             )
 
+    def _first_look(self, runtime: Any) -> None:
+        self._first_task = asyncio.ensure_future(self._evaluate(runtime))
+
     async def stop(self) -> None:
+        if self._first is not None:
+            self._first.cancel()
+        if self._first_task is not None:
+            await asyncio.gather(self._first_task, return_exceptions=True)
         for sampler in list(self._samplers.values()):
             await sampler.close()
         self._samplers.clear()
