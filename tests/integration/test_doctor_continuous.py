@@ -40,16 +40,12 @@ def test_findings_become_series_that_end_when_the_evidence_does() -> None:
             ((labels, value),) = _series(engine, finding)
             assert value == 1 and labels["severity"] == "info"
             assert labels["instance"] == server.address
-            first = _series(
-                engine, f'cachewatch_finding_first_seen_timestamp_seconds{{rule="{RULE}"}}'
-            )
-            first_seen = first[0][1]
+            first_expr = f'cachewatch_finding_first_seen_timestamp_seconds{{rule="{RULE}"}}'
+            last_expr = f'cachewatch_finding_last_seen_timestamp_seconds{{rule="{RULE}"}}'
+            first_seen = _series(engine, first_expr)[0][1]
             # later evaluations keep the first-seen time and move the last-seen one
-            wait_for(
-                lambda: _series(engine, f'cachewatch_finding_last_seen_timestamp_seconds{{rule="{RULE}"}}')[0][1]
-                > first_seen + 1.5
-            )  # fmt: skip
-            assert _series(engine, f'cachewatch_finding_first_seen_timestamp_seconds{{rule="{RULE}"}}')[0][1] == first_seen  # fmt: skip
+            wait_for(lambda: _series(engine, last_expr)[0][1] > first_seen + 1.5)
+            assert _series(engine, first_expr)[0][1] == first_seen
 
             # the UIs' read model tells the same story as the engine
             source = LocalSource(watched.runtime)

@@ -170,7 +170,9 @@ class TargetDoctorScreen(_FindingsMixin, LiveScreen):
         findings, namespaces, clients = data
         self.findings = findings
         self._fill_findings(
-            self.query_one("#target-findings", VimTable), self.app.palette, False  # type: ignore[attr-defined]
+            self.query_one("#target-findings", VimTable),
+            self.app.palette,
+            False,  # type: ignore[attr-defined]
         )
         self._show_detail()
         self.query_one("#namespaces-table", VimTable).fill(
