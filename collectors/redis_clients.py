@@ -114,15 +114,14 @@ def summarise(clients: Iterable[Mapping[str, str]], idle_after_s: float) -> Clie
 
 
 def top_with_other(counts: Counter[str], top: int) -> list[tuple[str, int]]:
-    """The `top` largest groups (ties by name, for stable series), the rest as `other`."""
-    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    kept = ranked[:top]
-    rest = sum(count for _, count in ranked[top:])
-    if rest:
-        merged = dict(kept)
-        merged[OTHER] = merged.get(OTHER, 0) + rest
-        kept = sorted(merged.items(), key=lambda item: (-item[1], item[0]))
-    return kept
+    """The `top` largest groups (ties by name, for stable series), then the rest summed as
+    `other` (a client literally named "other" is summed there too)."""
+    ranked = sorted(
+        ((name, count) for name, count in counts.items() if name != OTHER),
+        key=lambda item: (-item[1], item[0]),
+    )
+    rest = sum(count for _, count in ranked[top:]) + counts.get(OTHER, 0)
+    return ranked[:top] + ([(OTHER, rest)] if rest else [])
 
 
 def add_samples(summary: ClientSummary, out: SampleBatch, top: int) -> None:
