@@ -116,9 +116,9 @@ class DoctorScreen(_FindingsMixin, LiveScreen):
         self._show_detail()
 
     def on_data_table_row_selected(self, event: VimTable.RowSelected) -> None:
-        self.action_open()
+        self.action_open_target()
 
-    def action_open(self) -> None:
+    def action_open_target(self) -> None:
         finding = self._selected_finding(self.query_one(VimTable))
         if finding is not None:
             self.app.push_screen(TargetDoctorScreen(finding.instance))

@@ -45,7 +45,7 @@ GLOBAL = (
     KeyAction("cluster", "c", "show_cluster", "Cluster"),
     KeyAction("sentinel", "n", "show_sentinel", "Sentinel sets", show=False),
     KeyAction("alerts", "a", "show_alerts", "Alerts"),
-    KeyAction("doctor", "d", "show_doctor", "Doctor"),
+    KeyAction("doctor", "d", "show_doctor", "Doctor", show=False),
     KeyAction("window-5m", "1", "window('5m')", "Window 5m", show=False),
     KeyAction("window-1h", "2", "window('1h')", "Window 1h", show=False),
     KeyAction("window-24h", "3", "window('24h')", "Window 24h", show=False),
@@ -74,7 +74,7 @@ DETAIL = (
     KeyAction("prev-tab", "h", "prev_tab", "Previous panel", show=False),
     KeyAction("search", "slash", "search", "Search INFO", key_display="/"),
     KeyAction("window-next", "w", "next_window", "Window"),
-    KeyAction("target-doctor", "d", "target_doctor", "Doctor"),
+    KeyAction("target-doctor", "d", "target_doctor", "Doctor", show=False),
 )
 ALERTS = (
     KeyAction("back", "escape", "back", "Back"),
@@ -82,7 +82,7 @@ ALERTS = (
 )
 DOCTOR = (
     KeyAction("back", "escape", "back", "Back"),
-    KeyAction("open", "enter", "open", "Target's doctor"),
+    KeyAction("open-target", "enter", "open_target", "Target's doctor"),
 )
 TARGET_DOCTOR = (
     KeyAction("back", "escape", "back", "Back"),
