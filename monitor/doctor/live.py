@@ -3,7 +3,6 @@ of the targets into a throwaway store (with the doctor's samplers running as in 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -14,8 +13,6 @@ from monitor.doctor.tracker import FindingTracker
 from monitor.model import now_ms
 
 __all__ = ["StoreHasNoHistory", "diagnose_store", "diagnose_live", "first_seen_in_store"]
-
-_PROGRESS_EVERY_S = 5.0
 
 
 class StoreHasNoHistory(Exception):
@@ -67,6 +64,7 @@ def diagnose_live(
 ) -> tuple[list[Finding], list[str]] | None:
     """Poll `config`'s targets for `duration_s`, then diagnose; None (with the reason
     noted) when no target ever answered."""
+    from monitor.commands.live_wait import wait_polling
     from monitor.doctor.runner import DoctorRunner
     from monitor.query import Engine
     from monitor.runtime import Runtime
@@ -77,7 +75,7 @@ def diagnose_live(
     runtime.on_stopping(doctor.stop)
     runtime.start_background()
     try:
-        if not _wait(runtime, duration_s, config.global_.interval_s, note):
+        if not wait_polling(runtime, "the targets", duration_s, config.global_.interval_s, note):
             return None
         querier = EngineQuerier(Engine(runtime.store))
         at = now_ms()
@@ -85,22 +83,3 @@ def diagnose_live(
         return FindingTracker().update(evaluate(querier, at, instances=targets), at), targets
     finally:
         runtime.stop_background()
-
-
-def _wait(runtime: Any, duration_s: float, interval_s: float, note: Callable[[str], None]) -> bool:
-    started = time.monotonic()
-    next_progress = started + _PROGRESS_EVERY_S
-    answered = False
-    note(f"polling every {interval_s:g}s for {duration_s:g}s")
-    while (elapsed := time.monotonic() - started) < duration_s:
-        statuses = runtime.statuses()
-        answered = answered or any(s.up for s in statuses)
-        if statuses and not answered and all(s.consecutive_failures >= 3 for s in statuses):
-            note("no target answers: " + "; ".join(s.last_error or "down" for s in statuses))
-            return False
-        if time.monotonic() >= next_progress:
-            up = sum(1 for s in statuses if s.up)
-            note(f"{elapsed:.0f}/{duration_s:g}s, {up}/{len(statuses)} targets up")
-            next_progress += _PROGRESS_EVERY_S
-        time.sleep(min(0.2, max(0.0, duration_s - elapsed)))
-    return True

@@ -169,11 +169,8 @@ class TargetDoctorScreen(_FindingsMixin, LiveScreen):
     def show(self, data: TargetData) -> None:
         findings, namespaces, clients = data
         self.findings = findings
-        self._fill_findings(
-            self.query_one("#target-findings", VimTable),
-            self.app.palette,
-            False,  # type: ignore[attr-defined]
-        )
+        palette = self.app.palette  # type: ignore[attr-defined]
+        self._fill_findings(self.query_one("#target-findings", VimTable), palette, False)
         self._show_detail()
         self.query_one("#namespaces-table", VimTable).fill(
             ("pattern", "keys", "memory", "no TTL", "< 1 h", "< 1 d", "longer", "largest key",

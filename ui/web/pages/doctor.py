@@ -21,7 +21,16 @@ from monitor.readmodel.doctor import (
     namespace_view,
     standing_findings,
 )
-from ui.web.components import empty_state, page_header, panel, pill, stat_tile, table, tick
+from ui.web.components import (
+    attributes,
+    empty_state,
+    page_header,
+    panel,
+    pill,
+    stat_tile,
+    table,
+    tick,
+)
 from ui.web.context import PageContext
 from ui.web.theme import theme_named
 from ui.web.units import fmt_bytes, fmt_clock, fmt_count
@@ -92,7 +101,7 @@ def finding_card(finding: Finding, search: str | None = None) -> html.Div:
     ]
     return html.Div(
         className=f"panel finding finding-{finding.severity.value}",
-        **{"data-rule": finding.rule, "data-instance": finding.instance},
+        **attributes(data_rule=finding.rule, data_instance=finding.instance),
         children=[
             html.Div(
                 [
