@@ -147,6 +147,9 @@ class DoctorRunner:
             if s.up
             and s.target.kind is TargetKind.REDIS
             and not (s.capabilities is not None and s.capabilities.sentinel)
+            # a discovered replica holds its primary's keys (and a cluster replica answers
+            # MEMORY USAGE with MOVED): sampling the primary is enough
+            and dict(s.target.labels).get("role") != "replica"
         }
         for instance in list(self._samplers.keys() - statuses.keys()):
             await self._samplers.pop(instance).close()
