@@ -23,19 +23,31 @@ def _card(browser: Any, instance: str) -> Any:
 
 
 def test_findings_with_evidence_linked_to_explore(served: Served, browser: Any) -> None:
-    open_page(browser, served, "/doctor?refresh=5s")
-    card = wait_for(lambda: _card(browser, served.redis.address), 90, "the no-maxmemory finding")
-    text = card.text
+    open_page(browser, served, "/doctor?refresh=off")
+    # the page redraws its cards on each refresh: read a card whole, retrying while it moves
+    text = wait_for(lambda: _card(browser, served.redis.address).text, 90, "the finding")
     assert "No maxmemory" in text and "Why:" in text and "Fix:" in text
     assert "maxmemory-policy allkeys-lru" in text
     stats = browser.find_element("css selector", "#doctor-stats").text
     assert "Warning" in stats
     screenshot(browser, "doctor")
-    link = card.find_element("css selector", ".evidence a")
-    href = link.get_attribute("href")
+    href = wait_for(
+        lambda: (
+            _card(browser, served.redis.address)
+            .find_element("css selector", ".evidence a")
+            .get_attribute("href")
+        ),
+        what="the first evidence's link",
+    )
     query = urllib.parse.parse_qs(urllib.parse.urlparse(href).query)["q"][0]
     assert f'instance="{served.redis.address}"' in query
-    click_centred(browser, link)
+
+    def follow() -> bool:
+        link = _card(browser, served.redis.address).find_element("css selector", ".evidence a")
+        click_centred(browser, link)
+        return True
+
+    wait_for(follow, what="a click on the evidence's query")
     wait_for(
         lambda: (
             browser.find_element("css selector", "#explore-query").get_attribute("value") == query
