@@ -29,6 +29,7 @@ COMMANDS = (
     "query",
     "hotkeys",
     "evictions",
+    "doctor",
     "rules",
     "alerts",
     "demo",

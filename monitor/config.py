@@ -4,7 +4,7 @@
 each as `file: key.path: what is wrong`. Secrets are read here from env vars or files and
 wrapped in `Secret`; the config never holds a password as plain text.
 
-Sections owned by other parts (`alerts`, `hotkeys`, `web`, `exporter`: see
+Sections owned by other parts (`alerts`, `hotkeys`, `doctor`, `web`, `exporter`: see
 `monitor/sections.py`) are checked for unknown keys here against what their owners
 declare, then handed over as dicts; `cachewatch check` also runs their parsers.
 """
@@ -94,6 +94,7 @@ class Config:
     hotkeys: dict[str, Any] = field(default_factory=dict)
     #: `[query]`: what one query may ask for (`monitor.query.limits.parse_query_limits`)
     query: dict[str, Any] = field(default_factory=dict)
+    doctor: dict[str, Any] = field(default_factory=dict)
     shard: Shard | None = None
 
     @property
@@ -310,6 +311,7 @@ def parse_config(doc: dict[str, Any], source: str = "<config>") -> Config:
         alerts=sections["alerts"],
         hotkeys=sections["hotkeys"],
         query=sections["query"],
+        doctor=sections["doctor"],
     )
 
 

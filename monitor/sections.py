@@ -37,6 +37,7 @@ SECTION_OWNERS: dict[str, str] = {
     "alerts": "alerts.service:ALERTS_SECTION",
     "hotkeys": "monitor.hotkeys_settings:HOTKEYS_SECTION",
     "query": "monitor.query.limits:QUERY_SECTION",
+    "doctor": "monitor.doctor.settings:DOCTOR_SECTION",
 }
 
 

@@ -58,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     from alerts.runner import AlertingRunner
     from monitor.demo.fleet import demo_fleet
     from monitor.demo.workload import WorkloadSpec, start_workload
+    from monitor.doctor.runner import DoctorRunner
     from monitor.hotkeys_runner import HotKeysRunner
     from monitor.runtime import Runtime
 
@@ -87,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
             # target's keys, whatever its policy
             hotkeys = HotKeysRunner({"monitor": "auto"})
             runtime = Runtime(config)
-            for part in (alerting, hotkeys):
+            for part in (alerting, hotkeys, DoctorRunner(config.doctor)):
                 runtime.on_started(part.start)
                 runtime.on_stopping(part.stop)
             runtime.start_background()

@@ -14,12 +14,12 @@ import argparse
 import json
 import sys
 import tempfile
-import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from monitor.commands.common import add_config_options, duration_arg, fail, resolve_config
+from monitor.commands.live_wait import wait_polling
 from monitor.commands.query import time_arg
 from monitor.config import Config, ConfigError, config_from_urls
 from monitor.evictions import (
@@ -37,7 +37,6 @@ __all__ = ["add_parser", "run"]
 
 _DEFAULT_DURATION_S = 30.0
 _DEFAULT_INTERVAL_S = 1.0
-_PROGRESS_EVERY_S = 5.0
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -192,7 +191,7 @@ def _poll_live(
         runtime = Runtime(config)
         runtime.start_background()
         try:
-            if not _wait(runtime, instance, duration_s, config.global_.interval_s):
+            if not wait_polling(runtime, instance, duration_s, config.global_.interval_s, _note):
                 return None
             engine = Engine(runtime.store)
             scope = _live_scope(runtime, instance)
@@ -205,25 +204,3 @@ def _live_scope(runtime: Any, instance: str) -> Scope:
     """A discovered cluster gives every node a `cluster` label: summarise the cluster."""
     clusters = {dict(s.target.labels).get("cluster", "") for s in runtime.statuses()} - {""}
     return Scope.cluster(sorted(clusters)[0]) if clusters else Scope.instance(instance)
-
-
-def _wait(runtime: Any, instance: str, duration_s: float, interval_s: float) -> bool:
-    """Poll for `duration_s`, printing progress; False (with the reason) if no target has
-    answered once and every one has failed three polls in a row."""
-    started = time.monotonic()
-    next_progress = started + _PROGRESS_EVERY_S
-    answered = False
-    _note(f"polling {instance} every {interval_s:g}s for {duration_s:g}s")
-    while (elapsed := time.monotonic() - started) < duration_s:
-        statuses = runtime.statuses()
-        answered = answered or any(s.up for s in statuses)
-        if statuses and not answered and all(s.consecutive_failures >= 3 for s in statuses):
-            errors = "; ".join(s.last_error or "down" for s in statuses)
-            _note(f"{instance} is not answering: {errors}")
-            return False
-        if time.monotonic() >= next_progress:
-            up = sum(1 for s in statuses if s.up)
-            _note(f"{elapsed:.0f}/{duration_s:g}s, {up}/{len(statuses)} targets up")
-            next_progress += _PROGRESS_EVERY_S
-        time.sleep(min(0.2, max(0.0, duration_s - elapsed)))
-    return True

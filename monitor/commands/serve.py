@@ -57,9 +57,11 @@ def run(args: argparse.Namespace) -> int:
     require_extra("web", "serve")
     from alerts.runner import AlertingRunner
     from alerts.service import AlertSettingsError, default_state_dir
+    from monitor.doctor.runner import DoctorRunner
     from monitor.hotkeys_runner import HotKeysRunner, HotKeysSettingsError, RunningHotKeys
     from monitor.http import ListenError
     from monitor.http.settings import HttpSettingsError, parse_exporter_settings
+    from monitor.sections import SettingsError
     from ui.web.settings import WebSettingsError, parse_web_settings
 
     try:
@@ -70,9 +72,10 @@ def run(args: argparse.Namespace) -> int:
         state_dir = args.alerts_state_dir or default_state_dir()
         alerting = AlertingRunner(config.alerts, base_dir, state_dir)
         hotkeys = HotKeysRunner(config.hotkeys)
+        doctor = DoctorRunner(config.doctor)
     except ConfigError as exc:
         return fail(str(exc))
-    except (WebSettingsError, AlertSettingsError, HttpSettingsError) as exc:
+    except (WebSettingsError, AlertSettingsError, HttpSettingsError, SettingsError) as exc:
         return fail("\n".join(exc.problems))
     except HotKeysSettingsError as exc:
         return fail(str(exc))
@@ -86,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     except (InsecureListenError, ListenError) as exc:
         return fail(str(exc))
     runtime = Runtime(config)
-    for part in (alerting, hotkeys):
+    for part in (alerting, hotkeys, doctor):
         runtime.on_started(part.start)
         runtime.on_stopping(part.stop)
     runtime.start_background()

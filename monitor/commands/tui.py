@@ -76,7 +76,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from alerts.runner import AlertingRunner
     from alerts.service import AlertSettingsError, default_state_dir
+    from monitor.doctor.runner import DoctorRunner
     from monitor.hotkeys_runner import HotKeysRunner, HotKeysSettingsError, RunningHotKeys
+    from monitor.sections import SettingsError
 
     with tempfile.TemporaryDirectory(prefix="cachewatch-tui-") as tmp:
         try:
@@ -88,8 +90,11 @@ def run(args: argparse.Namespace) -> int:
             state_dir = default_state_dir() if args.config else Path(tmp) / "alerts"
             alerting = AlertingRunner(config.alerts, base_dir, state_dir)
             hotkeys = HotKeysRunner(config.hotkeys)
+            doctor = DoctorRunner(config.doctor)
         except ConfigError as exc:
             return fail(str(exc))
+        except SettingsError as exc:
+            return fail("\n".join(exc.problems))
         except AlertSettingsError as exc:
             return fail("\n".join(exc.problems))
         except HotKeysSettingsError as exc:
@@ -100,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         from ui.tui import run_tui
 
         runtime = Runtime(config)
-        for part in (alerting, hotkeys):
+        for part in (alerting, hotkeys, doctor):
             runtime.on_started(part.start)
             runtime.on_stopping(part.stop)
         try:

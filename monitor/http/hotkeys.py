@@ -40,9 +40,7 @@ class HotKeysEndpoint:
             return self._sample(request)
         wanted = request.params.get("target")
         reports = [r for r in self._sampling.reports() if wanted in (None, "", r.target)]
-        return json_response(
-            {"status": "success", "data": [r.as_json(self._top) for r in reports]}
-        )
+        return json_response({"status": "success", "data": [r.as_json(self._top) for r in reports]})
 
     def _sample(self, request: Request) -> Response:
         instance = request.params.required("target")

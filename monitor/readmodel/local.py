@@ -112,6 +112,15 @@ class LocalSource:
             raise RuntimeError("no hot-key detection runs in this process")
         return self._hotkeys.sample(instance, duration_s)
 
+    def server_doctor(self, instance: str) -> dict[str, str]:
+        """The server's own LATENCY DOCTOR and MEMORY DOCTOR text, asked now (on demand)."""
+        from monitor.doctor.ondemand import server_doctor_text
+
+        match = [s for s in self._runtime.statuses() if s.target.instance == instance]
+        if not match:
+            raise KeyError(f"no target {instance}")
+        return dict(self._runtime.call(server_doctor_text(match[0].target), timeout_s=15.0))
+
     def alerts(self, now_ms: int) -> list[AlertRow]:
         if self._alerting is not None:
             return alerts_from_service(self._alerting, now_ms)

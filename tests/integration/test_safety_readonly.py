@@ -16,6 +16,8 @@ import pytest
 import redis
 
 from monitor.config import config_from_urls, load_config
+from monitor.doctor.runner import DoctorRunner
+from monitor.readmodel.local import LocalSource
 from monitor.runtime import Runtime
 from tests.servers import LocalMemcached, LocalRedis
 from tests.waiting import wait_for
@@ -36,7 +38,9 @@ ALLOWED_RULES = [
     "+client|setname",
     "+memory|stats",
     "+memory|usage",
+    "+memory|doctor",
     "+scan",
+    "+ttl",
     "+object|freq",
     "+type",
     "+command|info",
@@ -163,6 +167,10 @@ slow_interval = "500ms"
 [store]
 path = "{tmp_path / "store"}"
 
+[doctor]
+interval = "1s"
+namespaces_floor = 200
+
 [[targets]]
 url = "{restricted_redis.url}"
 username = "monitor"
@@ -171,13 +179,21 @@ password_env = "CW_SAFETY_PASSWORD"
     os.environ.update(env)
     try:
         counter = PollCounter()
-        runtime = Runtime(load_config(config_path), observer=counter)
+        config = load_config(config_path)
+        runtime = Runtime(config, observer=counter)
+        doctor = DoctorRunner(config.doctor)  # rules, namespace sampler
+        runtime.on_started(doctor.start)
+        runtime.on_stopping(doctor.stop)
         runtime.start_background()
         try:
             wait_for(lambda: counter.polls >= 5, 30, "five polls of the restricted server")
+            wait_for(lambda: doctor.evaluations >= 2, 30, "two doctor evaluations")
+            wait_for(lambda: any(r.complete for r in doctor.namespace_reports()), 30)
             (status,) = runtime.statuses()
             assert status.up, status.last_error
             assert not status.skipped, f"collectors switched off: {status.skipped}"
+            reports = LocalSource(runtime).server_doctor(status.target.instance)
+            assert "refused" not in " ".join(reports.values())
         finally:
             runtime.stop_background()
     finally:
@@ -187,6 +203,8 @@ password_env = "CW_SAFETY_PASSWORD"
     poll = cachewatch("poll", url, "--once", "--format", "json")
     assert poll.returncode == 0, poll.stderr
     assert '"redis_up"' in poll.stdout
+    doctor_run = cachewatch("doctor", url, "--duration", "2s", "--format", "json")
+    assert doctor_run.returncode in (0, 1), doctor_run.stderr
     monitor_bursts = [
         "--method",
         "monitor",
@@ -206,7 +224,8 @@ password_env = "CW_SAFETY_PASSWORD"
     # the proof covered the interesting commands, not only INFO
     for used in ("info", "latency|latest", "slowlog|get", "config|get", "client|setname"):
         assert calls.get(used, {}).get("calls", 0) > 0, f"{used} was never called: {calls}"
-    for used in ("monitor", "scan", "object|freq", "memory|usage"):
+    for used in ("monitor", "scan", "object|freq", "memory|usage", "ttl", "client|list",
+                 "latency|doctor", "memory|doctor"):  # fmt: skip
         assert calls.get(used, {}).get("calls", 0) > 0, f"{used} was never called: {calls}"
 
 

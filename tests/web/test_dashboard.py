@@ -191,7 +191,7 @@ def test_picking_a_memcached_target_lays_out_its_charts(served: Served, browser:
     query = urllib.parse.urlencode({"instance": served.redis.address, "range": "5m"})
     open_page(browser, served, f"/target?{query}")
     wait_for(lambda: len(browser.find_elements("css selector", ".chart-panel")) == 8)
-    assert tab_labels(browser) == ["Charts", "INFO", "Slowlog", "Keyspace"]
+    assert tab_labels(browser) == ["Charts", "INFO", "Slowlog", "Keyspace", "Doctor"]
     browser.find_element("id", "target-picker").click()
 
     # Narrow the list to the one target first: in a long list the option can sit under the
@@ -222,7 +222,7 @@ def test_picking_a_memcached_target_lays_out_its_charts(served: Served, browser:
         lambda: len(browser.find_elements("css selector", ".chart-panel")) == 6, what="6 charts"
     )
     # memcached has no slowlog and no keyspace: no tab offers them
-    wait_for(lambda: tab_labels(browser) == ["Charts", "INFO"], what="memcached's tabs")
+    wait_for(lambda: tab_labels(browser) == ["Charts", "INFO", "Doctor"], what="memcached's tabs")
     wait_for(
         lambda: sum(1 for n in plotted_points(browser) if n > 0) >= 3,
         timeout_s=60,

@@ -23,6 +23,7 @@ from monitor.readmodel import DataSource, Window
 from ui.tui.alerts_screen import AlertsScreen
 from ui.tui.cluster_screen import ClusterScreen
 from ui.tui.detail_screen import DetailScreen
+from ui.tui.doctor_screen import DoctorScreen
 from ui.tui.fleet_table import FleetTable, Palette
 from ui.tui.help_screen import HelpScreen
 from ui.tui.keys import GLOBAL, SECTIONS, bindings
@@ -87,6 +88,9 @@ class CachewatchApp(App[None]):
 
     def action_show_alerts(self) -> None:
         self._to_screen(AlertsScreen, AlertsScreen)
+
+    def action_show_doctor(self) -> None:
+        self._to_screen(DoctorScreen, DoctorScreen)
 
     def action_show_overview(self) -> None:
         while len(self.screen_stack) > 2:

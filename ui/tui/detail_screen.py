@@ -364,6 +364,12 @@ class DetailScreen(LiveScreen):
     def action_back(self) -> None:
         self.app.pop_screen()
 
+    def action_target_doctor(self) -> None:
+        from ui.tui.doctor_screen import TargetDoctorScreen
+
+        self.app.push_screen(TargetDoctorScreen(self.instance))
+        self.app.refresh_now()  # type: ignore[attr-defined]
+
     def action_next_window(self) -> None:
         windows = list(Window)
         current = windows.index(self.app.window)  # type: ignore[attr-defined]

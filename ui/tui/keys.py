@@ -9,7 +9,18 @@ from dataclasses import dataclass
 
 from textual.binding import Binding, BindingType
 
-__all__ = ["KeyAction", "GLOBAL", "OVERVIEW", "TABLE", "DETAIL", "ALERTS", "SECTIONS", "bindings"]
+__all__ = [
+    "KeyAction",
+    "GLOBAL",
+    "OVERVIEW",
+    "TABLE",
+    "DETAIL",
+    "ALERTS",
+    "DOCTOR",
+    "TARGET_DOCTOR",
+    "SECTIONS",
+    "bindings",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +45,7 @@ GLOBAL = (
     KeyAction("cluster", "c", "show_cluster", "Cluster"),
     KeyAction("sentinel", "n", "show_sentinel", "Sentinel sets", show=False),
     KeyAction("alerts", "a", "show_alerts", "Alerts"),
+    KeyAction("doctor", "d", "show_doctor", "Doctor", show=False),
     KeyAction("window-5m", "1", "window('5m')", "Window 5m", show=False),
     KeyAction("window-1h", "2", "window('1h')", "Window 1h", show=False),
     KeyAction("window-24h", "3", "window('24h')", "Window 24h", show=False),
@@ -63,10 +75,19 @@ DETAIL = (
     KeyAction("search", "slash", "search", "Search INFO", key_display="/"),
     KeyAction("window-next", "w", "next_window", "Window"),
     KeyAction("sample-hot-keys", "x", "sample_hot_keys", "Sample hot keys now"),
+    KeyAction("target-doctor", "d", "target_doctor", "Doctor", show=False),
 )
 ALERTS = (
     KeyAction("back", "escape", "back", "Back"),
     KeyAction("silence", "s", "silence", "Silence"),
+)
+DOCTOR = (
+    KeyAction("back", "escape", "back", "Back"),
+    KeyAction("open-target", "enter", "open_target", "Target's doctor"),
+)
+TARGET_DOCTOR = (
+    KeyAction("back", "escape", "back", "Back"),
+    KeyAction("server-report", "r", "server_report", "LATENCY/MEMORY DOCTOR"),
 )
 #: name -> actions, for the help screen
 SECTIONS: dict[str, Sequence[KeyAction]] = {
@@ -75,6 +96,8 @@ SECTIONS: dict[str, Sequence[KeyAction]] = {
     "Tables": TABLE,
     "Target detail": DETAIL,
     "Alerts": ALERTS,
+    "Doctor": DOCTOR,
+    "Target's doctor": TARGET_DOCTOR,
 }
 
 

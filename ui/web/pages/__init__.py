@@ -8,6 +8,7 @@ from types import ModuleType
 from ui.web.pages import (
     alerts,
     cluster,
+    doctor,
     evictions,
     explore,
     hotkeys,
@@ -26,6 +27,7 @@ PAGES: tuple[ModuleType, ...] = (
     hotkeys,
     evictions,
     alerts,
+    doctor,
     explore,
 )
 

@@ -35,7 +35,13 @@ PATH = "/target"
 TITLE = "Target"
 NAV = ""
 NAME = "target"
-TABS = (("charts", "Charts"), ("info", "INFO"), ("slowlog", "Slowlog"), ("keyspace", "Keyspace"))
+TABS = (
+    ("charts", "Charts"),
+    ("info", "INFO"),
+    ("slowlog", "Slowlog"),
+    ("keyspace", "Keyspace"),
+    ("doctor", "Doctor"),
+)
 #: memcached has no slowlog and no keyspace (its item counts are in the INFO tab)
 _REDIS_ONLY = frozenset({"slowlog", "keyspace"})
 
@@ -245,6 +251,10 @@ def _tab_body(ctx: PageContext, state: TargetState, tab: str, now_ms: int) -> An
         return _info(ctx, state)
     if tab == "slowlog":
         return _slowlog(ctx, state, now_ms)
+    if tab == "doctor":
+        from ui.web.pages.doctor import target_findings
+
+        return target_findings(ctx, state.instance, now_ms)
     return _keyspace(ctx, state)
 
 

@@ -1,0 +1,59 @@
+"""Namespace estimates against the truth: 220k keys in six patterns (strings, lists,
+hashes; no TTL, < 1 h, < 1 d, longer), one pass of the sampler at its default options. Key
+count and memory per pattern are within 10 % of the exact figures (memory: `MEMORY USAGE
+SAMPLES 0` summed over every key); the TTL histogram puts each pattern in its bucket. The
+pass's commands are counted (what the budget pays; bench/namespaces_bench.py measures what
+they cost the server)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from collectors.namespaces import NamespaceOptions, NamespaceSampler
+from monitor.targets import parse_target_url
+from tests.namespace_dataset import PATTERNS, populate
+from tests.servers import LocalRedis
+
+pytestmark = pytest.mark.timeout(300)
+KEYS = 220_000
+
+
+async def one_pass(url: str, options: NamespaceOptions) -> tuple[object, int]:
+    sampler = NamespaceSampler(parse_target_url(url), options)
+    try:
+        while sampler.report().passes == 0:
+            await sampler.step(500)
+        return sampler.report(), sampler.commands_sent
+    finally:
+        await sampler.close()
+
+
+def test_estimates_within_ten_percent_of_the_truth() -> None:
+    server = LocalRedis().start()
+    try:
+        truth = populate(server.port, KEYS)
+        assert sum(truth.keys.values()) >= 200_000 and len(truth.keys) >= 5
+        options = NamespaceOptions()
+        report, commands = asyncio.run(one_pass(server.url, options))
+    finally:
+        server.stop()
+    rows = {row.pattern: row for row in report.rows}  # type: ignore[attr-defined]
+    assert set(rows) == set(PATTERNS)
+    for pattern in PATTERNS:
+        row = rows[pattern]
+        assert abs(row.keys - truth.keys[pattern]) <= 0.1 * truth.keys[pattern], pattern
+        assert abs(row.memory_bytes - truth.memory[pattern]) <= 0.1 * truth.memory[pattern], (
+            pattern,
+            row.memory_bytes,
+            truth.memory[pattern],
+        )
+        (bucket,) = truth.ttl[pattern]
+        estimated = dict(zip(("none", "under_1h", "under_1d", "longer"), row.ttl_keys, strict=True))
+        assert estimated[bucket] == pytest.approx(row.keys, rel=0.01), (pattern, estimated)
+        assert row.sampled == min(options.samples, truth.keys[pattern])
+    # one pass: a SCAN per `scan_count` keys, MEMORY USAGE + TTL per sampled key, INFO once
+    scans = KEYS / options.scan_count
+    sampled = sum(min(options.samples, n) for n in truth.keys.values())
+    assert commands <= 1.2 * scans + 2 * sampled + 2
