@@ -8,8 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests.servers import LocalCluster, LocalMemcached, LocalRedis, LocalSentinelSet, have_binary
+
+# Property tests check what is computed, never how fast: on a loaded machine one example
+# can take seconds, and Hypothesis's per-example deadline would fail a correct test.
+settings.register_profile("cachewatch", deadline=None)
+settings.load_profile("cachewatch")
 
 
 @pytest.fixture
