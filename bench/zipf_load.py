@@ -14,6 +14,9 @@ throughput before, during and after a measurement (A/B/A).
 
     python bench/zipf_load.py --port 6379 --fill                 # create the keys once
     python bench/zipf_load.py --port 6379 --seconds 30 --seed 1  # one load process
+
+With `--cluster`, the port is any node of a Redis Cluster: keys go to the primary that owns
+their slot (CLUSTER SLOTS), one pipeline per node per batch.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ import uuid
 from collections.abc import Iterator, Sequence
 
 import hiredis
+
+from collectors.keyslot import key_slot
 
 __all__ = [
     "PATTERNS",
@@ -113,47 +118,99 @@ def _replies(sock: socket.socket, reader: hiredis.Reader, count: int) -> int:
     return got
 
 
-def fill(port: int, keys: int, value_size: int = 64) -> None:
+def slot_owners(port: int) -> list[int]:
+    """slot → the port of the primary that serves it (from CLUSTER SLOTS on any node)."""
     sock, reader = _connect(port), hiredis.Reader()
-    value = b"v" * value_size
-    for start in range(1, keys + 1, 1000):
-        ranks = range(start, min(keys, start + 999) + 1)
-        sock.sendall(b"".join(_command("SET", key_of(r), value) for r in ranks))
-        _replies(sock, reader, len(ranks))
+    sock.sendall(_command("CLUSTER", "SLOTS"))
+    reply = None
+    while reply is None or reply is False:
+        data = sock.recv(1 << 16)
+        reader.feed(data)
+        reply = reader.gets()
     sock.close()
+    owners = [0] * 16384
+    for first, last, primary, *_ in reply:
+        for slot in range(first, last + 1):
+            owners[slot] = int(primary[1])
+    return owners
+
+
+def _route(keys: Sequence[str], owners: list[int] | None, port: int) -> dict[int, list[str]]:
+    routed: dict[int, list[str]] = {}
+    for key in keys:
+        node = owners[key_slot(key.encode())] if owners else port
+        routed.setdefault(node, []).append(key)
+    return routed
+
+
+def fill(port: int, keys: int, value_size: int = 64, cluster: bool = False) -> None:
+    owners = slot_owners(port) if cluster else None
+    value = b"v" * value_size
+    connections: dict[int, tuple[socket.socket, hiredis.Reader]] = {}
+    for start in range(1, keys + 1, 1000):
+        names = [key_of(r) for r in range(start, min(keys, start + 999) + 1)]
+        for node, batch in _route(names, owners, port).items():
+            if node not in connections:
+                connections[node] = (_connect(node), hiredis.Reader())
+            sock, reader = connections[node]
+            sock.sendall(b"".join(_command("SET", key, value) for key in batch))
+            _replies(sock, reader, len(batch))
+    for sock, _ in connections.values():
+        sock.close()
+
+
+#: one batch: per node port, its pipelined commands and how many
+Batch = list[tuple[int, bytes, int]]
 
 
 def _batches(
-    keys: int, exponent: float, write_share: float, pipeline: int, seed: int, count: int
-) -> list[bytes]:
+    keys: int,
+    exponent: float,
+    write_share: float,
+    pipeline: int,
+    seed: int,
+    count: int,
+    owners: list[int] | None,
+    port: int,
+) -> list[Batch]:
     chooser = random.Random(seed)
     cumulative = list(itertools.accumulate(zipf_weights(keys, exponent)))
     total = cumulative[-1]
     value = b"w" * 64
     out = []
     for _ in range(count):
-        commands = []
-        for _ in range(pipeline):
-            rank = bisect.bisect_left(cumulative, chooser.random() * total) + 1
-            key = key_of(rank)
-            if chooser.random() < write_share:
-                commands.append(_command("SET", key, value))
-            else:
-                commands.append(_command("GET", key))
-        out.append(b"".join(commands))
+        names = [
+            key_of(bisect.bisect_left(cumulative, chooser.random() * total) + 1)
+            for _ in range(pipeline)
+        ]
+        batch: Batch = []
+        for node, routed in _route(names, owners, port).items():
+            commands = [
+                _command("SET", key, value)
+                if chooser.random() < write_share
+                else _command("GET", key)
+                for key in routed
+            ]
+            batch.append((node, b"".join(commands), len(commands)))
+        out.append(batch)
     return out
 
 
-def run(port: int, seconds: float, batches: Sequence[bytes], pipeline: int) -> Iterator[dict]:  # type: ignore[type-arg]
+def run(port: int, seconds: float, batches: Sequence[Batch]) -> Iterator[dict]:  # type: ignore[type-arg]
     """Send the batches round-robin for `seconds`; yield `{"t", "ops"}` each second."""
-    sock, reader = _connect(port), hiredis.Reader()
+    connections: dict[int, tuple[socket.socket, hiredis.Reader]] = {}
     end = time.monotonic() + seconds
     second_end = time.monotonic() + 1.0
     done = 0
     try:
         for batch in itertools.cycle(batches):
-            sock.sendall(batch)
-            done += _replies(sock, reader, pipeline)
+            for node, payload, _ in batch:
+                if node not in connections:
+                    connections[node] = (_connect(node), hiredis.Reader())
+                connections[node][0].sendall(payload)
+            for node, _, count in batch:
+                sock, reader = connections[node]
+                done += _replies(sock, reader, count)
             now = time.monotonic()
             if now >= second_end:
                 yield {"t": time.time(), "ops": done}
@@ -162,7 +219,8 @@ def run(port: int, seconds: float, batches: Sequence[bytes], pipeline: int) -> I
             if now >= end:
                 return
     finally:
-        sock.close()
+        for sock, _ in connections.values():
+            sock.close()
 
 
 def main() -> None:
@@ -175,12 +233,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--fill", action="store_true", help="create the keys and exit")
+    parser.add_argument("--cluster", action="store_true", help="the port is a cluster node")
     args = parser.parse_args()
     if args.fill:
-        fill(args.port, args.keys)
+        fill(args.port, args.keys, cluster=args.cluster)
         return
-    batches = _batches(args.keys, args.exponent, args.writes, args.pipeline, args.seed, 2000)
-    for line in run(args.port, args.seconds, batches, args.pipeline):
+    owners = slot_owners(args.port) if args.cluster else None
+    batches = _batches(
+        args.keys, args.exponent, args.writes, args.pipeline, args.seed, 2000, owners, args.port
+    )
+    for line in run(args.port, args.seconds, batches):
         print(json.dumps(line), flush=True)
 
 

@@ -92,8 +92,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument(
         "--replicas",
-        action="store_true",
-        help="on a cluster, sample replicas too (reads they serve)",
+        choices=("auto", "all", "none"),
+        default="auto",
+        help="on a cluster or Sentinel set, which replicas to sample as well: those that "
+        "serve reads (auto, the default), all, or none",
     )
     parser.add_argument("--no-big-keys", action="store_true", help="skip MEMORY USAGE sampling")
     parser.add_argument(
@@ -131,7 +133,12 @@ def run(args: argparse.Namespace) -> int:
     )
     try:
         report = asyncio.run(
-            detect_hot_keys(target, args.duration, options, include_replicas=args.replicas)
+            detect_hot_keys(
+                target,
+                args.duration,
+                options,
+                include_replicas={"auto": None, "all": True, "none": False}[args.replicas],
+            )
         )
     except (OSError, ValueError, CommandError) as exc:
         # CommandError: the server refused us (a wrong password), a clear line, no traceback
