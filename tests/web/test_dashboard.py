@@ -183,6 +183,28 @@ def test_a_fresh_install_opens_on_a_range_its_history_fills(served: Served, brow
     assert "range=6h" in browser.current_url
 
 
+def pick_option(driver: Any, dropdown_id: str, text: str) -> None:
+    """Choose `text` in the dropdown `dropdown_id`, as a person does: open it, narrow the list
+    with its search box (in a long list the option can sit under the search box, which then
+    takes the click), click the option."""
+    driver.find_element("id", dropdown_id).click()
+    for search in driver.find_elements("css selector", "input.dash-dropdown-search"):
+        if search.is_displayed():
+            search.send_keys(text)
+
+    def pick() -> bool:
+        options = [o for o in driver.find_elements("css selector", "[role=option]")]
+        options = [o for o in options if o.text.strip() == text]
+        try:
+            driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", options[0])
+            options[0].click()
+        except (IndexError, ElementClickInterceptedException, StaleElementReferenceException):
+            return False  # the list is still opening or filtering: try again
+        return True
+
+    wait_for(pick, what=f"{text} picked in #{dropdown_id}")
+
+
 def tab_labels(driver: Any) -> list[str]:
     return [e.text.strip() for e in driver.find_elements("css selector", "#target-tab .tab-item")]
 
@@ -192,28 +214,7 @@ def test_picking_a_memcached_target_lays_out_its_charts(served: Served, browser:
     open_page(browser, served, f"/target?{query}")
     wait_for(lambda: len(browser.find_elements("css selector", ".chart-panel")) == 8)
     assert tab_labels(browser) == ["Charts", "INFO", "Slowlog", "Keyspace", "Doctor"]
-    browser.find_element("id", "target-picker").click()
-
-    # Narrow the list to the one target first: in a long list the option can sit under the
-    # dropdown's search box, which then takes the click.
-    for search in browser.find_elements("css selector", "input.dash-dropdown-search"):
-        if search.is_displayed():
-            search.send_keys(served.memcached.address)
-
-    def pick_memcached() -> bool:
-        options = [
-            o
-            for o in browser.find_elements("css selector", "[role=option]")
-            if o.text.strip() == served.memcached.address
-        ]
-        try:
-            browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", options[0])
-            options[0].click()
-        except (IndexError, ElementClickInterceptedException, StaleElementReferenceException):
-            return False  # the list is still opening or filtering: try again
-        return True
-
-    wait_for(pick_memcached, what="the memcached target picked in the picker")
+    pick_option(browser, "target-picker", served.memcached.address)
     wait_for(
         lambda: served.memcached.address in urllib.parse.unquote(browser.current_url),
         what="the URL to follow",
@@ -290,6 +291,28 @@ def test_hot_keys_page_lists_the_workloads_keys(served: Served, browser: Any) ->
     text = browser.find_element("id", "hotkeys-body").text
     assert "monitor" in text or "watch" in text or "lfu" in text
     screenshot(browser, "hotkeys")
+
+
+def test_hot_keys_sample_now_takes_a_bounded_sample(served: Served, browser: Any) -> None:
+    open_page(browser, served, "/hotkeys")
+    pick_option(browser, "hotkeys-sample-target", served.redis.address)
+    click_centred(browser, browser.find_element("id", "hotkeys-sample-run"))
+    panel = wait_for(
+        lambda: (
+            "Sampled now" in browser.find_element("id", "hotkeys-sample").text
+            and browser.find_element("id", "hotkeys-sample")
+        ),
+        timeout_s=90,
+        what="the sample's result",
+    )
+    text = panel.text
+    # noeviction: nothing cheaper ranks keys, so a MONITOR sample, saying what it rests on
+    # and what it cost
+    assert f"Sampled now: {served.redis.address}" in text
+    assert "monitor over" in text and "commands" in text and "throughput cost" in text
+    assert panel.find_elements("css selector", ".data-table code"), text
+    screenshot(browser, "hotkeys-sample-now")
+    assert not csp_violations(browser)
 
 
 @pytest.mark.parametrize("path", ["/evictions", "/explore?q=redis_up"])
