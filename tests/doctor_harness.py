@@ -78,6 +78,7 @@ def watching(
     doctor: dict[str, Any] | None = None,
     collectors: dict[str, Any] | None = None,
     interval_s: float = 0.5,
+    evaluate_continuously: bool = True,
 ) -> Iterator[Watched]:
     with tempfile.TemporaryDirectory(prefix="cachewatch-doctor-test-") as tmp:
         base = Config(
@@ -88,7 +89,7 @@ def watching(
         config = config_from_urls(
             urls, base, interval_s=interval_s, store_path=str(Path(tmp) / "store")
         )
-        runner = DoctorRunner(config.doctor)
+        runner = DoctorRunner(config.doctor, evaluate_continuously=evaluate_continuously)
         runtime = Runtime(config)
         runtime.on_started(runner.start)
         runtime.on_stopping(runner.stop)

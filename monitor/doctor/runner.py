@@ -58,6 +58,7 @@ class DoctorRunner:
         self._first: asyncio.TimerHandle | None = None
         self._first_task: asyncio.Future[None] | None = None
         self.evaluations = 0
+        self._evaluated_ms: int | None = None
 
     @property
     def enabled(self) -> bool:
@@ -73,7 +74,7 @@ class DoctorRunner:
         return [sampler.report(at) for sampler in list(self._samplers.values())]
 
     def contribute(self, target: Target, batch: SampleBatch) -> None:
-        add_finding_samples(self._by_instance.get(target.instance, ()), batch)
+        add_finding_samples(self._by_instance.get(target.instance, ()), batch, self._evaluated_ms)
         sampler = self._samplers.get(target.instance)
         if sampler is not None:
             add_namespace_samples(
@@ -136,6 +137,7 @@ class DoctorRunner:
             log.info("doctor: cleared %s on %s", finding.rule, finding.instance)
         self._by_instance = by_instance(standing)
         self.evaluations += 1
+        self._evaluated_ms = at
         return standing
 
     # -- the namespace samplers ------------------------------------------------------

@@ -15,12 +15,15 @@ from typing import Protocol
 from monitor.doctor.engine import Querier, condition_for, evidence_of, sort_findings
 from monitor.doctor.model import Finding, format_value
 from monitor.doctor.rules import RULES
-from monitor.doctor.series import FINDING, FIRST_SEEN, LAST_SEEN
+from monitor.doctor.series import EVALUATED, FINDING, FIRST_SEEN, LAST_SEEN
+from monitor.durations import format_duration
 from monitor.readmodel import queries as q
 from monitor.readmodel.source import InstantSample
 
 __all__ = [
     "standing_findings",
+    "doctor_evaluated_ms",
+    "no_findings_text",
     "NamespaceView",
     "namespace_view",
     "ClientsView",
@@ -39,6 +42,28 @@ def _identity(labels: Mapping[str, str]) -> tuple[str, tuple[tuple[str, str], ..
         return None
     names = ("instance", *rule.keys)
     return rule.id, tuple(sorted((k, labels[k]) for k in names if labels.get(k)))
+
+
+def doctor_evaluated_ms(source: Querier, now_ms: int, instance: str | None = None) -> int | None:
+    """When the running doctor last evaluated its rules (None: it has not yet, or it is
+    off), so a view with no findings can tell "nothing stands" from "not looked yet"."""
+    sel = f"{{{q.selector(instance)}}}" if instance else ""
+    times = [s.value for s in source.instant(EVALUATED + sel, now_ms) if math.isfinite(s.value)]
+    return int(max(times) * 1000) if times else None
+
+
+def no_findings_text(source: Querier, now_ms: int, instance: str | None = None) -> str:
+    """What a view says when no finding stands: that every rule was checked (and how long
+    ago), or that the doctor has not evaluated yet, which is not the same news."""
+    at = doctor_evaluated_ms(source, now_ms, instance)
+    if at is None:
+        return (
+            "The doctor has not evaluated its rules yet: its first look comes a few seconds "
+            "after start, then every [doctor] interval (30 s by default)."
+        )
+    where = "on this target" if instance else ""
+    ago = format_duration(max(0.0, (now_ms - at) / 1000))
+    return f"No finding stands{' ' + where if where else ''}: every rule was checked {ago} ago."
 
 
 def standing_findings(source: Querier, now_ms: int, instance: str | None = None) -> list[Finding]:

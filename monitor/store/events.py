@@ -2,9 +2,11 @@
 
 The log has its own locks, not the store's: adding an event (from the polling loop) never
 waits on a reader, and readers use their own connection, which sqlite's WAL mode lets read
-beside the writer. Readers see events once `commit()` ran (the store's flush, every second).
-Rows added since the last commit are kept in memory too, so a commit that fails (a full
-disk) loses nothing: the transaction is rolled back and the rows are written again.
+beside the writer. Events are committed as they are added (they are rare: a failover, a
+restart, a poll's new slowlog entries), so a view shows a failover in the same refresh as
+the roles it changed; metadata waits for the store's flush. Rows added since the last
+commit are kept in memory too, so a commit that fails (a full disk) loses nothing: the
+transaction is rolled back and the rows are written again at the next flush.
 """
 
 from __future__ import annotations
@@ -75,6 +77,9 @@ class EventLog:
         ]
         if rows:
             self._write(_INSERT_EVENT, rows)
+            # a failed commit keeps the rows; the store's flush retries and counts it
+            with contextlib.suppress(sqlite3.Error, OSError):
+                self.commit()
 
     def save_metadata(self, entries: dict[str, tuple[MetricType, str]]) -> None:
         rows: list[_Row] = [

@@ -14,7 +14,12 @@ import redis
 
 from monitor.model import now_ms
 from monitor.query import Engine
-from monitor.readmodel.doctor import clients_view, namespace_view, standing_findings
+from monitor.readmodel.doctor import (
+    clients_view,
+    namespace_view,
+    no_findings_text,
+    standing_findings,
+)
 from monitor.readmodel.local import LocalSource
 from tests.doctor_harness import watching
 from tests.servers import LocalRedis
@@ -69,6 +74,33 @@ def test_findings_become_series_that_end_when_the_evidence_does() -> None:
                 conn.config_set("latency-monitor-threshold", 100)
             wait_for(lambda: not _series(engine, finding), 30, "the finding to clear")
             assert RULE not in {f.rule for f in watched.doctor.findings()}
+    finally:
+        server.stop()
+
+
+def test_views_tell_not_yet_evaluated_from_nothing_found() -> None:
+    """A page opened before the doctor's first look must not say "nothing to fix"."""
+    server = LocalRedis().start()
+    try:
+        with watching([server.url], evaluate_continuously=False) as watched:
+            source = LocalSource(watched.runtime)
+            wait_for(lambda: watched.runtime.statuses()[0].up, 30, "the first poll")
+            text = no_findings_text(source, source.now_ms(), server.address)
+            assert text.startswith("The doctor has not evaluated its rules yet")
+            polls = watched.runtime.statuses()[0].last_poll_ms
+            watched.doctor.evaluate_now(watched.runtime.store)
+            # the evaluation's time reaches the store with the target's next poll
+            wait_for(lambda: watched.runtime.statuses()[0].last_poll_ms > polls, 30, "a poll")
+            wait_for(
+                lambda: (
+                    "every rule was checked"
+                    in no_findings_text(source, source.now_ms(), server.address)
+                ),
+                30,
+                "the evaluation's time in the store",
+            )
+            text = no_findings_text(source, source.now_ms(), server.address)
+            assert text.startswith("No finding stands on this target: every rule was checked")
     finally:
         server.stop()
 

@@ -48,7 +48,9 @@ def test_sentinel_view_groups_the_set_and_follows_a_failover(
             changes = app.screen.query_one("#sentinel-changes", Static)
             await until(
                 pilot,
-                lambda: column(table, 1)[:1] != [old] and "failover" in str(changes.render()),
+                lambda: (
+                    column(table, 1)[:1] != [old] and f"mymaster: {old} → " in str(changes.render())
+                ),
                 timeout_s=60,
             )
             new = sentinel_set.primary_address()

@@ -4,12 +4,13 @@ with the doctor running at its defaults (a first look 5 s after start)."""
 
 from __future__ import annotations
 
+import json
 import urllib.parse
 from typing import Any
 
 import pytest
 
-from tests.web.conftest import Served, screenshot
+from tests.web.conftest import Served, auth_header, http_get, screenshot
 from tests.web.test_dashboard import click_centred, csp_violations, open_page, wait_for
 
 pytestmark = pytest.mark.timeout(300)
@@ -22,7 +23,17 @@ def _card(browser: Any, instance: str) -> Any:
     )
 
 
+def _finding_stored(served: Served) -> bool:
+    expr = f'cachewatch_finding{{rule="{RULE}",instance="{served.redis.address}"}}'
+    url = f"{served.url}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+    status, _, body = http_get(url, auth_header())
+    return status == 200 and bool(json.loads(body)["data"]["result"])
+
+
 def test_findings_with_evidence_linked_to_explore(served: Served, browser: Any) -> None:
+    # with refresh off the page draws once: wait for the doctor's first look (a few seconds
+    # after start) so that draw has the finding (before it, the page says it has not looked)
+    wait_for(lambda: _finding_stored(served), 90, "the doctor's first look")
     open_page(browser, served, "/doctor?refresh=off")
     # the page redraws its cards on each refresh: read a card whole, retrying while it moves
     text = wait_for(lambda: _card(browser, served.redis.address).text, 90, "the finding")

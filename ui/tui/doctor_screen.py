@@ -21,6 +21,7 @@ from monitor.readmodel.doctor import (
     NamespaceView,
     clients_view,
     namespace_view,
+    no_findings_text,
     standing_findings,
 )
 from ui.tui.format import human_bytes
@@ -58,6 +59,8 @@ class _FindingsMixin:
     """A findings table with the selected finding's evidence, why and fix below it."""
 
     findings: list[Finding]
+    #: what the detail line says when no finding stands (from the read model)
+    empty_text: str = ""
 
     def _fill_findings(self, table: VimTable, palette: Any, with_instance: bool) -> None:
         header = ("severity", "instance", "finding", "rule", "since") if with_instance else (
@@ -93,13 +96,14 @@ class DoctorScreen(_FindingsMixin, LiveScreen):
         yield Static("", id="doctor-detail", markup=False)
         yield Footer()
 
-    def fetch(self, source: DataSource, now_ms: int, window: Window) -> list[Finding]:
-        return standing_findings(source, now_ms)
+    def fetch(self, source: DataSource, now_ms: int, window: Window) -> tuple[list[Finding], str]:
+        findings = standing_findings(source, now_ms)
+        return findings, "" if findings else no_findings_text(source, now_ms)
 
-    def show(self, data: list[Finding]) -> None:
-        self.findings = data
+    def show(self, data: tuple[list[Finding], str]) -> None:
+        self.findings, self.empty_text = data
         self._fill_findings(self.query_one(VimTable), self.app.palette, True)  # type: ignore[attr-defined]
-        counts = {s: sum(1 for f in data if f.severity.value == s) for s in
+        counts = {s: sum(1 for f in self.findings if f.severity.value == s) for s in
                   ("critical", "warning", "info")}  # fmt: skip
         self.query_one(StatusBar).update(
             f"doctor: {counts['critical']} critical, {counts['warning']} warning, "
@@ -109,7 +113,7 @@ class DoctorScreen(_FindingsMixin, LiveScreen):
 
     def _show_detail(self) -> None:
         finding = self._selected_finding(self.query_one(VimTable))
-        text = finding_text(finding) if finding else "No finding stands: nothing to fix."
+        text = finding_text(finding) if finding else self.empty_text
         self.query_one("#doctor-detail", Static).update(text)
 
     def on_data_table_row_highlighted(self, event: VimTable.RowHighlighted) -> None:
@@ -128,7 +132,7 @@ class DoctorScreen(_FindingsMixin, LiveScreen):
         self.app.pop_screen()
 
 
-TargetData = tuple[list[Finding], NamespaceView, ClientsView]
+TargetData = tuple[list[Finding], NamespaceView, ClientsView, str]
 
 
 class TargetDoctorScreen(_FindingsMixin, LiveScreen):
@@ -164,10 +168,11 @@ class TargetDoctorScreen(_FindingsMixin, LiveScreen):
             standing_findings(source, now_ms, self.instance),
             namespace_view(source, self.instance, now_ms),
             clients_view(source, self.instance, now_ms),
+            no_findings_text(source, now_ms, self.instance),
         )
 
     def show(self, data: TargetData) -> None:
-        findings, namespaces, clients = data
+        findings, namespaces, clients, self.empty_text = data
         self.findings = findings
         palette = self.app.palette  # type: ignore[attr-defined]
         self._fill_findings(self.query_one("#target-findings", VimTable), palette, False)
@@ -202,7 +207,7 @@ class TargetDoctorScreen(_FindingsMixin, LiveScreen):
     def _show_detail(self) -> None:
         finding = self._selected_finding(self.query_one("#target-findings", VimTable))
         self.query_one("#target-finding-detail", Static).update(
-            finding_text(finding) if finding else "No finding stands on this target."
+            finding_text(finding) if finding else self.empty_text
         )
 
     def on_data_table_row_highlighted(self, event: VimTable.RowHighlighted) -> None:

@@ -19,6 +19,7 @@ from monitor.readmodel.doctor import (
     NamespaceView,
     clients_view,
     namespace_view,
+    no_findings_text,
     standing_findings,
 )
 from ui.web.components import (
@@ -139,7 +140,8 @@ def target_findings(ctx: PageContext, instance: str, now_ms: int) -> html.Div:
         "Namespaces, clients and the server's own reports", href=f"{PATH}?instance={instance}"
     )
     if not findings:
-        return html.Div([empty_state("No finding stands on this target.", link)])
+        text = no_findings_text(ctx.data.source, now_ms, instance)
+        return html.Div([empty_state(text, link)])
     return html.Div([*(finding_card(f) for f in findings), html.Div(link, className="note")])
 
 
@@ -277,7 +279,7 @@ def register(app: dash.Dash, ctx: PageContext) -> None:
         findings = standing_findings(source, now)
         keep = with_params(search, keep_only_global=True)
         cards = [finding_card(f, keep) for f in findings] or [
-            empty_state("No finding stands.", "Every rule was checked; nothing to fix.")
+            empty_state(no_findings_text(source, now))
         ]
         instance = parse_query(search).get("instance") or _first_redis(ctx)
         if not instance:
