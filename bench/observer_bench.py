@@ -94,12 +94,25 @@ def run_case(policy: str, busy: bool, keys: int, seconds: float, warmup: float) 
     server_cpu = cpu1 - cpu0
     all_ops = (processed1 - processed0 - 1) / elapsed
     name = f"{policy:12s} {'busy' if busy else 'quiet':5s}"
+    # where the server's time for cachewatch went, by command (the costliest four)
+    costs = sorted(
+        (
+            (after[c][1] - before.get(c, (0, 0))[1], after[c][0] - before.get(c, (0, 0))[0], c)
+            for c in after
+            if c.split("|")[0] in _OBSERVER
+        ),
+        reverse=True,
+    )
+    top = ", ".join(
+        f"{c} {n / elapsed:.1f}/s {us / max(n, 1):.0f} µs" for us, n, c in costs[:4] if n
+    )
     print(
         f"{name} cachewatch {own_calls / elapsed:7.1f} cmd/s"
         f" ({100 * own_calls / max(processed1 - processed0, 1):5.2f} % of the server's commands,"
         f" all {all_ops:9.0f}/s);"
         f" server CPU for them {own_usec / elapsed / 1e4:6.3f} % of a core"
-        f" ({100 * own_usec / 1e6 / max(server_cpu, 1e-9):5.2f} % of the server's CPU)",
+        f" ({100 * own_usec / 1e6 / max(server_cpu, 1e-9):5.2f} % of the server's CPU)"
+        f"\n    costliest: {top}",
         flush=True,
     )
 
@@ -109,15 +122,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--warmup", type=float, default=25.0)
     parser.add_argument("--keys", type=int, default=200_000)
+    parser.add_argument(
+        "--cases", default="lfu-quiet,lfu-busy,lru-quiet,lru-busy", help="which to run"
+    )
     args = parser.parse_args()
     os.chdir(Path(__file__).resolve().parent.parent)
-    for policy, busy in (
-        ("allkeys-lfu", False),
-        ("allkeys-lfu", True),
-        ("allkeys-lru", False),
-        ("allkeys-lru", True),
-    ):
-        run_case(policy, busy, args.keys, args.seconds, args.warmup)
+    for case in args.cases.split(","):
+        policy, load = case.split("-")
+        run_case(f"allkeys-{policy}", load == "busy", args.keys, args.seconds, args.warmup)
 
 
 if __name__ == "__main__":

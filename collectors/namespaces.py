@@ -23,6 +23,7 @@ INFO keyspace.
 from __future__ import annotations
 
 import math
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,6 +66,10 @@ class NamespaceOptions:
     #: keys per pattern per pass whose memory and TTL are sampled
     samples: int = 256
     scan_count: int = 500
+    #: a pass starts at most this often (start to start): namespaces change over hours, and
+    #: on a 200k-key server each pass costs ~0.4 s of server CPU (SCAN), so back-to-back
+    #: passes would keep a busy server ~2 % of a core busy for nothing new
+    every_s: float = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,8 +110,11 @@ class _Pass:
 
 
 class NamespaceSampler:
-    """One Redis target's namespace sampler. `step(allowance)` sends at most `allowance`
-    commands and returns how many it sent."""
+    """One Redis target's namespace sampler. `step(allowance)` spends at most `allowance`
+    of its command budget and returns what it spent. A SCAN is charged `scan_cost` (its COUNT
+    / 10), not 1: it reads COUNT keys and costs the server ~0.4-0.8 ms at COUNT 500, some
+    hundred times a MEMORY USAGE or TTL (1-3 µs), so a budget of "200 commands a second"
+    spent on SCANs alone would take ~10 % of a server core."""
 
     def __init__(self, target: Target, options: NamespaceOptions) -> None:
         self.target = target
@@ -119,7 +127,19 @@ class NamespaceSampler:
         self._done: _Pass | None = None
         self._db_keys = 0.0
         self._passes = 0
+        #: when the current pass began (monotonic), None until it has
+        self._pass_began: float | None = None
+        self._next_pass_at = 0.0
         self.commands_sent = 0
+
+    @property
+    def resting(self) -> bool:
+        """Between passes: the last one finished and the next is not due yet."""
+        return (
+            self._done is not None
+            and self._pass_began is None
+            and time.monotonic() < self._next_pass_at
+        )
 
     async def _connection(self) -> RedisConnection:
         if self._conn is None:
@@ -131,27 +151,38 @@ class NamespaceSampler:
             conn, self._conn = self._conn, None
             await conn.close()
 
+    @property
+    def scan_cost(self) -> int:
+        return max(1, self.options.scan_count // 10)
+
     async def step(self, allowance: int) -> int:
-        sent = 0
+        sent = spent = 0
+        if self.resting:
+            return 0
+        if self._pass_began is None:
+            self._pass_began = time.monotonic()
         try:
             conn = await self._connection()
             if self._cursor == 0 and not self._scanned_all and self._current.total == 0:
                 await self._read_db_keys(conn)
-                sent += 1
-            while sent < allowance:
+                sent, spent = sent + 1, spent + 1
+            while spent < allowance:
                 if self._current.queue:
-                    sent += await self._sample(conn, allowance - sent)
+                    n = await self._sample(conn, allowance - spent)
+                    sent, spent = sent + n, spent + n
                 elif self._scanned_all:
                     self._finish_pass()
                     break
+                elif spent + self.scan_cost > allowance and spent:
+                    break  # the SCAN waits for a step with room for it
                 else:
-                    sent += await self._scan(conn)
+                    sent, spent = sent + await self._scan(conn), spent + self.scan_cost
         except (ConnectionError, OSError, TimeoutError):
             await self.close()
             raise
         finally:
             self.commands_sent += sent
-        return sent
+        return spent
 
     async def _read_db_keys(self, conn: RedisConnection) -> None:
         reply = await conn.execute("INFO", "keyspace")
@@ -201,6 +232,9 @@ class NamespaceSampler:
         self._done, self._current = self._current, _Pass()
         self._scanned_all = False
         self._passes += 1
+        began = self._pass_began if self._pass_began is not None else time.monotonic()
+        self._next_pass_at = began + self.options.every_s
+        self._pass_began = None
 
     def report(self, at_ms: int = 0) -> NamespaceReport:
         """Estimates from the last whole pass, or from the current one until there is one."""
@@ -208,6 +242,8 @@ class NamespaceSampler:
         source = self._done if self._done is not None else self._current
         scanned = self._current.total
         progress = min(1.0, scanned / self._db_keys) if self._db_keys else 0.0
+        if self.resting:
+            progress = 1.0  # the last pass is whole and the next is not due
         return NamespaceReport(
             instance=self.instance,
             rows=tuple(_estimate(source, self._db_keys)),

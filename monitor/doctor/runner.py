@@ -165,11 +165,13 @@ class DoctorRunner:
                     status.target, self.settings.namespace_options
                 )
             rate = self._rate(instance, status.last_batch)
+            # what a step spends is taken off the credit afterwards: a SCAN costs more
+            # than one step's allowance at the floor, and the debt is paid back over the
+            # next steps, so the average holds
             credit = min(self._credit.get(instance, 0.0) + rate, 2 * rate)
-            allowance = int(credit)
-            self._credit[instance] = credit - allowance
-            if allowance:
-                steps.append(self._step_one(sampler, allowance))
+            self._credit[instance] = credit
+            if credit >= 1:
+                steps.append(self._step_one(sampler, int(credit)))
         await asyncio.gather(*steps)
 
     def _rate(self, instance: str, batch: SampleBatch | None) -> float:
@@ -193,7 +195,9 @@ class DoctorRunner:
     async def _step_one(self, sampler: NamespaceSampler, allowance: int) -> None:
         try:
             async with asyncio.timeout(_STEP_TIMEOUT_S):
-                await sampler.step(allowance)
+                spent = await sampler.step(allowance)
+            if sampler.instance in self._credit:
+                self._credit[sampler.instance] -= spent
         except Exception as exc:  # the poller reports the target down; say it once
             message = f"{type(exc).__name__}: {exc}"
             if self._failures.get(sampler.instance) != message:

@@ -11,6 +11,7 @@
 | `namespaces_share` | 0.01 | commands/s as a share of the application's commands/s ... |
 | `namespaces_floor` | 20 | ... at least this many (also on an idle server) ... |
 | `namespaces_budget` | 200 | ... and at most this many |
+| `namespaces_every` | "5m" | a pass starts at most this often (start to start) |
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ def parse_doctor_settings(table: Mapping[str, Any]) -> DoctorSettings:
             top=get("namespaces_top", 20, int, positive),
             samples=get("namespaces_samples", 256, int, positive),
             scan_count=get("namespaces_scan_count", 500, int, positive),
+            every_s=duration("namespaces_every", "5m"),
         ),
         budget=BudgetPolicy(
             share=get("namespaces_share", DEFAULT_BUDGET.share, float, lambda v: 0 <= v <= 1),
@@ -108,6 +110,7 @@ DOCTOR_SECTION = SectionSpec(
             "namespaces_share",
             "namespaces_floor",
             "namespaces_budget",
+            "namespaces_every",
         }
     ),
 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+import redis
 
 from collectors.namespaces import NamespaceOptions, NamespaceSampler
 from monitor.targets import parse_target_url
@@ -57,3 +58,40 @@ def test_estimates_within_ten_percent_of_the_truth() -> None:
     scans = KEYS / options.scan_count
     sampled = sum(min(options.samples, n) for n in truth.keys.values())
     assert commands <= 1.2 * scans + 2 * sampled + 2
+
+
+def test_passes_rest_between_starts() -> None:
+    """After a whole pass the sampler sends nothing until the next is due, then starts again."""
+    server = LocalRedis().start()
+
+    async def scenario() -> None:
+        with redis.Redis(port=server.port) as conn:
+            conn.mset({f"order:{i}": "o" for i in range(3000)})
+        resting = NamespaceSampler(parse_target_url(server.url), NamespaceOptions(every_s=3600))
+        due = NamespaceSampler(parse_target_url(server.url), NamespaceOptions(every_s=0.2))
+        try:
+            for sampler in (resting, due):
+                while sampler.report().passes == 0:
+                    await sampler.step(500)
+            with redis.Redis(port=server.port) as conn:
+                scans = conn.info("commandstats")["cmdstat_scan"]["calls"]
+            sent = resting.commands_sent
+            for _ in range(5):
+                assert await resting.step(500) == 0
+            assert resting.commands_sent == sent
+            assert resting.report().progress == 1.0 and resting.report().complete
+            with redis.Redis(port=server.port) as conn:
+                assert conn.info("commandstats")["cmdstat_scan"]["calls"] == scans
+            # the other one's next pass comes once it is due
+            while due.report().passes < 2:
+                await due.step(500)
+                await asyncio.sleep(0.05)
+            assert due.report().rows[0].keys == pytest.approx(3000)
+        finally:
+            await resting.close()
+            await due.close()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        server.stop()
