@@ -1,16 +1,21 @@
 """A reader node's target list, parsed from the upstream's `redis_up`/`memcached_up` series
-(`monitor/readmodel/upstream.py`), and what a reader refuses (`monitor/readmodel/reader.py`)."""
+(`monitor/readmodel/upstream.py`), what a reader refuses (`monitor/readmodel/reader.py`) and which configs make one."""
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from monitor.commands.common import resolve_config
+from monitor.config import ConfigError
 from monitor.http.targets import state_to_api
 from monitor.model import Matcher
 from monitor.query.errors import QueryError
+from monitor.readernode import is_reader
 from monitor.readmodel.reader import ReaderCannot, ReaderSource
 from monitor.readmodel.source import Health
 from monitor.readmodel.upstream import (
@@ -190,3 +195,26 @@ def test_a_reader_refuses_what_needs_a_connection_and_names_the_shard() -> None:
     assert "export --shard" in str(raised.value)
     with pytest.raises(ReaderCannot, match="LATENCY/MEMORY DOCTOR needs a connection to a:1"):
         source.server_doctor("a:1")
+
+
+def _args(config: Path | None, urls: Sequence[str] = ()) -> argparse.Namespace:
+    return argparse.Namespace(
+        config=str(config) if config else None, urls=list(urls), interval=None, store=None
+    )
+
+
+def test_only_a_prometheus_backed_config_without_targets_is_a_reader(tmp_path: Path) -> None:
+    prometheus = tmp_path / "reader.toml"
+    prometheus.write_text('[store]\nbackend = "prometheus"\nurl = "http://127.0.0.1:9090"\n')
+    config = resolve_config(_args(prometheus), need_targets=True, reader_ok=True)
+    assert is_reader(config)
+    # targets given: it polls them, as before (history still from Prometheus)
+    polling = resolve_config(_args(prometheus, ["redis://127.0.0.1:6379"]), need_targets=True)
+    assert not is_reader(polling) and len(polling.targets) == 1
+    # commands that cannot read (and the embedded store) still need targets
+    with pytest.raises(ConfigError, match="no targets: give URLs"):
+        resolve_config(_args(prometheus), need_targets=True)
+    embedded = tmp_path / "embedded.toml"
+    embedded.write_text('[store]\nbackend = "embedded"\n')
+    with pytest.raises(ConfigError, match="no targets: give URLs"):
+        resolve_config(_args(embedded), need_targets=True, reader_ok=True)
