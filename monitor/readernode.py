@@ -2,9 +2,9 @@
 
 In a sharded fleet the shards (`cachewatch export --shard i/n`) poll and a Prometheus
 scrapes them; the dashboard node needs no targets of its own. It runs the engine without a
-poller (queries, alert rules and doctor rules read the upstream through the store), lists
-the targets from the upstream (`monitor/readmodel/upstream.py`) and sends nothing to any
-cache server: no poller, no hot-key detector, no namespace sampler, no `/scrape`.
+poller (queries and alert rules read the upstream through the store), lists the targets
+from the upstream (`monitor/readmodel/upstream.py`) and sends nothing to any cache server:
+no poller, no hot-key detector, no doctor and its namespace sampler, no `/scrape`.
 """
 
 from __future__ import annotations

@@ -101,9 +101,9 @@ def run(args: argparse.Namespace) -> int:
         # it announces what the upstream said on its first look, reachable or not
         print(announcement(upstream, upstream.refresh()), flush=True)
     runtime = Runtime(config)
-    # a reader polls nothing: no hot-key detectors (they sample servers); the alert and
-    # doctor rules read the upstream through the store
-    parts = (alerting, doctor) if upstream is not None else (alerting, hotkeys, doctor)
+    # a reader polls nothing: no hot-key detectors or namespace samplers (they talk to
+    # servers), and no doctor (its findings ride on polls); its alert rules read the upstream
+    parts = (alerting,) if upstream is not None else (alerting, hotkeys, doctor)
     for part in parts:
         runtime.on_started(part.start)
         runtime.on_stopping(part.stop)

@@ -116,8 +116,9 @@ def run(args: argparse.Namespace) -> int:
         from ui.tui import run_tui
 
         runtime = Runtime(config)
-        # a reader polls nothing: no hot-key detectors (they sample servers)
-        parts = (alerting, doctor) if upstream is not None else (alerting, hotkeys, doctor)
+        # a reader polls nothing: no hot-key detectors or namespace samplers (they talk to
+        # servers), and no doctor (its findings ride on polls); its alert rules read the upstream
+        parts = (alerting,) if upstream is not None else (alerting, hotkeys, doctor)
         for part in parts:
             runtime.on_started(part.start)
             runtime.on_stopping(part.stop)

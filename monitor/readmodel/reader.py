@@ -1,8 +1,8 @@
 """`ReaderSource`: the read model of a reader node, which polls nothing.
 
 `serve` and `tui` with `[store] backend = "prometheus"` and no targets of their own run as a
-reader: the engine (query, alerts, doctor rules) reads the upstream Prometheus through the
-store, and the target list comes from the upstream's `redis_up`/`memcached_up` series
+reader: the engine (queries, alert rules) reads the upstream Prometheus through the store,
+and the target list comes from the upstream's `redis_up`/`memcached_up` series
 (`upstream.py`). Everything that needs a live connection to a cache server — a hot-key
 sample now, the server's own LATENCY/MEMORY DOCTOR, the INFO browser's last raw poll — is
 refused with `ReaderCannot`, which names the shard to ask instead: a reader sends nothing to
@@ -36,8 +36,8 @@ def reader_cannot(what: str, instance: str, upstream: str) -> ReaderCannot:
 
 
 class ReaderSource(LocalSource):
-    """`LocalSource` over a runtime that polls nothing (queries, alerts and the doctor's
-    findings come from its engine over the upstream), with the targets from `upstream`."""
+    """`LocalSource` over a runtime that polls nothing (queries and alerts come from its
+    engine over the upstream), with the targets from `upstream`."""
 
     def __init__(self, runtime: Any, upstream: UpstreamTargets, alerting: Any = None) -> None:
         super().__init__(runtime, alerting=alerting, hotkeys=None)

@@ -28,6 +28,7 @@ from monitor.localservers import LocalMemcached, LocalRedis, free_port, have_bin
 from monitor.readernode import open_upstream
 from monitor.readmodel import Health, fleet_overview
 from monitor.readmodel import queries as q
+from monitor.readmodel.doctor import no_findings_text
 from monitor.readmodel.reader import ReaderCannot, ReaderSource
 from monitor.runtime import Runtime
 from tests.shard_fleet import ShardedFleet, get_json, reader_config
@@ -196,6 +197,9 @@ def test_what_needs_a_connection_points_to_the_shard(setup: Setup) -> None:
         setup.source.sample_hot_keys(instance, None)
     with pytest.raises(ReaderCannot, match=f"needs a connection to {instance}"):
         setup.source.server_doctor(instance)
+    # the doctor runs where targets are polled: the reader says why it shows no finding
+    text = no_findings_text(setup.source, setup.source.now_ms())
+    assert "this reader node has none" in text and "not evaluated yet" not in text
 
 
 def test_a_killed_target_shows_down(setup: Setup) -> None:
@@ -278,5 +282,18 @@ def test_an_unreachable_upstream_is_a_clear_status_not_a_crash(tmp_path: Path) -
             if path == "/api/v1/targets":
                 assert "unavailable" in body and f"cannot list targets from {closed}" in body
         assert reader.proc.poll() is None  # still serving, trying again
+        # the web overview (same code, this process) says it cannot read, and why
+        from ui.web.context import PageContext
+        from ui.web.data import WebData
+        from ui.web.pages.overview import overview_update
+
+        config = load_config(reader_config(tmp_path / "here.toml", closed))
+        source = ReaderSource(None, open_upstream(config))  # fails before its engine is used
+        grid, _stats, updated, _state = overview_update(
+            PageContext(data=WebData.for_reader(source)), "", None
+        )
+        shown = plotly.utils.PlotlyJSONEncoder().encode(grid)
+        assert "Cannot read the fleet" in shown and f"cannot list targets from {closed}" in shown
+        assert updated == "cannot read the fleet"
     finally:
         assert stop_reader(reader) == 0, reader.output()

@@ -1,5 +1,6 @@
 """A reader node's target list, parsed from the upstream's `redis_up`/`memcached_up` series
-(`monitor/readmodel/upstream.py`), what a reader refuses (`monitor/readmodel/reader.py`) and which configs make one."""
+(`monitor/readmodel/upstream.py`), what a reader refuses (`monitor/readmodel/reader.py`),
+and which configs make one."""
 
 from __future__ import annotations
 
