@@ -43,6 +43,7 @@ def announcement(upstream: UpstreamTargets, view: UpstreamView) -> str:
         "nothing and sends nothing to cache servers"
     )
     if view.error is not None:
-        return f"{head}; {view.error} (trying again every {REFRESH_S:g}s)"
+        again = f"asked again whenever a view looks, at most every {REFRESH_S:g}s"
+        return f"{head}; {view.error} ({again})"
     up = sum(1 for t in view.targets if t.health.value == "up")
     return f"{head}; {len(view.targets)} target(s) listed there, {up} up"

@@ -197,6 +197,14 @@ def test_what_needs_a_connection_points_to_the_shard(setup: Setup) -> None:
         setup.source.sample_hot_keys(instance, None)
     with pytest.raises(ReaderCannot, match=f"needs a connection to {instance}"):
         setup.source.server_doctor(instance)
+    # the web's "Sample now" says so in its banner (same code as `serve`, this process)
+    from ui.web.context import PageContext
+    from ui.web.data import WebData
+    from ui.web.pages.hotkeys import sample_panel
+
+    banner = sample_panel(PageContext(data=WebData.for_reader(setup.source)), instance)
+    shown = plotly.utils.PlotlyJSONEncoder().encode(banner)
+    assert "The sample could not run" in shown and "this is a reader node" in shown
     # the doctor runs where targets are polled: the reader says why it shows no finding
     text = no_findings_text(setup.source, setup.source.now_ms())
     assert "this reader node has none" in text and "not evaluated yet" not in text
