@@ -1,6 +1,7 @@
 """A sharded fleet for tests: real redis-server and memcached targets polled by
 `cachewatch export --shard i/n` subprocesses, scraped every second by a real Prometheus —
-what a reader node (`serve`/`tui` with `backend = "prometheus"` and no targets) reads."""
+what a reader node (`serve`/`tui` with `backend = "prometheus"` and no targets) reads — and
+the reader itself as a `cachewatch serve` subprocess (`start_reader`)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,16 @@ from monitor.sharding import hashmod
 from tests.prometheus import Prometheus
 from tests.waiting import wait_for
 
-__all__ = ["Export", "ShardedFleet", "get_json", "reader_config"]
+__all__ = [
+    "Export",
+    "Reader",
+    "ShardedFleet",
+    "by_instance",
+    "get_json",
+    "reader_config",
+    "start_reader",
+    "stop_reader",
+]
 
 
 def get_json(url: str, **params: str) -> Any:
@@ -149,3 +159,53 @@ class ShardedFleet:
             export.stop()
         for server in [*self.servers, *([self.lonely] if self.lonely else [])]:
             server.stop()
+
+
+@dataclass
+class Reader:
+    """The target-less `cachewatch serve` subprocess."""
+
+    proc: subprocess.Popen[bytes]
+    url: str
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+    def targets(self) -> dict[str, dict[str, Any]]:
+        data = get_json(f"{self.url}/api/v1/targets")["data"]["activeTargets"]
+        return {t["labels"]["instance"]: t for t in data}
+
+    def query(self, expr: str, at_s: float) -> dict[str, float]:
+        return by_instance(get_json(f"{self.url}/api/v1/query", query=expr, time=f"{at_s:.3f}"))
+
+
+def by_instance(answer: dict[str, Any]) -> dict[str, float]:
+    return {r["metric"]["instance"]: float(r["value"][1]) for r in answer["data"]["result"]}
+
+
+def start_reader(config: Path, log: Path) -> Reader:
+    listen = f"127.0.0.1:{free_port()}"
+    with log.open("w") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "serve", "-c", str(config), "--listen", listen],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    reader = Reader(proc, f"http://{listen}", log)
+    wait_for(
+        lambda: proc.poll() is not None or "serving the dashboard" in reader.output(),
+        60,
+        "the reader to serve",
+    )
+    assert proc.poll() is None, reader.output()
+    return reader
+
+
+def stop_reader(reader: Reader) -> int:
+    reader.proc.send_signal(signal.SIGTERM)
+    try:
+        return reader.proc.wait(20)
+    except subprocess.TimeoutExpired:
+        reader.proc.kill()
+        return reader.proc.wait()

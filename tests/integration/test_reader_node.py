@@ -9,16 +9,13 @@ One module-scoped fleet; the tests that change it (a kill, stopping an export) r
 
 from __future__ import annotations
 
-import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import plotly.utils
 import pytest
@@ -31,63 +28,20 @@ from monitor.readmodel import queries as q
 from monitor.readmodel.doctor import no_findings_text
 from monitor.readmodel.reader import ReaderCannot, ReaderSource
 from monitor.runtime import Runtime
-from tests.shard_fleet import ShardedFleet, get_json, reader_config
+from tests.shard_fleet import (
+    Reader,
+    ShardedFleet,
+    by_instance,
+    reader_config,
+    start_reader,
+    stop_reader,
+)
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.skipif(
     not (have_binary("prometheus") and have_binary("redis-cli")),
     reason="prometheus and redis-cli are needed",
 )
-
-
-@dataclass
-class Reader:
-    """The target-less `cachewatch serve` subprocess."""
-
-    proc: subprocess.Popen[bytes]
-    url: str
-    log: Path
-
-    def output(self) -> str:
-        return self.log.read_text()
-
-    def targets(self) -> dict[str, dict[str, Any]]:
-        data = get_json(f"{self.url}/api/v1/targets")["data"]["activeTargets"]
-        return {t["labels"]["instance"]: t for t in data}
-
-    def query(self, expr: str, at_s: float) -> dict[str, float]:
-        return by_instance(get_json(f"{self.url}/api/v1/query", query=expr, time=f"{at_s:.3f}"))
-
-
-def by_instance(answer: dict[str, Any]) -> dict[str, float]:
-    return {r["metric"]["instance"]: float(r["value"][1]) for r in answer["data"]["result"]}
-
-
-def start_reader(config: Path, log: Path) -> Reader:
-    listen = f"127.0.0.1:{free_port()}"
-    with log.open("w") as sink:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "monitor", "serve", "-c", str(config), "--listen", listen],
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    reader = Reader(proc, f"http://{listen}", log)
-    wait_for(
-        lambda: proc.poll() is not None or "serving the dashboard" in reader.output(),
-        60,
-        "the reader to serve",
-    )
-    assert proc.poll() is None, reader.output()
-    return reader
-
-
-def stop_reader(reader: Reader) -> int:
-    reader.proc.send_signal(signal.SIGTERM)
-    try:
-        return reader.proc.wait(20)
-    except subprocess.TimeoutExpired:
-        reader.proc.kill()
-        return reader.proc.wait()
 
 
 @dataclass
