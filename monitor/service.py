@@ -9,6 +9,7 @@ web UI at `/` on top of it.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from monitor.exporter import SelfMetrics
 from monitor.http.app import make_app
@@ -21,6 +22,9 @@ from monitor.query.limits import parse_query_limits
 from monitor.readmodel.local import LocalSource
 from monitor.readmodel.source import HotKeySampling
 from monitor.runtime import Runtime, static_metadata
+
+if TYPE_CHECKING:
+    from monitor.readmodel.upstream import UpstreamTargets
 
 __all__ = ["build_http_app", "RuntimeMetadata"]
 
@@ -51,12 +55,17 @@ def build_http_app(
     root: WSGIApp | None = None,
     rules: RulesSource | None = None,
     hotkeys: HotKeySampling | None = None,
+    upstream: UpstreamTargets | None = None,
 ) -> Router:
     """`self_metrics` defaults to the runtime's own poll observer when that is one; `rules`
     (the alert engine) serves `/api/v1/rules` and `/api/v1/alerts`; `hotkeys` (the running
     detectors) `/api/v1/cachewatch/hotkeys`. `/scrape` polls only
     what the runtime polls and what `[exporter] scrape_allow` allows; queries are bounded
-    by `[query]`. Raises HttpSettingsError / QueryLimitsError for bad sections."""
+    by `[query]`. Raises HttpSettingsError / QueryLimitsError for bad sections.
+
+    `upstream`: this is a reader node (it polls nothing): `/api/v1/targets` lists the
+    upstream's targets, ready means the upstream answers, and there is no `/scrape` (a
+    reader connects to no cache server)."""
     if self_metrics is None and isinstance(runtime.observer, SelfMetrics):
         self_metrics = runtime.observer
 
@@ -68,6 +77,8 @@ def build_http_app(
         return batches
 
     def ready() -> bool:
+        if upstream is not None:
+            return upstream.view().error is None
         # not ready while the store cannot write: what is collected is not made durable
         statuses = runtime.statuses()
         polled = bool(statuses) and all(s.up is not None for s in statuses)
@@ -82,13 +93,14 @@ def build_http_app(
         latest_batches=latest_batches,
         metadata=RuntimeMetadata(runtime),
         self_metrics=self_metrics,
-        probe=runtime.probe,
+        probe=runtime.probe if upstream is None else None,
         scrape_policy=ScrapePolicy(
             runtime.polled_targets, parse_exporter_settings(runtime.config.exporter).scrape_allow
         ),
         reader=reader,
         events=events,
         targets=runtime.statuses,
+        upstream_targets=upstream.states if upstream is not None else None,
         rules=rules,
         hotkeys=hotkeys,
         ready=ready,

@@ -14,6 +14,7 @@ from typing import Any
 from monitor.config import Config, ConfigError, config_from_urls, load_config
 from monitor.config_search import SEARCH_HELP, find_config
 from monitor.durations import parse_duration
+from monitor.readernode import is_reader
 from monitor.sharding import Shard, ShardError, parse_shard
 from monitor.targets import TargetError
 
@@ -84,8 +85,12 @@ def apply_config_search(args: argparse.Namespace) -> None:
     args.config = find_config(args.config, ad_hoc=bool(getattr(args, "urls", None)))
 
 
-def resolve_config(args: argparse.Namespace, need_targets: bool = False) -> Config:
-    """Config from -c FILE plus URLs and overrides; raises ConfigError with clear messages."""
+def resolve_config(
+    args: argparse.Namespace, need_targets: bool = False, reader_ok: bool = False
+) -> Config:
+    """Config from -c FILE plus URLs and overrides; raises ConfigError with clear messages.
+    `reader_ok`: no targets is fine when history comes from Prometheus (a reader node,
+    `monitor/readernode.py`)."""
     base = load_config(args.config) if getattr(args, "config", None) else Config()
     try:
         config = config_from_urls(
@@ -100,7 +105,7 @@ def resolve_config(args: argparse.Namespace, need_targets: bool = False) -> Conf
     if shard is not None:
         # the fleet applies it per discovered node: every instance discovers whole clusters
         config = replace(config, shard=shard)
-    if need_targets and not config.targets:
+    if need_targets and not config.targets and not (reader_ok and is_reader(config)):
         raise ConfigError(["no targets: give URLs or a config file with [[targets]]"])
     return config
 

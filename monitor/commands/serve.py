@@ -4,7 +4,10 @@ the web dashboard, `/metrics` and the Prometheus query API in one process, on wa
 address without auth unless `--allow-insecure-listen`. Ctrl-C or SIGTERM stops it; SIGHUP
 reloads the config (targets, rule files, receivers and routes) without losing any state:
 the store, alert state, silences and unchanged targets' pollers carry on. A config that does
-not check out is refused with its problems, and the running one stays."""
+not check out is refused with its problems, and the running one stays.
+
+With `[store] backend = "prometheus"` and no targets it is a reader node
+(`monitor/readernode.py`): it polls nothing and lists the targets from the upstream."""
 
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from monitor.commands.common import (
 )
 from monitor.commands.extras import require_extra
 from monitor.config import ConfigError
+from monitor.readernode import announcement, is_reader, open_upstream
 
 __all__ = ["add_parser", "run"]
 
@@ -65,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     from ui.web.settings import WebSettingsError, parse_web_settings
 
     try:
-        config = resolve_config(args, need_targets=True)
+        config = resolve_config(args, need_targets=True, reader_ok=True)
         web = parse_web_settings(config.web)
         parse_exporter_settings(config.exporter)  # its scrape_allow applies to serve too
         base_dir = Path(args.config).resolve().parent if args.config else Path.cwd()
@@ -88,8 +92,19 @@ def run(args: argparse.Namespace) -> int:
         check_listen(listen, web.auth, web.allow_insecure_listen or args.allow_insecure_listen)
     except (InsecureListenError, ListenError) as exc:
         return fail(str(exc))
+    upstream = None
+    if is_reader(config):
+        try:
+            upstream = open_upstream(config)
+        except ValueError as exc:
+            return fail(str(exc))
+        # it announces what the upstream said on its first look, reachable or not
+        print(announcement(upstream, upstream.refresh()), flush=True)
     runtime = Runtime(config)
-    for part in (alerting, hotkeys, doctor):
+    # a reader polls nothing: no hot-key detectors or namespace samplers (they talk to
+    # servers), and no doctor (its findings ride on polls); its alert rules read the upstream
+    parts = (alerting,) if upstream is not None else (alerting, hotkeys, doctor)
+    for part in parts:
         runtime.on_started(part.start)
         runtime.on_stopping(part.stop)
     runtime.start_background()
@@ -98,11 +113,14 @@ def run(args: argparse.Namespace) -> int:
             runtime,
             listen,
             alerting=alerting.service,
-            hotkeys=RunningHotKeys(runtime, hotkeys) if hotkeys.enabled else None,
+            hotkeys=RunningHotKeys(runtime, hotkeys)
+            if hotkeys.enabled and upstream is None
+            else None,
             auth=web.auth,
             theme=web.theme,
             allow_insecure_listen=True,  # checked above, before the engine started
             server=web.server,
+            upstream=upstream,
         )
     except ListenError as exc:
         runtime.stop_background()
@@ -122,7 +140,12 @@ def reload_config(args: argparse.Namespace, runtime: Any, alerting: Any) -> bool
 
     where = args.config or "the command line"
     try:
-        config = resolve_config(args, need_targets=True)
+        config = resolve_config(args, need_targets=True, reader_ok=True)
+        if is_reader(config) != is_reader(runtime.config):
+            raise ConfigError(
+                ["a reload cannot turn a reader node (no targets, backend = 'prometheus') "
+                 "into one that polls, or back: restart cachewatch serve"]
+            )  # fmt: skip
         base_dir = Path(args.config).resolve().parent if args.config else Path.cwd()
         settings, groups = load_alerting(config.alerts, base_dir)
     except (ConfigError, AlertSettingsError, RuleLoadError) as exc:

@@ -6,7 +6,8 @@ quick look never competes with a running `cachewatch serve` for its store. It ru
 rules and the hot-key detectors as `serve` does (with `-c`: the config's rules and
 receivers, so don't run it next to a `serve` of the same config: attach to that instead).
 With `--attach URL` it polls nothing and reads a running `cachewatch serve` through its
-query API.
+query API. With `[store] backend = "prometheus"` and no targets it is a reader node
+(`monitor/readernode.py`): it polls nothing and lists the targets from that Prometheus.
 Textual is imported only here, inside `run`, so the core never loads it.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -21,6 +23,7 @@ from pathlib import Path
 from monitor.commands.common import add_config_options, duration_arg, fail, resolve_config
 from monitor.commands.extras import require_extra
 from monitor.config import ConfigError
+from monitor.readernode import announcement, is_reader, open_upstream
 
 __all__ = ["add_parser", "run"]
 
@@ -82,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
 
     with tempfile.TemporaryDirectory(prefix="cachewatch-tui-") as tmp:
         try:
-            config = resolve_config(args, need_targets=True)
+            config = resolve_config(args, need_targets=True, reader_ok=True)
             if not args.config and not args.store:
                 config = replace(config, store=replace(config.store, path=Path(tmp) / "store"))
             # without a config file: the default rule pack, no receivers, state thrown away
@@ -99,13 +102,24 @@ def run(args: argparse.Namespace) -> int:
             return fail("\n".join(exc.problems))
         except HotKeysSettingsError as exc:
             return fail(str(exc))
+        upstream = None
+        if is_reader(config):
+            try:
+                upstream = open_upstream(config)
+            except ValueError as exc:
+                return fail(str(exc))
+            print(announcement(upstream, upstream.refresh()), file=sys.stderr, flush=True)
         _log_to(args.log)
         from monitor.readmodel import LocalSource
+        from monitor.readmodel.reader import ReaderSource
         from monitor.runtime import Runtime
         from ui.tui import run_tui
 
         runtime = Runtime(config)
-        for part in (alerting, hotkeys, doctor):
+        # a reader polls nothing: no hot-key detectors or namespace samplers (they talk to
+        # servers), and no doctor (its findings ride on polls); its alert rules read the upstream
+        parts = (alerting,) if upstream is not None else (alerting, hotkeys, doctor)
+        for part in parts:
             runtime.on_started(part.start)
             runtime.on_stopping(part.stop)
         try:
@@ -113,12 +127,16 @@ def run(args: argparse.Namespace) -> int:
         except Exception as exc:
             return fail(f"cannot start polling: {exc}")
         try:
-            local = LocalSource(
-                runtime,
-                alerting=alerting.service,
-                hotkeys=RunningHotKeys(runtime, hotkeys) if hotkeys.enabled else None,
-            )
-            run_tui(local, refresh_s=args.refresh)
+            if upstream is not None:
+                reader = ReaderSource(runtime, upstream, alerting=alerting.service)
+                run_tui(reader, refresh_s=args.refresh, note=f"reader of {upstream.describe}")
+            else:
+                local = LocalSource(
+                    runtime,
+                    alerting=alerting.service,
+                    hotkeys=RunningHotKeys(runtime, hotkeys) if hotkeys.enabled else None,
+                )
+                run_tui(local, refresh_s=args.refresh)
         finally:
             runtime.stop_background()
     return 0

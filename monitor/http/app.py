@@ -29,6 +29,7 @@ from monitor.store.api import SeriesReader
 
 if TYPE_CHECKING:
     from monitor.poller import TargetStatus
+    from monitor.readmodel.source import TargetState
 
 __all__ = ["make_app"]
 
@@ -55,6 +56,7 @@ def make_app(
     engine: QueryEngine | None = None,
     events: EventQuery | None = None,
     targets: Callable[[], Sequence[TargetStatus]] | None = None,
+    upstream_targets: Callable[[], Sequence[TargetState]] | None = None,
     rules: RulesSource | None = None,
     hotkeys: HotKeySampling | None = None,
     ready: Callable[[], bool] = lambda: True,
@@ -74,6 +76,7 @@ def make_app(
       `/api/v1/cachewatch/events` (absent without it);
     - `targets()`: the poller's status of every target, for `/api/v1/targets` (absent
       without it);
+    - `upstream_targets()`: instead, the targets a reader node lists from the upstream;
     - `rules`: the alert engine, for `/api/v1/rules` and `/api/v1/alerts` (absent without);
     - `hotkeys`: the running detectors, for `/api/v1/cachewatch/hotkeys` (reports; POST:
       sample now) (absent without);
@@ -108,8 +111,10 @@ def make_app(
         router.route("/api/v1/status/buildinfo", api.buildinfo)
     if events is not None:
         router.route("/api/v1/cachewatch/events", EventsEndpoint(events))
-    if targets is not None:
-        router.route("/api/v1/targets", TargetsEndpoint(targets))
+    if upstream_targets is not None:
+        router.route("/api/v1/targets", TargetsEndpoint.of_states(upstream_targets))
+    elif targets is not None:
+        router.route("/api/v1/targets", TargetsEndpoint.of_statuses(targets))
     if rules is not None:
         rules_api = RulesApi(rules)
         router.route("/api/v1/rules", rules_api.rules)

@@ -18,6 +18,7 @@ from monitor.doctor.rules import RULES
 from monitor.doctor.series import EVALUATED, FINDING, FIRST_SEEN, LAST_SEEN
 from monitor.durations import format_duration
 from monitor.readmodel import queries as q
+from monitor.readmodel.reader import ReaderSource
 from monitor.readmodel.source import InstantSample
 
 __all__ = [
@@ -56,6 +57,12 @@ def no_findings_text(source: Querier, now_ms: int, instance: str | None = None) 
     """What a view says when no finding stands: that every rule was checked (and how long
     ago), or that the doctor has not evaluated yet, which is not the same news."""
     at = doctor_evaluated_ms(source, now_ms, instance)
+    if at is None and isinstance(source, ReaderSource):
+        return (
+            f"No doctor findings in {source.upstream.describe}: the doctor runs in a process "
+            "that polls (its findings ride on the polls), and `cachewatch export` shards do "
+            "not run it, so this reader node has none to show."
+        )
     if at is None:
         return (
             "The doctor has not evaluated its rules yet: its first look comes a few seconds "

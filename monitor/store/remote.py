@@ -77,6 +77,11 @@ class PrometheusReader:
         self._headers = dict(headers or {})
         self._token = bearer_token
 
+    @property
+    def describe(self) -> str:
+        """The server's URL without user info, for messages."""
+        return self._shown
+
     @staticmethod
     def _display(url: str) -> str:
         """The URL without user info, for messages."""

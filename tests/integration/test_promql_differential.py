@@ -5,13 +5,9 @@ embedded store, and every expression of the table must give the same series and 
 
 from __future__ import annotations
 
-import json
 import math
 import subprocess
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,10 +16,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from monitor.localservers import free_port, have_binary
+from monitor.localservers import have_binary
 from monitor.model import Labels, SampleBatch, labels_of
 from monitor.query import Engine, QueryError
 from monitor.store import EmbeddedStore
+from tests.prometheus import Prometheus
 
 pytestmark = pytest.mark.skipif(
     not (have_binary("prometheus") and have_binary("promtool")),
@@ -207,53 +204,6 @@ def load_store(dataset: list[Series], path: Path, cut_blocks: bool) -> EmbeddedS
     if cut_blocks:
         store.maintain()  # the data is hours old: all of it goes into on-disk blocks
     return store
-
-
-class Prometheus:
-    def __init__(self, data_dir: Path, config: Path) -> None:
-        self.port = free_port()
-        self.proc = subprocess.Popen(
-            [
-                "prometheus",
-                f"--storage.tsdb.path={data_dir}",
-                "--storage.tsdb.retention.time=100y",
-                f"--web.listen-address=127.0.0.1:{self.port}",
-                f"--config.file={config}",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-
-    def get(self, path: str, **params: str) -> dict[str, Any]:
-        url = f"http://127.0.0.1:{self.port}{path}?{urllib.parse.urlencode(params)}"
-        try:
-            with urllib.request.urlopen(url, timeout=30) as response:
-                return json.loads(response.read())  # type: ignore[no-any-return]
-        except urllib.error.HTTPError as exc:
-            return json.loads(exc.read())  # type: ignore[no-any-return]
-
-    def wait_ready(self, timeout_s: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"prometheus exited with code {self.proc.returncode}")
-            try:
-                with urllib.request.urlopen(
-                    f"http://127.0.0.1:{self.port}/-/ready", timeout=1
-                ) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError(f"prometheus not ready within {timeout_s}s")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 @dataclass

@@ -47,10 +47,13 @@ class CachewatchApp(App[None]):
         refresh_s: float = 1.0,
         window: Window = Window.M5,
         live: bool = True,
+        note: str = "",
     ) -> None:
-        """`live=False` draws once and never refreshes (deterministic snapshots)."""
+        """`live=False` draws once and never refreshes (deterministic snapshots). `note`
+        stays in every status line (e.g. "reader of http://prometheus:9090")."""
         super().__init__()
         self.source = source
+        self.note = note
         self.refresh_s = refresh_s
         self.window = window
         self.paused = False
@@ -129,7 +132,7 @@ class CachewatchApp(App[None]):
                     table.redraw_all()
 
     def status_suffix(self) -> str:
-        parts = []
+        parts = [self.note] if self.note else []
         if self.paused:
             parts.append("PAUSED")
         if self.last_error:
@@ -207,6 +210,6 @@ class CachewatchApp(App[None]):
         self._rearm()
 
 
-def run_tui(source: DataSource, refresh_s: float = 1.0) -> None:
+def run_tui(source: DataSource, refresh_s: float = 1.0, note: str = "") -> None:
     """Open the TUI on `source` until the user quits (`cachewatch demo --tui` calls this)."""
-    CachewatchApp(source, refresh_s=refresh_s).run()
+    CachewatchApp(source, refresh_s=refresh_s, note=note).run()

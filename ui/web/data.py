@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from collectors.hotkeys.report import HotKeyReport
 from monitor.model import Matcher, SampleBatch
 from monitor.readmodel.source import DataSource, HotKeySampling
+
+if TYPE_CHECKING:
+    from monitor.readmodel.reader import ReaderSource
 
 __all__ = ["WebData", "SilenceBook", "HotKeyReports", "HotKeySample"]
 
@@ -53,6 +56,8 @@ class WebData:
     silences: SilenceBook | None = None
     hotkeys: HotKeyReports | None = None
     sample_hotkeys: HotKeySample | None = None
+    #: the upstream's URL on a reader node (it polls nothing, so it has no raw polls)
+    reader_of: str | None = None
 
     @classmethod
     def from_runtime(
@@ -77,4 +82,18 @@ class WebData:
             silences=alerting.silences if alerting is not None else None,
             hotkeys=hotkeys.reports if hotkeys is not None else None,
             sample_hotkeys=hotkeys.sample if hotkeys is not None else None,
+        )
+
+    @classmethod
+    def for_reader(cls, source: ReaderSource, alerting: Any = None) -> WebData:
+        """A reader node's: targets from the upstream, no raw polls, and "sample hot keys
+        now" answering that a reader cannot (it names the shard to ask)."""
+        intervals = [t.interval_s for t in source.upstream.view().targets] or [10.0]
+        return cls(
+            source=source,
+            latest_batch=lambda _instance: None,
+            interval_s=min(intervals),
+            silences=alerting.silences if alerting is not None else None,
+            sample_hotkeys=source.sample_hot_keys,
+            reader_of=source.upstream.describe,
         )

@@ -12,6 +12,7 @@ from typing import Any
 import dash
 from dash import Input, Output, State, dcc, html
 
+from monitor.query import QueryError
 from monitor.readmodel.levels import Level, evictions_level, memory_level
 from monitor.readmodel.overview import OverviewRow
 from monitor.readmodel.sentinel import sentinel_group_key
@@ -296,7 +297,15 @@ def overview_update(ctx: PageContext, search: str, state: dict[str, Any] | None)
     source = ctx.data.source
     now = source.now_ms()
     view = parse_query(search)
-    rows = ctx.overview_rows()
+    try:
+        rows = ctx.overview_rows()
+    except QueryError as exc:  # e.g. the upstream Prometheus is down: say so, try again
+        return (
+            empty_state("Cannot read the fleet", str(exc)),
+            _stats([]),
+            "cannot read the fleet",
+            {"keys": [], "digests": []},
+        )
     wanted = view.get("filter")
     shown = [r for r in rows if r.matches(wanted)] if wanted else rows
     polled = max((r.as_of_ms for r in rows), default=0)
@@ -306,7 +315,10 @@ def overview_update(ctx: PageContext, search: str, state: dict[str, Any] | None)
     if not rows:
         grid: Any = empty_state(
             "No targets yet",
-            "Give cachewatch serve some URLs or [[targets]] in the config; "
+            f"This reader lists the targets from {ctx.data.reader_of}: none has a "
+            "redis_up or memcached_up series there yet (are the shards scraped?)."
+            if ctx.data.reader_of
+            else "Give cachewatch serve some URLs or [[targets]] in the config; "
             "targets appear here after their first poll.",
         )
         return grid, _stats(rows), updated, {"keys": [], "digests": []}

@@ -260,6 +260,13 @@ def _tab_body(ctx: PageContext, state: TargetState, tab: str, now_ms: int) -> An
 
 def _info(ctx: PageContext, state: TargetState) -> Any:
     batch = ctx.data.latest_batch(state.instance)
+    if ctx.data.reader_of:
+        return empty_state(
+            "Not on a reader node",
+            f"The INFO browser shows a target's last raw poll; this node polls nothing "
+            f"(it reads {ctx.data.reader_of}). The cachewatch shard that polls "
+            f"{state.instance} has it.",
+        )
     if batch is None or not batch.names:
         return empty_state(
             "Nothing collected yet", "The INFO browser shows the target's last poll."
