@@ -176,6 +176,11 @@ def run_once(kind: str, args: argparse.Namespace) -> dict[str, float | str]:
         "ops_loss": 1 - during.ops / base_ops if base_ops else float("nan"),
         "cpu_per_op_rise": during.cpu_per_op / base_cpu - 1 if base_cpu else float("nan"),
         "load_ops": base_ops,
+        # the same figure between the two load-only phases: how much CPU per op moves on
+        # this machine with no request at all (the noise the rise must be read against)
+        "cpu_per_op_noise": after.cpu_per_op / before.cpu_per_op - 1
+        if before.cpu_per_op
+        else float("nan"),
     }
 
 
@@ -198,16 +203,19 @@ def main() -> None:
                 f"patterns ±{row['pattern_error'] * 100:4.1f} pts  {row['methods']:8s} "
                 f"{row['commands']:>8,} cmds  reported cost {row['reported_loss'] * 100:5.2f} %  "
                 f"load ops lost {row['ops_loss'] * 100:+6.2f} %  server CPU/op "
-                f"{row['cpu_per_op_rise'] * 100:+6.2f} %  ({row['load_ops']:,.0f} ops/s)",
+                f"{row['cpu_per_op_rise'] * 100:+6.2f} %  (A2 vs A1 "
+                f"{row['cpu_per_op_noise'] * 100:+6.2f} %)  ({row['load_ops']:,.0f} ops/s)",
                 flush=True,
             )
         good = sum(1 for r in rows if float(r["precision"]) >= 0.9)
+        noise = statistics.mean(abs(float(r["cpu_per_op_noise"])) for r in rows)
         print(
             f"{kind:14s} SUMMARY: precision@10 >= 0.9 in {good}/{len(rows)}; "
             f"mean {statistics.mean(float(r['precision']) for r in rows):.2f}; pattern error max "
             f"{max(float(r['pattern_error']) for r in rows) * 100:.1f} pts; load ops lost mean "
             f"{statistics.mean(float(r['ops_loss']) for r in rows) * 100:+.2f} %; server CPU/op "
-            f"mean {statistics.mean(float(r['cpu_per_op_rise']) for r in rows) * 100:+.2f} %",
+            f"mean {statistics.mean(float(r['cpu_per_op_rise']) for r in rows) * 100:+.2f} % "
+            f"(A2 vs A1, no request: mean |{noise * 100:.2f}| %)",
             flush=True,
         )
 
