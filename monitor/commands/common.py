@@ -136,12 +136,17 @@ def setup_logging(verbose: int) -> None:
 
 
 def serve_until_signalled(
-    server: Any, runtime: Any, reload: Callable[[], object] | None = None
+    server: Any,
+    runtime: Any,
+    reload: Callable[[], object] | None = None,
+    ready_line: str = "",
 ) -> int:
     """Block until SIGINT or SIGTERM, then stop the HTTP server and the engine (in that
     order: no request reads a runtime that is already stopping). Both signals are handled
     explicitly, so a process started in the background (where the shell makes it ignore
-    SIGINT) stops on either. With `reload`, SIGHUP calls it (here, in the main thread)."""
+    SIGINT) stops on either. With `reload`, SIGHUP calls it (here, in the main thread).
+    `ready_line` is printed once the handlers are in place: a supervisor that signals as
+    soon as it reads it gets a clean stop, not the default action's exit 143."""
     stopping = threading.Event()
     wake = threading.Event()
     reload_requested = threading.Event()
@@ -158,6 +163,8 @@ def serve_until_signalled(
         signal.signal(sig, stop)
     if reload is not None:
         signal.signal(signal.SIGHUP, hang_up)
+    if ready_line:
+        print(ready_line, flush=True)
     try:
         while not stopping.is_set():
             wake.wait()

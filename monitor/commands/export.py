@@ -67,8 +67,9 @@ def run(args: argparse.Namespace) -> int:
     except ListenError as exc:
         runtime.stop_background()
         return fail(str(exc))
-    print(
-        f"cachewatch export: {len(config.targets)} target(s), metrics at {server.url}/metrics",
-        flush=True,
+    return serve_until_signalled(
+        server,
+        runtime,
+        ready_line=f"cachewatch export: {len(config.targets)} target(s), "
+        f"metrics at {server.url}/metrics",
     )
-    return serve_until_signalled(server, runtime)

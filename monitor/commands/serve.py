@@ -125,9 +125,11 @@ def run(args: argparse.Namespace) -> int:
     except ListenError as exc:
         runtime.stop_background()
         return fail(str(exc))
-    print(f"cachewatch: serving the dashboard, /metrics and /api/v1 on {server.url}", flush=True)
     return serve_until_signalled(
-        server, runtime, reload=lambda: reload_config(args, runtime, alerting)
+        server,
+        runtime,
+        reload=lambda: reload_config(args, runtime, alerting),
+        ready_line=f"cachewatch: serving the dashboard, /metrics and /api/v1 on {server.url}",
     )
 
 
