@@ -188,11 +188,16 @@ class RuleEngine:
                         output.extend(_alert_series(active.values()))
             except QueryError as exc:
                 error = str(exc)
-                log.warning("rule %r in group %r: %s", rule.name, group.name, error)
+                if _last_error(self._health.get((group.key, rule.name))) != error:
+                    # once per new error, not once per evaluation: an unreachable upstream
+                    # fails every rule every interval, and the rules API shows it meanwhile
+                    log.warning("rule %r in group %r: %s", rule.name, group.name, error)
                 if isinstance(rule, AlertingRule):
                     with self._lock:
                         kept = group_alerts.get(rule.name, {})
                         output.extend(_alert_series(kept.values()))
+            if error is None and _last_error(self._health.get((group.key, rule.name))):
+                log.info("rule %r in group %r evaluates again", rule.name, group.name)
             self._health[(group.key, rule.name)] = RuleHealth(
                 group.name, rule.name, ts, time.perf_counter() - started, error
             )
@@ -340,3 +345,7 @@ def _alert_series(alerts: Iterable[ActiveAlert]) -> list[tuple[str, Labels, floa
         )
         out.append(("ALERTS_FOR_STATE", alert.labels, math.floor(alert.active_at_ms / 1000)))
     return out
+
+
+def _last_error(health: RuleHealth | None) -> str | None:
+    return health.error if health is not None else None

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from pathlib import Path
+
+import pytest
 
 from alerts.engine import RuleEngine
 from alerts.querier import QueryError
@@ -144,6 +147,26 @@ def test_failed_query_leaves_alerts_alone() -> None:
     engine.evaluate_due(30_000)
     assert states(engine) == {"a": "firing"}
     assert any(h.error == "store unavailable" for h in engine.health())
+
+
+def test_a_failing_rule_is_logged_once_per_new_error(caplog: pytest.LogCaptureFixture) -> None:
+    """An unreachable upstream fails every rule every interval: one warning per rule, then
+    quiet until the error changes or clears."""
+    querier = FixedQuerier()
+    engine = RuleEngine(groups(), querier)
+    querier.fail = True
+    with caplog.at_level(logging.INFO, logger="cachewatch.alerts"):
+        for t in (0, 10_000, 20_000, 30_000):
+            engine.evaluate_due(t)
+        warned = [r for r in caplog.records if r.levelno == logging.WARNING]
+        assert len(warned) == len(engine.health())  # each rule once, not four times
+        querier.fail = False
+        engine.evaluate_due(40_000)
+        assert sum("evaluates again" in r.getMessage() for r in caplog.records) == len(warned)
+        querier.fail = True
+        engine.evaluate_due(50_000)
+    warned = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 2 * len(engine.health())
 
 
 def test_duplicate_label_sets_are_a_rule_error() -> None:
