@@ -141,10 +141,14 @@ def _show(
     """The TUI in the foreground with the dashboard beside it, the dashboard alone (--web),
     or, where there is no terminal to draw on, the plain live table."""
     from monitor.hotkeys_runner import RunningHotKeys
+    from monitor.http.server import ListenError
     from ui.web.server import run_web
 
     sampling = RunningHotKeys(runtime, hotkeys)
-    web = run_web(runtime, args.listen, alerting=alerting.service, hotkeys=sampling)
+    try:
+        web = run_web(runtime, args.listen, alerting=alerting.service, hotkeys=sampling)
+    except ListenError as exc:  # the servers it started are stopped by the caller
+        return fail(f"{exc} (choose another address with --listen)")
     print(f"cachewatch demo: dashboard at {web.url}", flush=True)
     try:
         if args.web:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -146,3 +147,27 @@ def test_a_backgrounded_demo_stops_on_sigint(tmp_path: Path) -> None:
     while any(running(pid) for pid in started) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not [cmdline(pid) for pid in started if running(pid)]
+
+
+def test_a_taken_listen_address_is_one_clear_line_and_nothing_left_running() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "demo", "--listen", f"127.0.0.1:{port}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
+        started: set[int] = set()
+        deadline = time.monotonic() + 120
+        while demo.poll() is None and time.monotonic() < deadline:
+            started |= descendants(demo.pid)
+            time.sleep(0.2)
+        out, err = demo.communicate(timeout=30)
+    assert demo.returncode == 2, (out, err)
+    assert f"cannot listen on '127.0.0.1:{port}'" in err and "--listen" in err
+    assert "Traceback" not in err
+    assert not [pid for pid in started if running(pid)]
