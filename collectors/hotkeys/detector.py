@@ -185,6 +185,8 @@ class HotKeyDetector:
             hot = self._lfu.hot(top, now)
             if self.options.request:  # a request lists no key its window could not rank
                 hot = [e for e in hot if _has_evidence(e)]
+            else:  # nor does the background detector list keys surely cold (a replica's)
+                hot = [e for e in hot if not _surely_cold(e)]
             patterns = patterns_of_entries(hot, top, self.instance)
             samples.append(SampleInfo(Method.LFU, window_s, self._lfu.readings))
         elif self.method is Method.MONITOR:
@@ -581,6 +583,14 @@ def _has_evidence(entry: HotKeyEntry) -> bool:
     short to see a counter move lists nothing rather than cold keys)."""
     rate = entry.ops_per_sec
     return rate is not None and rate > 0 and (entry.error is None or entry.error < rate)
+
+
+def _surely_cold(entry: HotKeyEntry) -> bool:
+    """Even its rate's upper bound is under 0.1/s: not a hot key by any reading (a key at
+    0/s with a wide error stays: the window could not tell, and the view says so)."""
+    if entry.ops_per_sec is None:
+        return False
+    return entry.ops_per_sec + (entry.error or 0.0) < 0.1
 
 
 def _keys_in_db(fields: dict[str, str], db: int) -> int | None:

@@ -48,8 +48,12 @@ def demo_fleet(cluster: bool = True) -> Iterator[DemoFleet]:
             ]
         ).start()
         started.append(standalone)
+        # an LFU cache cluster: its nodes see tens of commands a second, too few for the
+        # background MONITOR bursts' 1 % duty to rank keys, while LFU counters can
         local_cluster = LocalCluster(
-            primaries=3 if cluster else 0, node_timeout_ms=CLUSTER_NODE_TIMEOUT_MS
+            primaries=3 if cluster else 0,
+            node_timeout_ms=CLUSTER_NODE_TIMEOUT_MS,
+            extra=["--maxmemory", "32mb", "--maxmemory-policy", "allkeys-lfu"],
         )
         if cluster:
             local_cluster.start()

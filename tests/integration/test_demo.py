@@ -3,13 +3,16 @@ and everything it started is gone after it is stopped."""
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 from tests.servers import free_port
 
@@ -105,6 +108,25 @@ def test_demo_polls_local_fleet_and_cleans_up(tmp_path: Path) -> None:
             int(cluster_info(p).get("cluster_current_epoch", "0")) for p in redis_ports(started)
         ]
         assert len(epochs) == 6 and max(epochs) <= 6, epochs
+        # hot keys work on every target it starts (LFU on the Redis ones, watch on memcached)
+        dashboard = re.search(r"dashboard at (http://127\.0\.0\.1:\d+)", text)
+        assert dashboard is not None
+
+        def hot_keys() -> dict[str, list[dict[str, Any]]]:
+            with urllib.request.urlopen(f"{dashboard.group(1)}/api/v1/cachewatch/hotkeys") as r:
+                return {t["target"]: t["keys"] for t in json.load(r)["data"]}
+
+        found: dict[str, list[dict[str, Any]]] = {}
+        while time.monotonic() < deadline + 150:
+            found = hot_keys()
+            if len(found) == 8 and all(found.values()):
+                break
+            time.sleep(2)
+        else:
+            raise AssertionError(f"targets without hot keys: {found}")
+        for keys in found.values():  # nothing listed that is surely cold
+            assert all(k["ops_per_sec"] is None or k["ops_per_sec"] + (k["error"] or 0) >= 0.1
+                       for k in keys), keys  # fmt: skip
     finally:
         demo.send_signal(signal.SIGTERM)
         demo.wait(30)
