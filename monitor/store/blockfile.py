@@ -284,10 +284,23 @@ class BlockReader:
         """At most how many samples `read` returns: what a budget is charged beforehand."""
         return sum(self.segments[s].rows for _, s in self._overlapping(gid, start_ms, end_ms))
 
-    def read(self, gid: int, start_ms: int, end_ms: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    def read(
+        self,
+        gid: int,
+        start_ms: int,
+        end_ms: int,
+        ts_cache: dict[int, np.ndarray] | None = None,
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The series' pieces in the range. A read of many series passes one `ts_cache`
+        (segment -> its decoded timestamps): the series of one target share a segment, and
+        decoding its timestamps once per series was most of the cost of a fleet-wide read."""
         pieces = []
         for i, seg_index in self._overlapping(gid, start_ms, end_ms):
-            ts = self.timestamps(seg_index)
+            ts = ts_cache.get(seg_index) if ts_cache is not None else None
+            if ts is None:
+                ts = self.timestamps(seg_index)
+                if ts_cache is not None:
+                    ts_cache[seg_index] = ts
             data = self._column(i)
             try:
                 pieces.append(decode_column(ts, data))

@@ -144,6 +144,10 @@ class EncodedSegment:
     def column(self, gid: int) -> tuple[np.ndarray, np.ndarray]:
         return decode_column(self.timestamps(), self.columns[self.col_of[gid]])
 
+    def column_at(self, ts: np.ndarray, gid: int) -> tuple[np.ndarray, np.ndarray]:
+        """`column(gid)` given `timestamps()` already decoded (a read of many series)."""
+        return decode_column(ts, self.columns[self.col_of[gid]])
+
     def matrix(self) -> tuple[np.ndarray, np.ndarray]:
         ts = self.timestamps()
         matrix = np.empty((self.rows, self.gids.size), dtype=np.float64)
