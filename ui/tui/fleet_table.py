@@ -284,10 +284,10 @@ class FleetTable(ScrollView, can_focus=True):
         rows = self._ordered_rows()
         keys = [r.instance for r in rows]
         shown = set(keys)
-        for key in [k for k in self._cells if k not in shown]:
-            del self._cells[key]
-        for key in [k for k in self._strips if k[0] not in shown]:
-            del self._strips[key]
+        for instance in [k for k in self._cells if k not in shown]:
+            del self._cells[instance]
+        for line in [k for k in self._strips if k[0] not in shown]:
+            del self._strips[line]
         self._shown_rows = rows
         self._shown_keys = keys
         if selected in shown:
