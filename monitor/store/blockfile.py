@@ -210,7 +210,7 @@ class BlockReader:
         self.end_ms: int = header["end"]
         self.segments = [_Segment(*entry) for entry in header["segments"]]
         local_to_gid = np.array(
-            [intern(tuple((k, v) for k, v in pairs)) for pairs in header["series"]], np.int64
+            [intern(tuple(map(tuple, pairs))) for pairs in header["series"]], np.int64
         )
         seg_of_col = np.repeat(np.arange(len(self.segments)), header["columns"])
         gids = local_to_gid[table[0]] if table.shape[1] else np.empty(0, np.int64)

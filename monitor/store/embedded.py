@@ -195,7 +195,11 @@ class EmbeddedStore:
         self._replaying = False
 
     def _apply_wal(self, wal: Path, repair: bool = True) -> None:
-        replay_into(self._head, self._index.intern, replay_wal(wal, repair))
+        self._head.logging = False
+        try:
+            replay_into(self._head, self._index.intern, replay_wal(wal, repair))
+        finally:
+            self._head.logging = True
 
     def _wal_add(self, record: bytes) -> None:
         if not self._replaying and self._wal is not None:
