@@ -49,8 +49,9 @@ from fleet_fixture import Fleet, Template, build_fleet, capture_templates
 from monitor.config import Config
 from monitor.exporter import Exposition, Format, SelfMetrics
 from monitor.http import make_app, serve_forever
-from monitor.model import MetricType, SampleBatch, now_ms
+from monitor.model import MetricType, SampleBatch
 from monitor.poller import TargetStatus
+from monitor.readmodel.local import LocalSource
 from monitor.store.api import StoreHealth
 from monitor.targets import Target
 
@@ -229,7 +230,7 @@ def bench_readmodel(fleet: Fleet, rounds: int, figures: Figures) -> None:
     from monitor.readmodel.overview import fleet_overview
 
     source = LocalSource(BenchRuntime(fleet))
-    _, cpu = timed(lambda: fleet_overview(source, now_ms()), rounds)
+    _, cpu = timed(lambda: fleet_overview(source, fleet.end_ms), rounds)
     figures.add("read model: fleet_overview (with trend), CPU", cpu)
 
 
@@ -287,7 +288,7 @@ def bench_tui(fleet: Fleet, rounds: int, figures: Figures) -> None:
     from ui.tui.overview_screen import OverviewScreen
 
     source = LocalSource(BenchRuntime(fleet))
-    snapshots = [fleet_overview(source, now_ms() - (i % 2) * 30_000) for i in range(2)]
+    snapshots = [fleet_overview(source, fleet.end_ms - (i % 2) * 30_000) for i in range(2)]
 
     async def frames() -> tuple[list[float], list[float]]:
         app = CachewatchApp(source, live=False)
@@ -336,6 +337,9 @@ def run(
             f"{stats.samples / 1e6:.0f} M samples, built in {time.perf_counter() - started:.0f} s",
             flush=True,
         )
+        # every view reads the fleet as of its last poll, as a live one would: building a
+        # big fleet takes minutes, and by then a one-minute rate window would be empty
+        LocalSource.now_ms = lambda self: fleet.end_ms  # type: ignore[method-assign]
         for name, part in PARTS.items():
             if name in args.skip:
                 continue

@@ -472,12 +472,13 @@ def _grid(driver: Any) -> list[list[str]]:
 
 def test_overview_pages_and_group_headers_count_every_member(served: Served, browser: Any) -> None:
     open_page(browser, served, "/?refresh=off&per_page=500")
-    total = int(
-        wait_for(
-            lambda: browser.find_element("id", "overview-updated").text.split(" targets")[0],
-            what="the target count",
-        )
-    )
+
+    def target_count() -> int | None:
+        text = browser.find_element("id", "overview-updated").text  # "13 targets · ..."
+        head = text.split(" targets", 1)[0]
+        return int(head) if " targets" in text and head.isdigit() else None
+
+    total = wait_for(target_count, what="the target count")
     assert total >= 5
     whole = wait_for(
         lambda: (grid := _grid(browser)) and sum(k == "card" for k, *_ in grid) == total and grid,
