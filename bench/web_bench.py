@@ -36,6 +36,7 @@ from monitor.durations import parse_duration
 from monitor.model import SampleBatch, now_ms
 from monitor.poller import TargetStatus
 from monitor.store import EmbeddedStore
+from monitor.store.api import StoreHealth
 from monitor.targets import Target, TargetKind
 from tests.web.browser import headless_chromium
 
@@ -86,6 +87,7 @@ class BenchRuntime:
         self.store = store
         self.config = Config(targets=tuple(targets))
         self.fleet = None
+        self.observer = None
         self._statuses = [
             TargetStatus(t, up=True, last_poll_ms=now_ms(), last_batch=last[t.instance])
             for t in targets
@@ -96,6 +98,12 @@ class BenchRuntime:
 
     def latest_batches(self) -> list[SampleBatch]:
         return [s.last_batch for s in self._statuses if s.last_batch is not None]
+
+    def polled_targets(self) -> list[Target]:
+        return [s.target for s in self._statuses]
+
+    def store_health(self) -> StoreHealth:
+        return StoreHealth()
 
     def probe(self, url: str, timeout_s: float = 10.0) -> SampleBatch:
         raise RuntimeError("the benchmark has no live targets")

@@ -210,7 +210,7 @@ class BlockReader:
         self.end_ms: int = header["end"]
         self.segments = [_Segment(*entry) for entry in header["segments"]]
         local_to_gid = np.array(
-            [intern(tuple((k, v) for k, v in pairs)) for pairs in header["series"]], np.int64
+            [intern(tuple(map(tuple, pairs))) for pairs in header["series"]], np.int64
         )
         seg_of_col = np.repeat(np.arange(len(self.segments)), header["columns"])
         gids = local_to_gid[table[0]] if table.shape[1] else np.empty(0, np.int64)
@@ -284,10 +284,23 @@ class BlockReader:
         """At most how many samples `read` returns: what a budget is charged beforehand."""
         return sum(self.segments[s].rows for _, s in self._overlapping(gid, start_ms, end_ms))
 
-    def read(self, gid: int, start_ms: int, end_ms: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    def read(
+        self,
+        gid: int,
+        start_ms: int,
+        end_ms: int,
+        ts_cache: dict[int, np.ndarray] | None = None,
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The series' pieces in the range. A read of many series passes one `ts_cache`
+        (segment -> its decoded timestamps): the series of one target share a segment, and
+        decoding its timestamps once per series was most of the cost of a fleet-wide read."""
         pieces = []
         for i, seg_index in self._overlapping(gid, start_ms, end_ms):
-            ts = self.timestamps(seg_index)
+            ts = ts_cache.get(seg_index) if ts_cache is not None else None
+            if ts is None:
+                ts = self.timestamps(seg_index)
+                if ts_cache is not None:
+                    ts_cache[seg_index] = ts
             data = self._column(i)
             try:
                 pieces.append(decode_column(ts, data))

@@ -122,6 +122,9 @@ class Head:
         self.sealed: list[SealedSegment] = []
         self.rollups: dict[tuple[str, int], list[RollupPart]] = {}
         self.wal_gids: set[int] = set()
+        #: False while the log is replayed into the head: the store drops what the head
+        #: logs then, so series records (JSON, one per series) are not even made
+        self.logging = True
         #: samples before this are already in blocks and are rejected
         self.min_ts = -(2**63)
         self.rejected = 0
@@ -243,7 +246,8 @@ class Head:
             self._own(gid, state)
             if gid not in self.wal_gids:
                 self.wal_gids.add(gid)
-                self._wal_add(series_record(gid, self.index.keys[gid]))
+                if self.logging:
+                    self._wal_add(series_record(gid, self.index.keys[gid]))
 
     def _write_row(self, state: TargetState, ts_ms: int, row: np.ndarray) -> None:
         assert state.segment is not None

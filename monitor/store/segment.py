@@ -133,16 +133,29 @@ class EncodedSegment:
     columns: list[bytes]
     samples: int
     col_of: dict[int, int] = field(compare=False)
+    #: the decoded timestamps, once a reader asked (a head segment is read by every fleet
+    #: query until the block cut: 1,000 targets' chunks were decoded again by each of them)
+    _ts: list[np.ndarray] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def nbytes(self) -> int:
         return len(self.ts_bytes) + sum(len(c) for c in self.columns)
 
     def timestamps(self) -> np.ndarray:
-        return decode_ints(self.ts_bytes, self.rows)
+        """Read-only (shared by every reader of the segment)."""
+        if self._ts:
+            return self._ts[0]
+        ts = decode_ints(self.ts_bytes, self.rows)
+        ts.flags.writeable = False
+        self._ts.append(ts)  # two readers racing both decode; either result is the same
+        return ts
 
     def column(self, gid: int) -> tuple[np.ndarray, np.ndarray]:
         return decode_column(self.timestamps(), self.columns[self.col_of[gid]])
+
+    def column_at(self, ts: np.ndarray, gid: int) -> tuple[np.ndarray, np.ndarray]:
+        """`column(gid)` given `timestamps()` already decoded (a read of many series)."""
+        return decode_column(ts, self.columns[self.col_of[gid]])
 
     def matrix(self) -> tuple[np.ndarray, np.ndarray]:
         ts = self.timestamps()

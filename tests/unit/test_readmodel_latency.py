@@ -9,7 +9,7 @@ import pytest
 
 from monitor.model import SampleBatch
 from monitor.query import Engine, MemoryReader
-from monitor.readmodel.latency import latency_histogram, merge_latency
+from monitor.readmodel.latency import fleet_latency, latency_histogram, merge_latency
 from monitor.readmodel.source import InstantSample, RangeSeries
 
 
@@ -137,3 +137,44 @@ def test_histogram_over_the_store_forward_fills_between_polls() -> None:
     assert histogram.ts_ms == (10_000, 15_000, 20_000, 25_000)
     per_window = np.nansum(histogram.calls, axis=0).tolist()
     assert per_window == [50.0, 50.0, 50.0, 50.0]
+
+
+def test_fleet_latency_reads_app_buckets_and_monitoring_inf_only_and_agrees() -> None:
+    """The fleet read leaves out the monitoring commands' finite buckets; the result is
+    what merging every bucket gives (their +Inf says when the target was polled)."""
+    reader = MemoryReader()
+    steps = [0, 60_000, 120_000]
+
+    def add(instance: str, cmd: str, le: str, counts: list[float | None]) -> None:
+        ts = [t for t, c in zip(steps, counts, strict=True) if c is not None]
+        values = [c for c in counts if c is not None]
+        labels = {"__name__": "redis_commands_latencies_usec_bucket", "instance": instance}
+        reader.add_series({**labels, "cmd": cmd, "le": le}, ts, values)
+
+    for instance, scale in (("a:1", 1.0), ("b:1", 3.0)):
+        add(instance, "info", "64", [10.0, 20.0, 30.0])
+        add(instance, "info", "+Inf", [10.0, 20.0, 30.0])
+        add(instance, "client|list", "+Inf", [1.0, 2.0, 3.0])
+        # `get` appears after the first poll: before it, the target had no app calls
+        add(instance, "get", "8", [None, 40.0 * scale, 90.0 * scale])
+        add(instance, "get", "1024", [None, None, 95.0 * scale])
+        add(instance, "get", "+Inf", [None, 40.0 * scale, 100.0 * scale])
+    source = _Source(reader)
+    asked: list[str] = []
+    real_range = source.range
+
+    def recording_range(expr: str, start: int, end: int, step: int) -> list[RangeSeries]:
+        asked.append(expr)
+        return real_range(expr, start, end, step)
+
+    source.range = recording_range  # type: ignore[method-assign]
+    fleet = fleet_latency(source, 120_000, 60_000)  # type: ignore[arg-type]
+    everything = real_range("redis_commands_latencies_usec_bucket", 60_000, 120_000, 60_000)
+    for instance in ("a:1", "b:1"):
+        mine = [s for s in everything if s.labels["instance"] == instance]
+        expected = merge_latency(mine, [60_000, 120_000], 1, 60.0)
+        got = fleet[instance]
+        np.testing.assert_array_equal(got.bounds, expected.bounds)
+        np.testing.assert_array_equal(got.calls, expected.calls)
+        assert got.last(0.99) == expected.last(0.99) is not None
+    assert all('cmd!~"' in e or 'le="+Inf"' in e for e in asked) and len(asked) == 2

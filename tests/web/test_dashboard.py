@@ -451,3 +451,69 @@ def test_no_callback_failed_on_the_server(served: Served, browser: Any) -> None:
     """Runs last: every page above rendered without a server-side exception."""
     log = served.log()
     assert "Traceback" not in log, log[-4000:]
+
+
+_GRID_ITEMS = """
+return Array.from(document.querySelector('#overview-grid').children).map(function (e) {
+  if (e.classList.contains('group-header')) {
+    return ['group', e.querySelector('h2').textContent, e.querySelector('.group-meta').textContent];
+  }
+  if (e.classList.contains('target-card')) {
+    return ['card', e.querySelector('.card-title').textContent];
+  }
+  return ['other', e.textContent];
+});
+"""
+
+
+def _grid(driver: Any) -> list[list[str]]:
+    return list(driver.execute_script(_GRID_ITEMS))
+
+
+def test_overview_pages_and_group_headers_count_every_member(served: Served, browser: Any) -> None:
+    open_page(browser, served, "/?refresh=off&per_page=500")
+
+    def target_count() -> int | None:
+        text = browser.find_element("id", "overview-updated").text  # "13 targets · ..."
+        head = text.split(" targets", 1)[0]
+        return int(head) if " targets" in text and head.isdigit() else None
+
+    total = wait_for(target_count, what="the target count")
+    assert total >= 5
+    whole = wait_for(
+        lambda: (grid := _grid(browser)) and sum(k == "card" for k, *_ in grid) == total and grid,
+        what="every card on one page",
+    )
+    assert all(kind != "other" for kind, *_ in whole)  # one page: no pager
+    order = [item[1] for item in whole if item[0] == "card"]
+    members: dict[str, int] = {}
+    group = ""
+    for kind, text, *_ in whole:
+        if kind == "group":
+            group = text
+        else:
+            members[group] = members.get(group, 0) + 1
+
+    pages = -(-total // 4)
+    open_page(browser, served, "/?refresh=off&per_page=4&page=2")
+    paged = wait_for(
+        lambda: (grid := _grid(browser)) and any(k == "card" for k, *_ in grid) and grid,
+        what="page 2",
+    )
+    assert [item[1] for item in paged if item[0] == "card"] == order[4:8]
+    pager = next(item[1] for item in paged if item[0] == "other")
+    assert f"Page 2 of {pages}" in pager and f"targets 5-{min(8, total)} of {total}" in pager
+    # a group split across pages still counts all its members in its header
+    headers = [item for item in paged if item[0] == "group"]
+    assert headers
+    for _, name, meta in headers:
+        count = members[name]
+        assert meta.startswith(f"{count} target{'s' if count != 1 else ''}")
+
+    # the pager's Next link goes to page 3 (or there is none on the last page)
+    if pages > 2:
+        browser.find_element("link text", "Next >").click()
+        wait_for(
+            lambda: [i[1] for i in _grid(browser) if i[0] == "card"] == order[8:12],
+            what="page 3 after Next",
+        )

@@ -223,7 +223,10 @@ class FleetTable(ScrollView, can_focus=True):
         self.filter_text = ""
         self.cursor_row = 0
         self._shown_keys: list[str] = []
-        self._cells: dict[str, list[Text]] = {}
+        self._shown_rows: list[OverviewRow] = []
+        #: instance -> (the row its cells were made from, the cells); made when the row is
+        #: first drawn, so a refresh of a thousand targets renders only what is on screen
+        self._cells: dict[str, tuple[OverviewRow, list[Text]]] = {}
         #: (instance, is cursor row, focused) -> the rendered full-width line
         self._strips: dict[tuple[str, bool, bool], Strip] = {}
         self._widths = [c.width or 8 for c in COLUMNS]
@@ -238,15 +241,35 @@ class FleetTable(ScrollView, can_focus=True):
     def row_count(self) -> int:
         return len(self._shown_keys)
 
+    @property
+    def rendered_rows(self) -> int:
+        """How many rows have their cells rendered (those drawn since they last changed)."""
+        return len(self._cells)
+
     def cells_of(self, instance: str) -> list[Text]:
-        return self._cells[instance]
+        row = self.rows_by_key[instance]
+        cached = self._cells.get(instance)
+        if cached is not None and cached[0] is row:
+            return cached[1]
+        cells = [_as_text(c.cell(row, self.palette)) for c in COLUMNS]
+        if cached is not None and not _same_cells(cells, cached[1]):
+            for flags in ((False, False), (False, True), (True, False), (True, True)):
+                self._strips.pop((instance, *flags), None)
+        self._cells[instance] = (row, cells)
+        return cells
 
     def set_rows(self, rows: list[OverviewRow]) -> None:
         self.rows_by_key = {row.instance: row for row in rows}
         self.redraw()
 
     def visible_rows(self) -> list[OverviewRow]:
-        rows = [r for r in self.rows_by_key.values() if r.matches(self.filter_text)]
+        """The rows the filter lets through, in display order (as of the last redraw)."""
+        return list(self._shown_rows)
+
+    def _ordered_rows(self) -> list[OverviewRow]:
+        rows = list(self.rows_by_key.values())
+        if self.filter_text.strip():
+            rows = [r for r in rows if r.matches(self.filter_text)]
         if self.sort_key is None:
             rows.sort(key=group_order, reverse=self.sort_reverse)
         else:
@@ -255,26 +278,19 @@ class FleetTable(ScrollView, can_focus=True):
         return rows
 
     def redraw(self) -> None:
+        """Order and filter the rows; cells and lines are rendered only when drawn
+        (`render_line`), and a row's are rendered again only when its figures changed."""
         selected = self.selected_instance()
-        rows = self.visible_rows()
+        rows = self._ordered_rows()
         keys = [r.instance for r in rows]
-        palette = self.palette
-        cells = {}
-        for row in rows:
-            new = [_as_text(c.cell(row, palette)) for c in COLUMNS]
-            old = self._cells.get(row.instance)
-            if old is None or any(
-                a.plain != b.plain or a.style != b.style or a.spans != b.spans
-                for a, b in zip(new, old, strict=True)
-            ):
-                for flags in ((False, False), (False, True), (True, False), (True, True)):
-                    self._strips.pop((row.instance, *flags), None)
-            cells[row.instance] = new
-        self._cells = cells
+        shown = set(keys)
+        for instance in [k for k in self._cells if k not in shown]:
+            del self._cells[instance]
+        for line in [k for k in self._strips if k[0] not in shown]:
+            del self._strips[line]
+        self._shown_rows = rows
         self._shown_keys = keys
-        for key in [k for k in self._strips if k[0] not in cells]:
-            del self._strips[key]
-        if selected in keys:
+        if selected in shown:
             self.cursor_row = keys.index(selected)
         self.cursor_row = max(0, min(self.cursor_row, len(keys) - 1))
         self.virtual_size = Size(self._total_width, len(keys) + 1)
@@ -356,12 +372,13 @@ class FleetTable(ScrollView, can_focus=True):
             key = self._shown_keys[index]
             cursor = index == self.cursor_row
             cache_key = (key, cursor, self.has_focus)
+            cells = self.cells_of(key)  # drops the cached lines when the cells changed
             strip = self._strips.get(cache_key)  # type: ignore[assignment]
             if strip is None:
                 style = base
                 if cursor:
                     style = base + self.get_component_rich_style("fleet-table--cursor")
-                strip = self._strips[cache_key] = self._line(self._cells[key], style)
+                strip = self._strips[cache_key] = self._line(cells, style)
         return strip.crop_extend(scroll_x, scroll_x + width, base)
 
     def on_focus(self) -> None:
@@ -412,6 +429,13 @@ class FleetTable(ScrollView, can_focus=True):
             self.action_select_cursor()
         else:
             self.move_cursor(index)
+
+
+def _same_cells(new: list[Text], old: list[Text]) -> bool:
+    return all(
+        a.plain == b.plain and a.style == b.style and a.spans == b.spans
+        for a, b in zip(new, old, strict=True)
+    )
 
 
 def _as_text(cell: Text | str) -> Text:

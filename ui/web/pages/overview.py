@@ -1,5 +1,9 @@
 """Fleet overview: a card per target with its status and headline numbers, grouped by
-cluster. A refresh re-sends only the cards whose numbers changed (a `Patch`)."""
+cluster (or by a label such as `service`, `?group=service`), `PAGE_SIZE` cards a page
+(`?page=2`). A refresh re-sends only the cards whose numbers changed (a `Patch`).
+
+Paged, because a browser laying out a thousand cards takes seconds and every refresh
+would diff all of them; a group header counts every member of its group, on any page."""
 
 from __future__ import annotations
 
@@ -35,6 +39,14 @@ PATH = "/"
 TITLE = "Fleet"
 NAV = "Fleet"
 NAME = "overview"
+#: cards on one page (`?per_page=` from 1 to `MAX_PAGE_SIZE`)
+PAGE_SIZE = 60
+MAX_PAGE_SIZE = 500
+#: `group=` values besides a label name: the default (clusters, Sentinel sets, standalone)
+#: and no groups at all
+GROUP_DEFAULT = "cluster"
+GROUP_NONE = "none"
+_GROUP_CHOICES = (GROUP_DEFAULT, "service", "env", GROUP_NONE)
 
 
 def layout(ctx: PageContext, view: ViewQuery) -> html.Div:
@@ -45,19 +57,36 @@ def layout(ctx: PageContext, view: ViewQuery) -> html.Div:
             page_header(
                 "Fleet overview",
                 html.Span(id="overview-updated", children="Loading…"),
-                dcc.Input(
-                    id="overview-filter",
-                    type="search",
-                    value=view.get("filter"),
-                    placeholder="Filter: role=replica, down, 10.0.0…",
-                    debounce=True,
-                    className="filter-input",
-                ),
+                [
+                    dcc.Dropdown(
+                        id="overview-group",
+                        options=[
+                            {"label": f"group: {g}", "value": g} for g in _group_choices(view)
+                        ],
+                        value=view.get("group", GROUP_DEFAULT),
+                        clearable=False,
+                        searchable=False,
+                        className="group-picker",
+                    ),
+                    dcc.Input(
+                        id="overview-filter",
+                        type="search",
+                        value=view.get("filter"),
+                        placeholder="Filter: role=replica, down, 10.0.0…",
+                        debounce=True,
+                        className="filter-input",
+                    ),
+                ],
             ),
             html.Div(id="overview-stats", className="stat-row"),
             html.Div(id="overview-grid", className="fleet-grid"),
         ]
     )
+
+
+def _group_choices(view: ViewQuery) -> list[str]:
+    chosen = view.get("group", GROUP_DEFAULT)
+    return [*_GROUP_CHOICES, *([chosen] if chosen not in _GROUP_CHOICES else [])]
 
 
 _MEMBAR_TONE = {Level.OK: "", Level.WARN: "high", Level.BAD: "full"}
@@ -171,7 +200,12 @@ def card(row: OverviewRow, search: str, now_ms: int, last_poll_ms: int = 0) -> d
     )
 
 
-def _group_name(row: OverviewRow) -> str:
+def _group_name(row: OverviewRow, by: str = GROUP_DEFAULT) -> str:
+    if by == GROUP_NONE:
+        return ""
+    if by != GROUP_DEFAULT:
+        value = dict(row.labels).get(by)
+        return f"{by} {value}" if value else f"No {by} label"
     if row.cluster:
         return f"Cluster {row.cluster}"
     sentinel = sentinel_group_key(dict(row.labels))
@@ -188,28 +222,81 @@ def _group_header(name: str, rows: Sequence[OverviewRow]) -> html.Div:
     )
 
 
+def _pager(search: str, page: int, pages: int, first: int, last: int, total: int) -> html.Div:
+    def link(text: str, to: int, enabled: bool) -> Any:
+        if not enabled:
+            return html.Span(text, className="pager-link disabled")
+        target = with_params(search, page=str(to) if to > 1 else None)
+        return dcc.Link(text, href=PATH + target, className="pager-link")
+
+    return html.Div(
+        [
+            link("< Previous", page - 1, page > 1),
+            html.Span(
+                f"Page {page} of {pages} · targets {first}-{last} of {total}",
+                className="pager-text",
+            ),
+            link("Next >", page + 1, page < pages),
+        ],
+        className="pager",
+    )
+
+
+def page_size(view: ViewQuery) -> int:
+    text = view.get("per_page")
+    return max(1, min(int(text), MAX_PAGE_SIZE)) if text.isdigit() else PAGE_SIZE
+
+
+def page_of(view: ViewQuery, pages: int) -> int:
+    """The page the URL asks for, within 1..pages (a stale link to page 9 of a fleet that
+    shrank shows the last page)."""
+    text = view.get("page", "1")
+    page = int(text) if text.isdigit() else 1
+    return max(1, min(page, pages))
+
+
 def _items(
-    rows: Sequence[OverviewRow], search: str, now_ms: int, last_polls: dict[str, int]
+    rows: Sequence[OverviewRow],
+    search: str,
+    now_ms: int,
+    last_polls: dict[str, int],
+    group_by: str = GROUP_DEFAULT,
+    page: int = 1,
+    per_page: int = PAGE_SIZE,
 ) -> list[tuple[str, str, Callable[[], Any]]]:
-    """(key, digest, build) for each group header and card, in display order; components
-    are built only for what changed."""
+    """(key, digest, build) for each group header and card of the page, and the pager, in
+    display order; components are built only for what changed. A group's header shows
+    on every page it has cards on, counting all its members."""
     groups: dict[str, list[OverviewRow]] = {}
     for row in rows:
-        groups.setdefault(_group_name(row), []).append(row)
+        groups.setdefault(_group_name(row, group_by), []).append(row)
+    ordered = [(name, row) for name, members in groups.items() for row in members]
+    pages = max(1, -(-len(ordered) // per_page))
+    page = max(1, min(page, pages))
+    first = (page - 1) * per_page
+    on_page = ordered[first : first + per_page]
     items: list[tuple[str, str, Callable[[], Any]]] = []
-    for name, members in groups.items():
-        header_digest = json.dumps([len(members), sum(r.health is Health.DOWN for r in members)])
-        items.append((f"group:{name}", header_digest, partial(_group_header, name, members)))
-        for row in members:
-            last_poll = last_polls.get(row.instance, 0)
-            age = fmt_age(last_poll, now_ms) if row.health is Health.DOWN else ""
-            items.append(
-                (
-                    f"card:{row.instance}",
-                    _digest(row, search) + age,
-                    partial(card, row, search, now_ms, last_poll),
-                )
+    header_done: set[str] = set()
+    for name, row in on_page:
+        if name and name not in header_done:
+            header_done.add(name)
+            members = groups[name]
+            header_digest = json.dumps(
+                [len(members), sum(r.health is Health.DOWN for r in members)]
             )
+            items.append((f"group:{name}", header_digest, partial(_group_header, name, members)))
+        last_poll = last_polls.get(row.instance, 0)
+        age = fmt_age(last_poll, now_ms) if row.health is Health.DOWN else ""
+        items.append(
+            (
+                f"card:{row.instance}",
+                _digest(row, search) + age,
+                partial(card, row, search, now_ms, last_poll),
+            )
+        )
+    if pages > 1:
+        pager = partial(_pager, search, page, pages, first + 1, first + len(on_page), len(ordered))
+        items.append((f"pager:{page}/{pages}", with_params(search), pager))
     return items
 
 
@@ -272,6 +359,7 @@ def _stats(rows: Sequence[OverviewRow]) -> list[html.Div]:
 
 def register(app: dash.Dash, ctx: PageContext) -> None:
     url_param_control(app, "overview-filter", "filter")
+    url_param_control(app, "overview-group", "group", default=GROUP_DEFAULT)
 
     @app.callback(
         Output("overview-grid", "children"),
@@ -330,7 +418,11 @@ def overview_update(ctx: PageContext, search: str, state: dict[str, Any] | None)
             {"keys": [], "digests": []},
         )
     last_polls = {s.instance: s.last_poll_ms for s in source.statuses()}
-    items = _items(shown, search, now, last_polls)
+    per_page = page_size(view)
+    pages = max(1, -(-len(shown) // per_page))
+    group_by = view.get("group", GROUP_DEFAULT) or GROUP_DEFAULT
+    page = page_of(view, pages)
+    items = _items(shown, search, now, last_polls, group_by, page, per_page)
     keys = [k for k, _, _ in items]
     digests = [d for _, d, _ in items]
     new_state = {"keys": keys, "digests": digests}
