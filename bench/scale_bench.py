@@ -148,7 +148,7 @@ def run_size(fleet: Fleet, size: int, args: argparse.Namespace, tmp: Path) -> di
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() - started > 120:
-                    raise RuntimeError(f"serve did not start: see {tmp}/serve{size}.log")
+                    raise RuntimeError(f"serve did not start: see {tmp}/serve{size}.log") from None
                 time.sleep(0.5)
         time.sleep(max(0.0, args.warmup - (time.monotonic() - started)))
         before = scrape(metrics)
@@ -161,8 +161,14 @@ def run_size(fleet: Fleet, size: int, args: argparse.Namespace, tmp: Path) -> di
         after = scrape(metrics)
         uptime = time.monotonic() - started
     finally:
+        stopping = time.monotonic()
         proc.terminate()
-        proc.wait(60)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+        print(f"  ({size} targets: serve stopped in {time.monotonic() - stopping:.1f}s)")
 
     def delta(name: str, labels: str = "") -> float:
         return after.get((name, labels), 0.0) - before.get((name, labels), 0.0)
