@@ -4,12 +4,14 @@ targets broken (half hang, half refuse connections).
 
 Servers: real redis-server (`--hz 1`) and memcached processes on loopback, each listening
 on `--per-server` loopback addresses (127.0.0.1, 127.0.0.2, ...): cachewatch tells targets
-apart by address, so one server process is several targets and 1,000 targets need 250
-processes, not 1,000. A fifth of the healthy targets are memcached. The hanging targets are
-the addresses of SIGSTOPped redis-servers (connections are accepted by the kernel, nothing
+apart by address, so one server process is several targets (3 by default: 1,000 targets
+are about 335 processes, which a shared 2-core machine can host beside other work). A
+fifth of the healthy targets are memcached. The hanging targets are the addresses of
+SIGSTOPped redis-servers (connections are accepted by the kernel, nothing
 answers: every poll runs into its timeout); the refusing ones are ports nobody listens on.
 
-For each size a fresh `serve` (its own store, alert state) polls every target at
+For each size a fresh `serve` (its own store, alert state; with `--polling-only` no alert
+rules, hot keys or doctor, so what it measures is polling and storing) polls every target at
 `--interval` (timeout `--timeout`); after `--warmup` seconds, its CPU (utime + stime from
 /proc) and RSS are read over `--seconds`, and `/metrics` before and after gives the polls
 (`cachewatch_polls_total` per instance), the polls due on the grid and those not on their
@@ -121,6 +123,9 @@ def run_size(fleet: Fleet, size: int, args: argparse.Namespace, tmp: Path) -> di
         "[store]",
         f'path = "{tmp / f"store{size}"}"',
     ]
+    if args.polling_only:  # polling and storing: no rules, no hot keys, no doctor
+        lines += ["[alerts]", "rule_files = []", "[hotkeys]", "enabled = false"]
+        lines += ["[doctor]", "enabled = false"]
     for url in urls:
         lines += ["[[targets]]", f'url = "{url}"']
     config.write_text("\n".join(lines) + "\n")
@@ -213,7 +218,12 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=30.0, help="seconds before measuring")
     parser.add_argument("--seconds", type=float, default=60.0, help="measured window per size")
     parser.add_argument("--broken", type=float, default=0.05, help="share of broken targets")
-    parser.add_argument("--per-server", type=int, default=4, help="addresses per server")
+    parser.add_argument("--per-server", type=int, default=3, help="addresses per server")
+    parser.add_argument(
+        "--polling-only",
+        action="store_true",
+        help="serve with no alert rules, hot keys or doctor: polling and storing alone",
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     tmp = Path(tempfile.mkdtemp(prefix="cachewatch-scale-"))
@@ -223,7 +233,12 @@ def main() -> None:
         f"fleet: {len(fleet.redis)} redis-server + {len(fleet.memcached)} memcached + "
         f"{len(fleet.hung)} SIGSTOPped redis-server, {args.per_server} addresses each, "
         f"started in {time.monotonic() - started:.0f}s; interval {args.interval:g}s, "
-        f"timeout {args.timeout:g}s, {args.broken:.0%} broken (half hang, half refuse)",
+        f"timeout {args.timeout:g}s, {args.broken:.0%} broken (half hang, half refuse); "
+        + (
+            "polling only"
+            if args.polling_only
+            else "serve with its default rules, hot keys, doctor"
+        ),
         flush=True,
     )
     header = (
