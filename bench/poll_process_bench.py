@@ -14,6 +14,7 @@ commandstats, latency histograms and keyspace are populated), then, A/B/A in one
 Prints figures; asserts nothing.
 
     .venv/bin/python bench/poll_process_bench.py --servers 20 --seconds 30
+    .venv/bin/python bench/poll_process_bench.py --servers 20 --seconds 30 --side-by-side 3
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,7 +37,9 @@ from redis_poll_bench import EXPORTER, load
 
 from monitor.localservers import LocalRedis, free_port
 
-CACHEWATCH = str(Path(sys.executable).with_name("cachewatch"))
+CACHEWATCH = [str(Path(sys.executable).with_name("cachewatch"))]
+#: where `cachewatch` runs from; `--tree DIR` runs another checkout's code (a baseline)
+TREE: list[str | None] = [None]
 
 
 def proc_cpu_s(pid: int) -> float:
@@ -69,9 +73,10 @@ def measure_cachewatch(
     """(ms CPU per poll, polls, RSS MiB) of one `cachewatch poll` process."""
     urls = [s.url for s in servers]
     proc = subprocess.Popen(
-        [CACHEWATCH, "poll", *urls, "--interval", "1s", "--store", str(store)],
+        [*CACHEWATCH, "poll", *urls, "--interval", "1s", "--store", str(store)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        cwd=TREE[0],
     )
     try:
         time.sleep(warmup)
@@ -84,6 +89,22 @@ def measure_cachewatch(
         proc.terminate()
         proc.wait(30)
     return cpu * 1000 / max(polls, 1), polls, rss
+
+
+def measure_side_by_side(
+    ours: list[LocalRedis], theirs: list[LocalRedis], seconds: float, warmup: float, store: Path
+) -> tuple[float, int, float | None]:
+    """Both at once, each on its own half of identically loaded servers: the two processes
+    meet the same machine load at the same moments (on a shared machine, runs one after
+    the other do not)."""
+    result: list[float | None] = [None]
+    thread = threading.Thread(
+        target=lambda: result.__setitem__(0, measure_exporter(theirs, seconds, warmup))
+    )
+    thread.start()
+    cw, polls, _ = measure_cachewatch(ours, seconds, warmup, store)
+    thread.join()
+    return cw, polls, result[0]
 
 
 def measure_exporter(servers: list[LocalRedis], seconds: float, warmup: float) -> float | None:
@@ -152,13 +173,49 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0, help="measured window per run")
     parser.add_argument("--warmup", type=float, default=8.0)
     parser.add_argument("--requests", type=int, default=5000, help="redis-benchmark -n each")
+    parser.add_argument(
+        "--side-by-side",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead of A/B/A: N runs of both processes at once, each on its own "
+        "--servers identically loaded servers; the median ratio is reported",
+    )
+    parser.add_argument(
+        "--tree",
+        metavar="DIR",
+        help="run cachewatch from this checkout (`python -m monitor` there), e.g. an older "
+        "commit's `git archive` for a baseline in the same conditions",
+    )
     args = parser.parse_args()
+    if args.tree:
+        CACHEWATCH[:] = [sys.executable, "-m", "monitor"]
+        TREE[0] = args.tree
     servers: list[LocalRedis] = []
     tmp = Path(tempfile.mkdtemp(prefix="cachewatch-bench-"))
     try:
-        for _ in range(args.servers):
+        total = args.servers * (2 if args.side_by_side else 1)
+        for _ in range(total):
             servers.append(LocalRedis().start())
         load(servers, args.requests)
+        if args.side_by_side:
+            ours, theirs = servers[: args.servers], servers[args.servers :]
+            ratios = []
+            for run in range(args.side_by_side):
+                cw, polls, exporter = measure_side_by_side(
+                    ours, theirs, args.seconds, args.warmup, tmp / f"s{run}"
+                )
+                if exporter is None:
+                    print("no exporter")
+                    return
+                ratios.append(cw / exporter)
+                print(
+                    f"run {run + 1}: cachewatch {cw:.3f} ms per poll ({polls} polls), "
+                    f"exporter {exporter:.3f} ms per /scrape: {cw / exporter:.2f}x",
+                    flush=True,
+                )
+            print(f"median ratio cachewatch / exporter: {statistics.median(ratios):.2f}x")
+            return
         ours1, polls1, rss1 = measure_cachewatch(servers, args.seconds, args.warmup, tmp / "a")
         exporter = measure_exporter(servers, args.seconds, args.warmup)
         ours2, polls2, rss2 = measure_cachewatch(servers, args.seconds, args.warmup, tmp / "b")
