@@ -93,7 +93,13 @@ def target_urls(fleet: Fleet, targets: int, broken_share: float) -> tuple[list[s
     memcached = fleet.addresses(fleet.memcached)[: healthy // 5]
     redis = fleet.addresses(fleet.redis)[: healthy - len(memcached)]
     hung = fleet.addresses(fleet.hung)[: broken - broken // 2]
-    refused = [f"127.0.0.1:{free_port()}" for _ in range(broken // 2)]
+    taken = {s.port for s in [*fleet.redis, *fleet.memcached, *fleet.hung]}
+    ports: set[int] = set()
+    while len(ports) < broken // 2:  # nothing listens there; free_port may repeat itself
+        port = free_port()
+        if port not in taken:
+            ports.add(port)
+    refused = [f"127.0.0.1:{port}" for port in sorted(ports)]
     urls = [f"redis://{a}" for a in redis + hung + refused]
     urls += [f"memcached://{a}" for a in memcached]
     return urls, set(redis) | set(memcached)

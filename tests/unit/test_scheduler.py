@@ -59,7 +59,7 @@ def test_a_job_slower_than_its_interval_is_counted_not_logged(
         await scheduler.stop()
         return dict(scheduler.skipped_runs)
 
-    with caplog.at_level(logging.DEBUG, logger="apscheduler"):
+    with caplog.at_level(logging.DEBUG, logger="cachewatch.scheduler"):
         skipped = asyncio.run(run())
     assert skipped["slowtask"] >= 3
     noisy = [r for r in caplog.records if r.levelno >= logging.WARNING]
