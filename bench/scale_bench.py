@@ -169,6 +169,9 @@ def run_size(fleet: Fleet, size: int, args: argparse.Namespace, tmp: Path) -> di
             time.sleep(min(10.0, args.seconds - (time.monotonic() - t0)))
             rss.append((time.monotonic() - t0, proc_rss_mib(proc.pid)))
         cpu, window = proc_cpu_s(proc.pid) - cpu0, time.monotonic() - t0
+        if args.rss_trace:  # one figure a minute: where the RSS levels off, if it does
+            trace = [f"{(t + args.warmup) / 60:.0f}m {r:.0f}" for t, r in rss[::6]]
+            print(f"  RSS MiB by minute of uptime: {', '.join(trace)}", flush=True)
         after = scrape(metrics)
         uptime = time.monotonic() - started
     finally:
@@ -225,6 +228,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0, help="measured window per size")
     parser.add_argument("--broken", type=float, default=0.05, help="share of broken targets")
     parser.add_argument("--per-server", type=int, default=3, help="addresses per server")
+    parser.add_argument("--rss-trace", action="store_true", help="print RSS once a minute")
     parser.add_argument(
         "--polling-only",
         action="store_true",
