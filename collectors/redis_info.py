@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from collectors.base import CollectContext, Tier
+from collectors.linememo import LineMemo
 from collectors.redis_info_names import (
     FIELD_PLANS,
     IGNORED_FIELDS,
@@ -123,6 +124,8 @@ _KEYSPACE_FIELDS = (
 #: unknown fields whose value was not a number: skipped without parsing again (bounded, so
 #: garbled replies cannot grow it without limit)
 _TEXT_FIELDS: set[str] = set()
+#: sections whose lines carry labels (and cost the most to parse): memoised per line
+_LABELLED_SECTIONS = frozenset({"commandstats", "latencystats", "errorstats", "keyspace"})
 _TEXT_FIELDS_LIMIT = 4096
 
 
@@ -192,8 +195,11 @@ def parse_commandstats(text: str) -> dict[str, tuple[float, float]]:
     return stats
 
 
-def parse_info(data: Any, out: SampleBatch) -> InfoSummary:
-    """Add the samples of an `INFO ALL` reply to `out`; return identity and replicas."""
+def parse_info(data: Any, out: SampleBatch, memo: LineMemo | None = None) -> InfoSummary:
+    """Add the samples of an `INFO ALL` reply to `out`; return identity and replicas.
+
+    With `memo` (one per target), labelled lines (commandstats, latencystats, errorstats,
+    keyspace) equal to the last reply's are not parsed again (collectors/linememo.py)."""
     if not isinstance(data, bytes | str):
         raise ReplyFormatError(f"INFO: expected a bulk string, got {type(data).__name__}")
     text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
@@ -223,27 +229,44 @@ def parse_info(data: Any, out: SampleBatch) -> InfoSummary:
             continue
         if key in _IDENTITY_FIELDS:
             identity[key] = value
-        if section == "commandstats":
-            if key.startswith("cmdstat_"):
-                _add_commandstat(key[8:], value, add, cmd_totals)
-            continue
-        if section == "latencystats":
-            if key.startswith("latency_percentiles_usec_"):
-                cmd = key[25:]
-                for quantile, val in _kv_pairs(value).items():
-                    number = _number(val)
-                    if quantile[:1] == "p" and number is not None:
-                        percentiles.append((cmd, quantile[1:], number))
-            continue
-        if section == "errorstats":
-            if key.startswith("errorstat_"):
-                count = _number(_kv_pairs(value).get("count", ""))
-                if count is not None:
-                    add("redis_errors_total", count, (("err", key[10:]),))
-            continue
-        if section == "keyspace":
-            if key.startswith("db"):
+        if section in _LABELLED_SECTIONS:
+            if memo is not None:
+                chunk = memo.replay((section, line), out)
+                if chunk is not None:
+                    if chunk[3] is not None:
+                        kind, payload = chunk[3]
+                        if kind == "cmd":
+                            cmd_totals[payload[0]] = payload[1]
+                        else:
+                            percentiles.extend(payload)
+                    continue
+            start = len(names)
+            extra: Any = None
+            if section == "commandstats":
+                if key.startswith("cmdstat_"):
+                    _add_commandstat(key[8:], value, add, cmd_totals)
+                    totals = cmd_totals.get(key[8:])
+                    if totals is not None:
+                        extra = ("cmd", (key[8:], totals))
+            elif section == "latencystats":
+                if key.startswith("latency_percentiles_usec_"):
+                    cmd = key[25:]
+                    found = []
+                    for quantile, val in _kv_pairs(value).items():
+                        number = _number(val)
+                        if quantile[:1] == "p" and number is not None:
+                            found.append((cmd, quantile[1:], number))
+                    percentiles.extend(found)
+                    extra = ("pct", found)
+            elif section == "errorstats":
+                if key.startswith("errorstat_"):
+                    count = _number(_kv_pairs(value).get("count", ""))
+                    if count is not None:
+                        add("redis_errors_total", count, (("err", key[10:]),))
+            elif key.startswith("db"):  # keyspace
                 _add_keyspace(key, value, add)
+            if memo is not None:
+                memo.remember((section, line), out, start, extra)
             continue
         if section == "replication" and _replication_line(key, value, summary, add):
             continue
@@ -282,6 +305,8 @@ def parse_info(data: Any, out: SampleBatch) -> InfoSummary:
             add("redis_latency_percentiles_usec_sum", totals[1], (("cmd", cmd),))
             add("redis_latency_percentiles_usec_count", totals[0], (("cmd", cmd),))
     _add_identity(summary, add, out.ts_ms)
+    if memo is not None:
+        memo.roll()
     return summary
 
 
@@ -406,12 +431,15 @@ class InfoCollector:
         **SENTINEL_INFO_METRICS,
     }
 
+    def __init__(self) -> None:
+        self._memo = LineMemo()  # one collector per target: the memo is this target's
+
     def prefetch(self, ctx: CollectContext) -> list[tuple[Any, ...]]:
         return [("INFO", "ALL")]
 
     async def collect(self, conn: Any, ctx: CollectContext, out: SampleBatch) -> None:
         reply = await run_command(conn, ctx, "INFO", "ALL")
-        summary = parse_info(reply, out)
+        summary = parse_info(reply, out, self._memo)
         ctx.scratch[COMMANDSTATS_SCRATCH] = summary.commandstats
         facts = ctx.capabilities.facts
         facts["role"] = summary.role

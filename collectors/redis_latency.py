@@ -11,6 +11,7 @@ import decimal
 from typing import Any, ClassVar
 
 from collectors.base import CollectContext, Tier, Unsupported
+from collectors.linememo import LineMemo
 from collectors.redis_info import COMMANDSTATS_SCRATCH, parse_commandstats
 from collectors.redis_reply import ReplyFormatError, check_reply, run_command
 from monitor.model import MetricType, SampleBatch
@@ -80,13 +81,18 @@ def parse_latency_latest(reply: Any, out: SampleBatch) -> int:
 
 
 def parse_latency_histogram(
-    reply: Any, out: SampleBatch, usec_sums: dict[str, tuple[float, float]] | None = None
+    reply: Any,
+    out: SampleBatch,
+    usec_sums: dict[str, tuple[float, float]] | None = None,
+    memo: LineMemo | None = None,
 ) -> int:
     """`LATENCY HISTOGRAM` → the `redis_commands_latencies_usec` histogram per `cmd`.
 
     Redis reports cumulative counts per power-of-two usec bucket, which is exactly a
     Prometheus histogram. `_sum` comes from INFO commandstats (`usec_sums`: cmd →
     (calls, usec)), as in redis_exporter; without it the sum is 0. Returns commands seen.
+    With `memo` (one per target), a command whose histogram and sum are unchanged since the
+    last reply is not converted again (collectors/linememo.py).
     """
     if not isinstance(reply, list) or len(reply) % 2:
         raise ReplyFormatError("LATENCY HISTOGRAM: expected a flat map of command → details")
@@ -96,32 +102,63 @@ def parse_latency_histogram(
         name, details = reply[i], reply[i + 1]
         if not isinstance(name, bytes) or not isinstance(details, list) or len(details) % 2:
             continue
-        # keys that are not strings (a garbled reply) are skipped, not hashed
-        fields = {
-            k: v for k, v in zip(details[::2], details[1::2], strict=True) if isinstance(k, bytes)
-        }
-        calls = fields.get(b"calls")
-        buckets = fields.get(b"histogram_usec")
-        if not isinstance(calls, int) or not isinstance(buckets, list) or len(buckets) % 2:
-            continue
-        if not all(isinstance(x, int) for x in buckets):
-            continue
-        cmd = name.decode("utf-8", "replace")
-        for j in range(0, len(buckets), 2):
-            out.add(
-                "redis_commands_latencies_usec_bucket",
-                float(buckets[j + 1]),
-                (("cmd", cmd), ("le", go_float_label(float(buckets[j])))),
-            )
-        out.add(
-            "redis_commands_latencies_usec_bucket", float(calls), (("cmd", cmd), ("le", "+Inf"))
-        )
-        out.add(
-            "redis_commands_latencies_usec_sum", usec_sums.get(cmd, (0.0, 0.0))[1], (("cmd", cmd),)
-        )
-        out.add("redis_commands_latencies_usec_count", float(calls), (("cmd", cmd),))
-        count += 1
+        key = _memo_key(name, details, usec_sums) if memo is not None else None
+        if memo is not None and key is not None:
+            if memo.replay(key, out) is not None:
+                count += 1
+                continue
+            start = len(out.names)
+            if _add_histogram(name, details, out, usec_sums):
+                count += 1
+            memo.remember(key, out, start)
+        elif _add_histogram(name, details, out, usec_sums):
+            count += 1
+    if memo is not None:
+        memo.roll()
     return count
+
+
+def _memo_key(
+    name: bytes, details: list[Any], usec_sums: dict[str, tuple[float, float]]
+) -> tuple[Any, ...] | None:
+    """The details as a hashable key (`calls`, n, `histogram_usec`, [flat ints]: one level of
+    nesting, and tuple() runs at C speed), with the sum; None for a garbled entry."""
+    key = (
+        name,
+        tuple(tuple(v) if isinstance(v, list) else v for v in details),
+        usec_sums.get(name.decode("utf-8", "replace")),
+    )
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _add_histogram(
+    name: bytes, details: list[Any], out: SampleBatch, usec_sums: dict[str, tuple[float, float]]
+) -> bool:
+    # keys that are not strings (a garbled reply) are skipped, not hashed
+    fields = {
+        k: v for k, v in zip(details[::2], details[1::2], strict=True) if isinstance(k, bytes)
+    }
+    calls = fields.get(b"calls")
+    buckets = fields.get(b"histogram_usec")
+    if not isinstance(calls, int) or not isinstance(buckets, list) or len(buckets) % 2:
+        return False
+    if not all(isinstance(x, int) for x in buckets):
+        return False
+    cmd = name.decode("utf-8", "replace")
+    for j in range(0, len(buckets), 2):
+        out.add(
+            "redis_commands_latencies_usec_bucket",
+            float(buckets[j + 1]),
+            (("cmd", cmd), ("le", go_float_label(float(buckets[j])))),
+        )
+    out.add("redis_commands_latencies_usec_bucket", float(calls), (("cmd", cmd), ("le", "+Inf")))
+    out.add("redis_commands_latencies_usec_sum", usec_sums.get(cmd, (0.0, 0.0))[1], (("cmd", cmd),))
+    out.add("redis_commands_latencies_usec_count", float(calls), (("cmd", cmd),))
+    return True
 
 
 class LatencyLatestCollector:
@@ -162,6 +199,9 @@ class LatencyHistogramCollector:
         ),
     }
 
+    def __init__(self) -> None:
+        self._memo = LineMemo()  # one collector per target: the memo is this target's
+
     def prefetch(self, ctx: CollectContext) -> list[tuple[Any, ...]]:
         caps = ctx.capabilities
         if (caps.version and not caps.at_least(7)) or not caps.allows("latency histogram"):
@@ -188,4 +228,4 @@ class LatencyHistogramCollector:
             check_reply(histogram, ctx, "LATENCY HISTOGRAM")
             check_reply(commandstats, ctx, "INFO commandstats")
             sums = parse_commandstats(commandstats.decode("utf-8", "replace"))
-        parse_latency_histogram(histogram, out, sums)
+        parse_latency_histogram(histogram, out, sums, self._memo)

@@ -12,10 +12,11 @@ as they are.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from collectors.base import Collector
 from monitor.discovery import ClusterTopology, diff_topologies, node_targets, read_topology
@@ -160,17 +161,31 @@ class Fleet:
 
     async def _add_seeds(self, seeds: list[Target]) -> FleetChange:
         change = FleetChange()
-        for seed in seeds:
+        groups = {i: _SentinelSet(seed=s) for i, s in enumerate(seeds) if s.sentinel is not None}
+        # Every seed's topology is read at once (at most READS_AT_ONCE at a time), then
+        # applied in the seeds' order: 1,000 seeds, some of them hanging until their
+        # timeout, are read in seconds, not one after the other.
+        reads = await _gather_bounded(
+            [
+                self._read_sentinels(groups[i])
+                if i in groups
+                else self._read_topology([seed])
+                if seed.kind is TargetKind.REDIS and seed.discover
+                else _nothing()
+                for i, seed in enumerate(seeds)
+            ]
+        )
+        for i, seed in enumerate(seeds):
             if seed.sentinel is not None:
                 # polled even when no Sentinel answers yet: they show (and alert) as down
-                group = _SentinelSet(seed=seed)
+                group = groups[i]
                 self._sentinel_sets[set_name(seed)] = group
-                part = self._apply_sentinels(group, await self._read_sentinels(group))
+                part = self._apply_sentinels(group, reads[i])  # type: ignore[arg-type]
                 change.added += part.added
                 continue
             if seed.kind is TargetKind.REDIS and seed.discover:
-                topology = await self._read_topology([seed])
-                if topology is not None:
+                topology = reads[i]
+                if isinstance(topology, ClusterTopology):
                     cluster = _Cluster(seed=seed)
                     self._clusters[seed.name or seed.instance] = cluster
                     change_part = self._apply(cluster, topology)
@@ -185,15 +200,22 @@ class Fleet:
     async def refresh(self) -> FleetChange:
         """Re-read every cluster's topology and apply what changed."""
         change = FleetChange()
-        for cluster in self._clusters.values():
-            candidates = [cluster.seed] + [
-                self.pollers[i].target for i in sorted(cluster.members) if i in self.pollers
+        clusters = list(self._clusters.values())
+        groups = list(self._sentinel_sets.values())
+        topologies = await _gather_bounded(
+            [
+                self._read_topology(
+                    [cluster.seed]
+                    + [self.pollers[i].target for i in sorted(cluster.members) if i in self.pollers]
+                )
+                for cluster in clusters
             ]
-            topology = await self._read_topology(candidates)
+        )
+        for cluster, topology in zip(clusters, topologies, strict=True):
             if topology is not None:
                 change.extend(self._apply(cluster, topology))
-        for group in self._sentinel_sets.values():
-            sentinel_topology = await self._read_sentinels(group)
+        sentinel_topologies = await _gather_bounded([self._read_sentinels(g) for g in groups])
+        for group, sentinel_topology in zip(groups, sentinel_topologies, strict=True):
             if sentinel_topology is not None:
                 change.extend(self._apply_sentinels(group, sentinel_topology))
         return change
@@ -359,3 +381,23 @@ def _differs(topology: SentinelTopology | None, view: tuple[tuple[str, str, floa
         if replicas != len(master.replicas):
             return True
     return False
+
+
+#: topology reads (connect, CLUSTER SHARDS or SENTINEL queries) running at once
+READS_AT_ONCE = 32
+T = TypeVar("T")
+
+
+async def _nothing() -> None:
+    return None
+
+
+async def _gather_bounded(reads: list[Awaitable[T]]) -> list[T]:
+    """Await every read, at most READS_AT_ONCE at a time; results in the reads' order."""
+    gate = asyncio.Semaphore(READS_AT_ONCE)
+
+    async def one(read: Awaitable[T]) -> T:
+        async with gate:
+            return await read
+
+    return list(await asyncio.gather(*(one(r) for r in reads)))

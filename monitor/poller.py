@@ -210,7 +210,11 @@ class TargetPoller:
         slow_due = now >= self._slow_due_at
         if slow_due:
             self._slow_due_at = now + self._slow_interval_s
-        due: list[Collector] = []
+        # Parts go into the batch in collector order whether they come from the server or
+        # from the slow tier's cache: the same series in the same order poll after poll is
+        # what keeps the store's append on its fast path (no layout change).
+        due: list[tuple[Collector, SampleBatch]] = []
+        parts: list[SampleBatch] = []
         for collector in self._collectors:
             name = collector.name
             if name in self._skipped:
@@ -218,13 +222,15 @@ class TargetPoller:
             if collector.tier is Tier.SLOW and not slow_due:
                 cached = self._slow_cache.get(name)
                 if cached is not None:
-                    batch.extend(cached)
+                    parts.append(cached)
                 continue
-            due.append(collector)
-        served = await _prefetch(conn, ctx, due)
-        for collector in due:
-            name = collector.name
             part = SampleBatch(ts_ms=batch.ts_ms, target_labels=batch.target_labels)
+            due.append((collector, part))
+            parts.append(part)
+        served = await _prefetch(conn, ctx, [collector for collector, _ in due])
+        failed: set[int] = set()
+        for collector, part in due:
+            name = collector.name
             try:
                 await collector.collect(served, ctx, part)
             except Unsupported as exc:
@@ -232,6 +238,7 @@ class TargetPoller:
                 self._skipped[name] = reason
                 self._skipped_at[name] = time.monotonic()
                 log.warning("%s: collector %s switched off: %s", self.target.url, name, reason)
+                failed.add(id(part))
                 continue
             except (OSError, ConnectionError, EOFError, TimeoutError):
                 raise
@@ -243,10 +250,13 @@ class TargetPoller:
                     log.warning("%s: collector %s failed: %s", self.target.url, name, message)
                 self._error_counts[name] = self._error_counts.get(name, 0) + 1
                 self._slow_cache.pop(name, None)
+                failed.add(id(part))
                 continue
             if collector.tier is Tier.SLOW:
                 self._slow_cache[name] = part
-            batch.extend(part)
+        for part in parts:
+            if id(part) not in failed:
+                batch.extend(part)
         for contribute in self._contributors:
             try:
                 contribute(self.target, batch)

@@ -153,6 +153,7 @@ class Runtime:
             self.config.global_.discovery_interval_s,
             mark_stale=self._mark_stale,
             on_skipped=getattr(self.observer, "observe_skipped_run", None),
+            on_slot=getattr(self.observer, "observe_slot", None),
         )
         await self.scheduler.start()
         if self.store is not None and hasattr(self.store, "maintain"):

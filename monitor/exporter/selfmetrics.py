@@ -40,6 +40,15 @@ _METADATA: dict[str, tuple[MetricType, str]] = {
         "Scheduled runs skipped because the job's previous run was still going (a poll, "
         "hot-key step or store maintenance slower than its interval).",
     ),
+    "cachewatch_scheduler_polls_due_total": (
+        MetricType.COUNTER,
+        "Polls due on the scheduler's grid (one per target and interval).",
+    ),
+    "cachewatch_scheduler_polls_late_total": (
+        MetricType.COUNTER,
+        "Polls due on the grid that did not start on their slot: started more than a tenth "
+        "of the interval late, skipped (the previous poll still ran) or missed.",
+    ),
 }
 
 
@@ -58,6 +67,14 @@ class SelfMetrics:
         self._store_write_errors = 0
         self._targets = 0
         self._skipped_runs: dict[str, int] = {}
+        self._polls_due = 0
+        self._polls_late = 0
+
+    def observe_slot(self, due: int, late: int) -> None:
+        """A slot of the poll grid fired: `due` polls were due, `late` of them not on it."""
+        with self._lock:
+            self._polls_due += due
+            self._polls_late += late
 
     def observe_skipped_run(self, job: str) -> None:
         with self._lock:
@@ -113,6 +130,8 @@ class SelfMetrics:
             batch.add("cachewatch_store_series", self._store_series)
             batch.add("cachewatch_store_write_errors_total", self._store_write_errors)
             batch.add("cachewatch_targets", self._targets)
+            batch.add("cachewatch_scheduler_polls_due_total", self._polls_due)
+            batch.add("cachewatch_scheduler_polls_late_total", self._polls_late)
             for job in sorted(self._skipped_runs):
                 batch.add(
                     "cachewatch_scheduler_skipped_runs_total",

@@ -152,3 +152,35 @@ def test_a_connection_opened_after_close_is_closed_at_once() -> None:
     batch = asyncio.run(scenario())
     assert opened.closed
     assert sample(batch, "redis_up") == 0.0
+
+
+class _Emits:
+    """A collector that adds one sample named after itself."""
+
+    kinds: ClassVar[frozenset[TargetKind]] = frozenset({TargetKind.REDIS})
+
+    def __init__(self, name: str, tier: Tier) -> None:
+        self.name = name
+        self.tier = tier
+
+    async def collect(self, conn: Any, ctx: CollectContext, out: SampleBatch) -> None:
+        out.add(f"x_{self.name}", 1.0)
+
+
+def test_a_batch_keeps_its_order_whether_the_slow_tier_ran_or_came_from_its_cache() -> None:
+    """The store appends a batch with last poll's series in last poll's order on its fast
+    path; a slow tier that moved to the front between its runs changed the layout twice a
+    minute per target."""
+    collectors = [_Emits("a", Tier.FAST), _Emits("slow", Tier.SLOW), _Emits("b", Tier.FAST)]
+    poller = make_poller([CannedConnection([])], collectors)
+
+    async def run() -> list[list[str]]:
+        orders = [(await poller.poll()).names]  # the slow tier runs
+        orders.append((await poller.poll()).names)  # ... and comes from its cache
+        poller._slow_due_at = 0.0  # the slow tier is due again
+        orders.append((await poller.poll()).names)
+        return orders
+
+    first, cached, again = asyncio.run(run())
+    assert first[:3] == ["x_a", "x_slow", "x_b"]
+    assert cached == first and again == first

@@ -59,7 +59,7 @@ def test_a_job_slower_than_its_interval_is_counted_not_logged(
         await scheduler.stop()
         return dict(scheduler.skipped_runs)
 
-    with caplog.at_level(logging.DEBUG, logger="apscheduler"):
+    with caplog.at_level(logging.DEBUG, logger="cachewatch.scheduler"):
         skipped = asyncio.run(run())
     assert skipped["slowtask"] >= 3
     noisy = [r for r in caplog.records if r.levelno >= logging.WARNING]
@@ -74,3 +74,65 @@ def test_a_job_slower_than_its_interval_is_counted_not_logged(
 
 def _columns(batch: object) -> tuple[list[str], list[object], list[float]]:
     return batch.names, batch.labels, batch.values  # type: ignore[attr-defined]
+
+
+def test_phase_groups_quantise_offsets_onto_a_few_slots() -> None:
+    from monitor.scheduler import phase_groups, slot_offset_s
+
+    assert phase_groups(1.0) == 4 and phase_groups(10.0) == 40 and phase_groups(0.1) == 1
+    offsets = {slot_offset_s(f"10.0.0.{i}:6379", 10.0) for i in range(500)}
+    # 1,000 targets at 10 s wake the loop 40 times per interval, not 1,000 times
+    assert len(offsets) == 40
+    assert all(o >= 0 and round(o / 0.25, 6).is_integer() for o in offsets)
+    for i in range(50):
+        raw = phase_offset_s(f"10.0.0.{i}:6379", 1.0)
+        assert 0 <= raw - slot_offset_s(f"10.0.0.{i}:6379", 1.0) < 0.25
+
+
+class _RecordingPoller:
+    """Stands in for a TargetPoller: records the timestamps it was polled with."""
+
+    def __init__(self, url: str) -> None:
+        from monitor.poller import TargetStatus
+        from monitor.targets import parse_target_url
+
+        self.target = parse_target_url(url, interval_s=0.5, timeout_s=0.4)
+        self.status = TargetStatus(target=self.target)
+        self.stamps: list[int] = []
+
+    async def poll(self, ts_ms: int | None = None) -> None:
+        assert ts_ms is not None
+        self.stamps.append(ts_ms)
+
+    async def close(self) -> None:
+        pass
+
+
+def test_polls_are_stamped_on_their_target_s_grid_and_counted() -> None:
+    from monitor.fleet import Fleet
+    from monitor.scheduler import PollScheduler, slot_offset_s
+
+    pollers = [_RecordingPoller(f"redis://10.0.0.{i}:6379") for i in range(12)]
+
+    async def run() -> PollScheduler:
+        fleet = Fleet([], lambda target: [])
+        for poller in pollers:
+            fleet.pollers[poller.target.key] = poller  # type: ignore[assignment]
+        slots: list[tuple[int, int]] = []
+        scheduler = PollScheduler(fleet, on_slot=lambda due, late: slots.append((due, late)))
+        await scheduler.start()
+        deadline = time.monotonic() + 20
+        while min(len(p.stamps) for p in pollers) < 4:
+            assert time.monotonic() < deadline, "the grid never fired"
+            await asyncio.sleep(0.05)
+        await scheduler.stop()
+        assert sum(due for due, _ in slots) == scheduler.polls_due
+        return scheduler
+
+    scheduler = asyncio.run(run())
+    assert scheduler.polls_due >= 12 * 3
+    for poller in pollers:
+        offset_ms = round(slot_offset_s(poller.target.instance, 0.5) * 1000)
+        # every stamp is a slot of this target's grid, each slot once, in order
+        assert all((ts - offset_ms) % 500 == 0 for ts in poller.stamps), poller.stamps
+        assert poller.stamps == sorted(set(poller.stamps))
