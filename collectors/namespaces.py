@@ -157,6 +157,7 @@ class NamespaceSampler:
 
     async def step(self, allowance: int) -> int:
         sent = spent = 0
+        worked = False  # a SCAN or samples this step (the pass's INFO keyspace is not)
         if self.resting:
             return 0
         if self._pass_began is None:
@@ -169,14 +170,15 @@ class NamespaceSampler:
             while spent < allowance:
                 if self._current.queue:
                     n = await self._sample(conn, allowance - spent)
-                    sent, spent = sent + n, spent + n
+                    sent, spent, worked = sent + n, spent + n, True
                 elif self._scanned_all:
                     self._finish_pass()
                     break
-                elif spent + self.scan_cost > allowance and spent:
-                    break  # the SCAN waits for a step with room for it
+                elif spent + self.scan_cost > allowance and worked:
+                    break  # the SCAN waits for the next step (the caller carries the debt)
                 else:
                     sent, spent = sent + await self._scan(conn), spent + self.scan_cost
+                    worked = True
         except (ConnectionError, OSError, TimeoutError):
             await self.close()
             raise

@@ -95,3 +95,32 @@ def test_passes_rest_between_starts() -> None:
         asyncio.run(scenario())
     finally:
         server.stop()
+
+
+def test_a_pass_completes_at_the_floor_budget() -> None:
+    """At 20 commands a second a step cannot afford a SCAN (charged 50): the SCAN goes
+    ahead once a step and the debt is paid by the next steps, as the runner does."""
+    server = LocalRedis().start()
+
+    async def scenario() -> None:
+        with redis.Redis(port=server.port) as conn:
+            conn.mset({f"order:{i}": "o" for i in range(3000)})
+        sampler = NamespaceSampler(parse_target_url(server.url), NamespaceOptions())
+        credit, steps, spent = 0.0, 0, 0
+        try:
+            while sampler.report().passes == 0:
+                steps += 1
+                assert steps < 5000, "the pass never finished"
+                credit = min(credit + 20, 40)
+                if credit >= 1:
+                    used = await sampler.step(int(credit))
+                    credit, spent = credit - used, spent + used
+            assert sampler.report().rows[0].keys == pytest.approx(3000)
+            assert spent <= 20 * steps + 50  # the floor held on average (one SCAN of debt)
+        finally:
+            await sampler.close()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        server.stop()

@@ -165,8 +165,17 @@ def test_detail_says_why_no_hot_keys_are_ranked_and_samples_now(tmp_path: Path) 
                 head = app.screen.query_one("#hotkeys-sampled", Static)
                 table = app.screen.query_one("#hotkeys-table", VimTable)
                 for _ in range(3):  # the in-process load can starve on a loaded machine: again
+                    before = str(head.render())
                     await pilot.press("x")
-                    await until(pilot, lambda: "sampling" in str(head.render()))
+                    # "sampling" while it runs; a quick sample may be over before a refresh
+                    # shows that, so a new "sampled now" line counts too
+                    await until(
+                        pilot,
+                        lambda b=before: (
+                            "sampling" in (now := str(head.render()))  # type: ignore[misc]
+                            or (now != b and "sampled now" in now)
+                        ),
+                    )
                     await until(pilot, lambda: "sampled now" in str(head.render()), 30)
                     if table.row_count >= 3:
                         break

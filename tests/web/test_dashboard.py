@@ -15,6 +15,7 @@ from selenium.common.exceptions import (
     StaleElementReferenceException,
 )
 
+from tests.loads import fill_keys, run_loads, zipf_keys, zipf_load
 from tests.web.conftest import (
     PASSWORD,
     TARGET_PASSWORD,
@@ -294,17 +295,27 @@ def test_hot_keys_page_lists_the_workloads_keys(served: Served, browser: Any) ->
 
 
 def test_hot_keys_sample_now_takes_a_bounded_sample(served: Served, browser: Any) -> None:
-    open_page(browser, served, "/hotkeys")
-    pick_option(browser, "hotkeys-sample-target", served.redis.address)
-    click_centred(browser, browser.find_element("id", "hotkeys-sample-run"))
-    panel = wait_for(
-        lambda: (
-            "Sampled now" in browser.find_element("id", "hotkeys-sample").text
-            and browser.find_element("id", "hotkeys-sample")
-        ),
-        timeout_s=90,
-        what="the sample's result",
-    )
+    # a steady load while it samples: the fleet's workload sends one pipeline every 0.5 s,
+    # which a 100 ms burst catches only now and then on a quiet machine
+    keys = zipf_keys(200)
+    fill_keys(served.redis.port, keys)
+    stop, threads = run_loads((zipf_load, (served.redis.port, keys)))
+    try:
+        open_page(browser, served, "/hotkeys")
+        pick_option(browser, "hotkeys-sample-target", served.redis.address)
+        click_centred(browser, browser.find_element("id", "hotkeys-sample-run"))
+        panel = wait_for(
+            lambda: (
+                "Sampled now" in browser.find_element("id", "hotkeys-sample").text
+                and browser.find_element("id", "hotkeys-sample")
+            ),
+            timeout_s=90,
+            what="the sample's result",
+        )
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(10)
     text = panel.text
     # noeviction: nothing cheaper ranks keys, so a MONITOR sample, saying what it rests on
     # and what it cost
