@@ -9,7 +9,7 @@ no poller, no hot-key detector, no doctor and its namespace sampler, no `/scrape
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from monitor.config import Config
 
@@ -47,3 +47,13 @@ def announcement(upstream: UpstreamTargets, view: UpstreamView) -> str:
         return f"{head}; {view.error} ({again})"
     up = sum(1 for t in view.targets if t.health.value == "up")
     return f"{head}; {len(view.targets)} target(s) listed there, {up} up"
+
+
+def open_announced(config: Config, stream: TextIO) -> UpstreamTargets | None:
+    """A reader's upstream, with what it said on its first look (reachable or not) written
+    to `stream`; None when `config` is not a reader's. ValueError for a bad upstream."""
+    if not is_reader(config):
+        return None
+    upstream = open_upstream(config)
+    print(announcement(upstream, upstream.refresh()), file=stream, flush=True)
+    return upstream

@@ -25,7 +25,7 @@ from monitor.commands.common import (
 )
 from monitor.commands.extras import require_extra
 from monitor.config import ConfigError
-from monitor.readernode import announcement, is_reader, open_upstream
+from monitor.readernode import is_reader, open_announced
 
 __all__ = ["add_parser", "run"]
 
@@ -92,14 +92,10 @@ def run(args: argparse.Namespace) -> int:
         check_listen(listen, web.auth, web.allow_insecure_listen or args.allow_insecure_listen)
     except (InsecureListenError, ListenError) as exc:
         return fail(str(exc))
-    upstream = None
-    if is_reader(config):
-        try:
-            upstream = open_upstream(config)
-        except ValueError as exc:
-            return fail(str(exc))
-        # it announces what the upstream said on its first look, reachable or not
-        print(announcement(upstream, upstream.refresh()), flush=True)
+    try:
+        upstream = open_announced(config, sys.stdout)
+    except ValueError as exc:
+        return fail(str(exc))
     runtime = Runtime(config)
     # a reader polls nothing: no hot-key detectors or namespace samplers (they talk to
     # servers), and no doctor (its findings ride on polls); its alert rules read the upstream

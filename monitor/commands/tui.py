@@ -23,7 +23,7 @@ from pathlib import Path
 from monitor.commands.common import add_config_options, duration_arg, fail, resolve_config
 from monitor.commands.extras import require_extra
 from monitor.config import ConfigError
-from monitor.readernode import announcement, is_reader, open_upstream
+from monitor.readernode import open_announced
 
 __all__ = ["add_parser", "run"]
 
@@ -102,13 +102,10 @@ def run(args: argparse.Namespace) -> int:
             return fail("\n".join(exc.problems))
         except HotKeysSettingsError as exc:
             return fail(str(exc))
-        upstream = None
-        if is_reader(config):
-            try:
-                upstream = open_upstream(config)
-            except ValueError as exc:
-                return fail(str(exc))
-            print(announcement(upstream, upstream.refresh()), file=sys.stderr, flush=True)
+        try:
+            upstream = open_announced(config, sys.stderr)
+        except ValueError as exc:
+            return fail(str(exc))
         _log_to(args.log)
         from monitor.readmodel import LocalSource
         from monitor.readmodel.reader import ReaderSource
