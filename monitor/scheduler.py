@@ -144,6 +144,9 @@ class PollScheduler:
         self._last_discovery_request = 0.0
         self._running: set[asyncio.Task[object]] = set()  # jobs in flight, for stop()
         self._in_flight: set[str] = set()  # keys (`Target.key`) of the targets polled now
+        #: the slot each target was last polled for: a first poll stamped with the slot just
+        #: ahead (within the clock tolerance) is not polled again when its group fires there
+        self._last_slot_ms: dict[str, int] = {}
 
     async def start(self) -> None:
         """Start inside the running event loop, with every poller the fleet has."""
@@ -287,8 +290,9 @@ class PollScheduler:
 
     async def _poll_body(self, key: str, ts_ms: int) -> None:
         poller = self.fleet.pollers.get(key)
-        if poller is None:
-            return
+        if poller is None or ts_ms <= self._last_slot_ms.get(key, -1):
+            return  # gone, or this slot was polled already (one sample per slot)
+        self._last_slot_ms[key] = ts_ms
         await poller.poll(ts_ms)
         if self.fleet.wants_refresh(poller):
             self.request_discovery()
