@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from collectors.base import Collector
 from collectors.registry import collectors_for, load_collector_classes
+from monitor import gcpolicy
 from monitor.config import Config
 from monitor.exporter.selfmetrics import SelfMetrics
 from monitor.fleet import Fleet
@@ -162,6 +163,7 @@ class Runtime:
             self.scheduler.add_periodic("store-stats", _STORE_STATS_EVERY_S, self._report_store)
         for hook in self._on_started:
             await hook(self)
+        gcpolicy.settle()
 
     def _mark_stale(self, poller: TargetPoller) -> None:
         if self.store is not None:
