@@ -164,6 +164,7 @@ class Runtime:
         for hook in self._on_started:
             await hook(self)
         gcpolicy.settle()
+        gcpolicy.watch_pauses()
 
     def _mark_stale(self, poller: TargetPoller) -> None:
         if self.store is not None:
