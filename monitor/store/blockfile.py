@@ -42,6 +42,8 @@ MAGIC = b"CWBLK002"
 MAGIC_V1 = b"CWBLK001"
 _FOOTER = struct.Struct("<QIIII8s")
 _FOOTER_V1 = struct.Struct("<QIII8s")
+#: the series id of a series a scoped open skipped (no read asks for a negative id)
+_SKIPPED = -1
 
 
 class BlockError(ValueError):
@@ -165,7 +167,14 @@ class BlockReader:
     retention) is `retire()`d: its file is closed once the last reader `release()`s it.
     """
 
-    def __init__(self, path: Path, intern: Callable[[SeriesKey], int]) -> None:
+    def __init__(
+        self,
+        path: Path,
+        intern: Callable[[SeriesKey], int],
+        keep: Callable[[list[list[str]]], bool] | None = None,
+    ) -> None:
+        """`keep` (a scoped read-only open, `monitor.store.scope`) rules series out before
+        they are interned: their columns are never read."""
         self.path = path
         self._users = 0
         self._retired = False
@@ -175,12 +184,14 @@ class BlockReader:
         except OSError as exc:
             raise BlockError(f"{path}: cannot open block: {exc}") from exc
         try:
-            self._load_index(intern)
+            self._load_index(intern, keep)
         except (BlockError, CodecError, ValueError, KeyError, TypeError, zlib.error) as exc:
             self._file.close()
             raise CorruptBlockError(f"{path}: corrupt block: {exc}") from exc
 
-    def _load_index(self, intern: Callable[[SeriesKey], int]) -> None:
+    def _load_index(
+        self, intern: Callable[[SeriesKey], int], keep: Callable[[list[list[str]]], bool] | None
+    ) -> None:
         fd = self._file.fileno()
         size = os.fstat(fd).st_size
         self.nbytes = size
@@ -210,7 +221,11 @@ class BlockReader:
         self.end_ms: int = header["end"]
         self.segments = [_Segment(*entry) for entry in header["segments"]]
         local_to_gid = np.array(
-            [intern(tuple(map(tuple, pairs))) for pairs in header["series"]], np.int64
+            [
+                intern(tuple(map(tuple, pairs))) if keep is None or keep(pairs) else _SKIPPED
+                for pairs in header["series"]
+            ],
+            np.int64,
         )
         seg_of_col = np.repeat(np.arange(len(self.segments)), header["columns"])
         gids = local_to_gid[table[0]] if table.shape[1] else np.empty(0, np.int64)
@@ -220,7 +235,7 @@ class BlockReader:
         self._offset = table[1][order]
         self._length = table[2][order]
         self._crc = crcs[order] if crcs is not None else None
-        self.series_ids = np.unique(gids)
+        self.series_ids = np.unique(gids) if keep is None else np.unique(gids[gids != _SKIPPED])
         self.samples: int = header["samples"]
 
     # -- sharing with readers ----------------------------------------------------------------
