@@ -47,12 +47,12 @@ class BlockSet:
         self,
         intern: Callable[[SeriesKey], int],
         window: tuple[int, int] | None = None,
-        keep: Callable[[list[list[str]]], bool] | None = None,
+        metrics: frozenset[str] | None = None,
     ) -> None:
         """Open every block; leftovers of unfinished writes go (a writer only), damaged
         blocks are set aside. A scoped read-only open (`monitor.store.scope`) passes the
-        `window` its reads fall in, and `keep` to rule series out: blocks outside the window
-        are only listed (`UnopenedBlock`), their index never loaded."""
+        `window` its reads fall in and the `metrics` they select (None: any): blocks outside
+        the window are only listed (`UnopenedBlock`), their index never loaded."""
         for tier, readers in self._readers.items():
             if not self.read_only:
                 for leftover in (self.path / tier).glob("*.tmp"):
@@ -63,7 +63,7 @@ class BlockSet:
                     readers.append(UnopenedBlock(file, tier, *span))
                     continue
                 try:
-                    readers.append(BlockReader(file, intern, keep))
+                    readers.append(BlockReader(file, intern, metrics))
                 except BlockError as exc:
                     if file.exists():  # else compacted away by the writer meanwhile
                         self.set_aside(tier, file, str(exc))

@@ -187,7 +187,7 @@ class EmbeddedStore:
             self._blocks.load(self._index.intern)
         else:
             window = (scope.start_ms, scope.end_ms)
-            self._blocks.load(self._index.intern, window, scope.pairs_filter())
+            self._blocks.load(self._index.intern, window, scope.metric_names())
         raw = self._blocks.readers(RAW)
         if raw:
             self._head.min_ts = max(b.end_ms for b in raw)

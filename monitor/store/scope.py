@@ -83,14 +83,6 @@ class ReadScope:
         needles = [re.escape(label_needle("__name__", name)) for name in sorted(names)]
         return re.compile(b"|".join(needles) or b"(?!)")  # (?!) matches nothing
 
-    def pairs_filter(self) -> Callable[[list[list[str]]], bool] | None:
-        """The same test on a block's series (label pairs as its index stores them)."""
-        names = self.metric_names()
-        if names is None:
-            return None
-        wanted = [["__name__", name] for name in sorted(names)]
-        return lambda pairs: any(pair in pairs for pair in wanted)
-
 
 class ScopedStore:
     """A store opened for `scope` (`EmbeddedStore.open(..., scope=scope)`), answering the

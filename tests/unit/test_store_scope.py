@@ -3,6 +3,7 @@ whole read-only open does, beside a live writer; anything else goes to the whole
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from monitor.model import Matcher, SampleBatch
 from monitor.store import EmbeddedStore, RollupTier, StoreConfig
+from monitor.store.blockfile import _series_of
 from monitor.store.blockset import UnopenedBlock
 from monitor.store.scope import ReadScope, ScopedStore
 
@@ -29,8 +31,11 @@ END = T0 + (SECONDS - 1) * 1000
 def _poll(i: int, instance: str) -> SampleBatch:
     """What target `instance` reports at second `i`: series that come and go mid-chunk
     (widening a segment, or ending one with stale markers) as commands and clients do."""
-    batch = SampleBatch(T0 + i * 1000, (("instance", instance), ("service", "api")))
-    scale = {"a": 1.0, "b": 2.0, "c": 3.0}[instance]
+    labels = (("instance", instance), ("service", "api"))
+    if instance == "d":  # a label value that looks like the index's JSON around a series
+        labels += (("zone", 'x"]],[["__name__","commands_total"],["é]],[[\\'),)
+    batch = SampleBatch(T0 + i * 1000, labels)
+    scale = {"a": 1.0, "b": 2.0, "c": 3.0, "d": 4.0}[instance]
     batch.add("commands_total", scale * i, (("cmd", "get"),))
     if i % 170 > 40:  # appears mid-chunk, then goes away
         batch.add("commands_total", scale * i / 2, (("cmd", "set"),))
@@ -47,7 +52,7 @@ def live_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     path = tmp_path_factory.mktemp("scope") / "store"
     writer = EmbeddedStore.open(path, SMALL)
     for i in range(SECONDS):
-        for instance in ("a", "b", "c"):
+        for instance in ("a", "b", "c", "d"):
             if instance == "b" and (500 <= i < 530 or 930 <= i < 945):
                 continue  # a target down for a while (in a block, then in the head)
             writer.append(_poll(i, instance))
@@ -181,3 +186,26 @@ def test_scope_covers_only_its_reads_or_narrower_ones() -> None:
 def test_only_a_read_only_open_can_be_scoped(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="read-only"):
         EmbeddedStore.open(tmp_path / "s", SMALL, scope=ReadScope.of([]))
+
+
+def _header(series: list[list[list[str]]]) -> bytes:
+    """A block index header as `blockfile._write` writes it."""
+    header = {"tier": "raw", "start": 0, "end": 1, "series": series}
+    header.update(segments=[[1, 0, 0, 8, 4, 0]], columns=[len(series)], samples=len(series))
+    return json.dumps(header, separators=(",", ":")).encode()
+
+
+def test_a_block_index_gives_the_series_of_some_metrics_without_decoding_the_rest() -> None:
+    series = [
+        [["__name__", "up"], ["instance", "a"]],
+        [["__name__", "x"], ["instance", "a"]],
+        [["Zone", "é"], ["__name__", "x"], ["instance", 'b"]']],  # name not first
+        [["__name__", "x_total"], ["instance", "a"]],
+        [["__name__", "x"], ["instance", "c"]],
+    ]
+    rest, picked = _series_of(_header(series), frozenset({"x", "up"}), len(series))
+    assert picked == {0: series[0], 1: series[1], 2: series[2], 4: series[4]}
+    assert rest["segments"] == [[1, 0, 0, 8, 4, 0]] and rest["samples"] == len(series)
+    # a value holding what separates two series: counted, found out, decoded the slow way
+    tricky = [*series, [["__name__", "y"], ["v", "]],[["]]]
+    assert _series_of(_header(tricky), frozenset({"x"}), len(tricky)) is None
