@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
         )
     try:
         # only what the expression reads is loaded: opening a whole store of 1,000 targets
-        # read-only costs seconds (docs/STORE.md, "Reading beside a writer")
+        # read-only costs seconds (docs/STORE.md, one writer, many readers)
         store = open_existing_store(config, reads_of(args.expr, end_ms, range_ms, step_ms))
     except NoStoreError as exc:
         return fail(str(exc))
