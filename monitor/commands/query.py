@@ -22,6 +22,7 @@ from monitor.commands.common import (
     resolve_config,
 )
 from monitor.commands.query_hints import empty_result_hints
+from monitor.commands.query_scope import evaluate, reads_of
 from monitor.commands.tables import aligned, label_text
 from monitor.config import Config, ConfigError
 from monitor.query import Engine, QueryError, QueryResult
@@ -103,22 +104,22 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         return fail(str(exc))
     end_ms = args.at if args.at is not None else round(time.time() * 1000)
+    range_ms = None if args.range_s is None else round(args.range_s * 1000)
+    step_ms = 0
+    if range_ms is not None:
+        step_ms = (
+            round(args.step * 1000)
+            if args.step is not None
+            else max(1000, range_ms // _DEFAULT_POINTS)
+        )
     try:
-        store = open_existing_store(config)
+        # only what the expression reads is loaded: opening a whole store of 1,000 targets
+        # read-only costs seconds (docs/STORE.md, one writer, many readers)
+        store = open_existing_store(config, reads_of(args.expr, end_ms, range_ms, step_ms))
     except NoStoreError as exc:
         return fail(str(exc))
     try:
-        engine = Engine(store)
-        if args.range_s is None:
-            result = engine.instant(args.expr, end_ms)
-        else:
-            range_ms = round(args.range_s * 1000)
-            step_ms = (
-                round(args.step * 1000)
-                if args.step is not None
-                else max(1000, range_ms // _DEFAULT_POINTS)
-            )
-            result = engine.range(args.expr, end_ms - range_ms, end_ms, step_ms)
+        result = evaluate(Engine(store), args.expr, end_ms, range_ms, step_ms)
         hints = [] if not _is_empty(result) else _hints(store, config, args.expr, end_ms, args)
     except QueryError as exc:
         return fail(

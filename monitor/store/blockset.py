@@ -12,10 +12,12 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
+
 from monitor.store.blockfile import BlockError, BlockReader
 from monitor.store.series_index import SeriesKey
 
-__all__ = ["BlockSet", "CORRUPT"]
+__all__ = ["BlockSet", "CORRUPT", "UnopenedBlock"]
 
 log = logging.getLogger("monitor.store.embedded")
 CORRUPT = "corrupt"
@@ -41,16 +43,27 @@ class BlockSet:
             for reader in readers:
                 yield tier, reader
 
-    def load(self, intern: Callable[[SeriesKey], int]) -> None:
+    def load(
+        self,
+        intern: Callable[[SeriesKey], int],
+        window: tuple[int, int] | None = None,
+        metrics: frozenset[str] | None = None,
+    ) -> None:
         """Open every block; leftovers of unfinished writes go (a writer only), damaged
-        blocks are set aside."""
+        blocks are set aside. A scoped read-only open (`monitor.store.scope`) passes the
+        `window` its reads fall in and the `metrics` they select (None: any): blocks outside
+        the window are only listed (`UnopenedBlock`), their index never loaded."""
         for tier, readers in self._readers.items():
             if not self.read_only:
                 for leftover in (self.path / tier).glob("*.tmp"):
                     leftover.unlink()
             for file in sorted((self.path / tier).glob("*.blk")):
+                span = _window_of(file) if window is not None else None
+                if window is not None and span is not None and not _overlaps(span, window):
+                    readers.append(UnopenedBlock(file, tier, *span))
+                    continue
                 try:
-                    readers.append(BlockReader(file, intern))
+                    readers.append(BlockReader(file, intern, metrics))
                 except BlockError as exc:
                     if file.exists():  # else compacted away by the writer meanwhile
                         self.set_aside(tier, file, str(exc))
@@ -147,6 +160,48 @@ class BlockSet:
     def close(self) -> None:
         for _, reader in self:
             reader.retire()
+
+
+class UnopenedBlock(BlockReader):
+    """A block outside the window of a scoped read-only open: its window (from its file
+    name, which `block_name` writes from the same numbers as its header) still counts when
+    the store chooses the tiers a read starts from; its index is never loaded, and no read
+    pins it (none of the scope's reads overlaps it). A damaged one is found by the next
+    whole open."""
+
+    def __init__(self, path: Path, tier: str, start_ms: int, end_ms: int) -> None:
+        # nothing of the file is read: BlockReader.__init__ would load its index
+        self.path = path
+        self.tier = tier
+        self.start_ms = start_ms
+        self.end_ms = end_ms
+        self.nbytes = file_size(path)
+        self.samples = 0
+        self.segments = []
+        self.series_ids = np.empty(0, np.int64)
+
+    def acquire(self) -> bool:
+        return False
+
+    def release(self) -> None:
+        pass
+
+    def retire(self) -> None:
+        pass
+
+
+def _window_of(file: Path) -> tuple[int, int] | None:
+    """(start, end) from a block's name (`block_name`); None for a name it did not write."""
+    start, _, end = file.stem.partition("-")
+    if not (start.isdigit() and end.isdigit()):
+        return None
+    return int(start), int(end)
+
+
+def _overlaps(span: tuple[int, int], window: tuple[int, int]) -> bool:
+    """Whether a block of `span` can hold samples a read of `window` returns (the test
+    `pin` makes)."""
+    return span[1] > window[0] and span[0] <= window[1]
 
 
 def file_size(path: Path) -> int:

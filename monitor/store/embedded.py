@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -41,10 +42,18 @@ from monitor.store.head import ColumnSource, Head, HeadView, RollupPart
 from monitor.store.health import WriteHealth
 from monitor.store.lock import LockStatus, StoreLock, StoreLockedError
 from monitor.store.merge import merge_parts, merge_segments, read_block_parts
-from monitor.store.recovery import replay_into
+from monitor.store.recovery import ScopedHead, replay_into, replay_scoped
+from monitor.store.scope import ReadScope
 from monitor.store.segment import EncodedSegment
 from monitor.store.series_index import SeriesIndex, SeriesKey
-from monitor.store.wal import WalWriter, latest_wal, replay_wal, wal_path, write_snapshot
+from monitor.store.wal import (
+    WalWriter,
+    latest_wal,
+    read_frames,
+    replay_wal,
+    wal_path,
+    write_snapshot,
+)
 
 __all__ = ["EmbeddedStore", "StoreLockedError"]
 
@@ -52,6 +61,8 @@ log = logging.getLogger(__name__)
 RAW = "raw"
 _COUNTER_SUFFIXES = ("_total", "_bucket", "_count", "_sum")
 T = TypeVar("T")
+#: frames of the log decompressed ahead of a read-only replay, in a thread
+_FRAMES_AHEAD = 2
 
 
 @dataclass
@@ -123,23 +134,38 @@ class EmbeddedStore:
 
     @classmethod
     def open(
-        cls, path: Path, config: StoreConfig | None = None, read_only: bool = False
+        cls,
+        path: Path,
+        config: StoreConfig | None = None,
+        read_only: bool = False,
+        scope: ReadScope | None = None,
     ) -> EmbeddedStore:
         """Open for writing (one process at a time: a second writer gets `StoreLockedError`)
         or, with `read_only`, to read a store that another process may be writing: nothing
-        on disk is changed and the writer's latest flushed samples are visible."""
+        on disk is changed and the writer's latest flushed samples are visible.
+
+        A read-only open with a `scope` loads only what the scope's reads need and answers
+        only those (`monitor.store.scope`; wrap it in a `ScopedStore`)."""
         path = Path(path)
+        if scope is not None and not read_only:
+            raise ValueError("only a read-only open can be scoped")
         with _collector_paused():
-            return cls._open(path, config, read_only)
+            return cls._open(path, config, read_only, scope)
 
     @classmethod
-    def _open(cls, path: Path, config: StoreConfig | None, read_only: bool) -> EmbeddedStore:
+    def _open(
+        cls, path: Path, config: StoreConfig | None, read_only: bool, scope: ReadScope | None
+    ) -> EmbeddedStore:
         if read_only:
             if not (path / "wal").is_dir():
                 raise FileNotFoundError(f"no store at {path}")
             store = cls(path, config or StoreConfig(), read_only=True)
-            store._load_blocks()
-            store._replay_read_only()
+            if scope is not None:
+                store._head = ScopedHead(
+                    store._index, store.config, store._wal_add, store._is_counter
+                )
+            store._load_blocks(scope)
+            store._replay_read_only(scope)
             return store
         path.mkdir(parents=True, exist_ok=True)
         lock = StoreLock(path)
@@ -156,8 +182,12 @@ class EmbeddedStore:
         return store
 
     # -- opening ---------------------------------------------------------------------------
-    def _load_blocks(self) -> None:
-        self._blocks.load(self._index.intern)
+    def _load_blocks(self, scope: ReadScope | None = None) -> None:
+        if scope is None:
+            self._blocks.load(self._index.intern)
+        else:
+            window = (scope.start_ms, scope.end_ms)
+            self._blocks.load(self._index.intern, window, scope.metric_names())
         raw = self._blocks.readers(RAW)
         if raw:
             self._head.min_ts = max(b.end_ms for b in raw)
@@ -177,16 +207,20 @@ class EmbeddedStore:
             current.unlink()
         self._wal = WalWriter(wal_path(wal_dir, self._wal_seq))
 
-    def _replay_read_only(self) -> None:
+    def _replay_read_only(self, scope: ReadScope | None = None) -> None:
         """Apply the writer's current log without touching it. The writer may rotate it
         away meanwhile (then read the new one) or be appending to it (a torn last record is
         simply where its flushed data ends)."""
+        keep = scope.record_filter() if scope is not None else None
         for _ in range(3):
             logs = sorted((self.path / "wal").glob("*.wal"))
             if not logs:
                 break
             try:
-                self._apply_wal(logs[-1], repair=False)
+                if isinstance(self._head, ScopedHead):
+                    self._apply_wal_scoped(logs[-1], keep)
+                else:
+                    self._apply_wal(logs[-1], repair=False)
             except FileNotFoundError:
                 continue
             except (ValueError, KeyError, IndexError) as exc:
@@ -197,7 +231,17 @@ class EmbeddedStore:
     def _apply_wal(self, wal: Path, repair: bool = True) -> None:
         self._head.logging = False
         try:
-            replay_into(self._head, self._index.intern, replay_wal(wal, repair))
+            ahead = 0 if repair else _FRAMES_AHEAD
+            replay_into(self._head, self._index.intern, replay_wal(wal, repair, ahead))
+        finally:
+            self._head.logging = True
+
+    def _apply_wal_scoped(self, wal: Path, keep: re.Pattern[bytes] | None) -> None:
+        assert isinstance(self._head, ScopedHead)
+        self._head.logging = False
+        try:
+            frames = read_frames(wal, repair=False, ahead=_FRAMES_AHEAD)
+            replay_scoped(self._head, self._index.intern, frames, keep)
         finally:
             self._head.logging = True
 
