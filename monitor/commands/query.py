@@ -23,6 +23,7 @@ from monitor.commands.common import (
 )
 from monitor.commands.query_hints import empty_result_hints
 from monitor.commands.query_scope import evaluate, reads_of
+from monitor.commands.query_serve import ask_running_serve
 from monitor.commands.tables import aligned, label_text
 from monitor.config import Config, ConfigError
 from monitor.query import Engine, QueryError, QueryResult
@@ -92,6 +93,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help=f"resolution of a range query (default: D/{_DEFAULT_POINTS}, at least 1s)",
     )
     parser.add_argument("--format", choices=("json", "table"), default="table")
+    parser.add_argument(
+        "--no-serve",
+        action="store_true",
+        help="read the store files even when a running serve writes the store "
+        "(by default it is asked: the same answer, without reading the store first)",
+    )
     add_config_options(parser, urls=False)
     parser.set_defaults(run=run)
 
@@ -112,6 +119,14 @@ def run(args: argparse.Namespace) -> int:
             if args.step is not None
             else max(1000, range_ms // _DEFAULT_POINTS)
         )
+    if not args.no_serve:
+        try:
+            answer = ask_running_serve(config, args.expr, end_ms, range_ms, step_ms)
+        except QueryError as exc:
+            return fail(f"{exc.error_type}: {exc.message}", code=2)
+        if answer is not None and not _is_empty(answer):  # empty: the store gives hints
+            _print(answer, args.format)
+            return 0
     try:
         # only what the expression reads is loaded: opening a whole store of 1,000 targets
         # read-only costs seconds (docs/STORE.md, one writer, many readers)
@@ -127,13 +142,14 @@ def run(args: argparse.Namespace) -> int:
         )
     finally:
         store.close()
-    if args.format == "json":
-        print(json.dumps(result.to_api()))
-    else:
-        print(render_table(result))
+    _print(result, args.format)
     for hint in hints:
         print(f"cachewatch: {hint}", file=sys.stderr)
     return 0
+
+
+def _print(result: QueryResult, form: str) -> None:
+    print(json.dumps(result.to_api()) if form == "json" else render_table(result))
 
 
 def _is_empty(result: QueryResult) -> bool:
