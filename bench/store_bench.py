@@ -152,7 +152,10 @@ def bench_real_size(args: argparse.Namespace) -> None:
         series = asyncio.run(poll_for_real(server.url, store, args.real_polls, args.real_interval))
         store.maintain(now_ms() + 10 * 3_600_000)  # cut every block window now
         stats = store.stats()
-        every_tier = sum(size for size, _ in tier_bytes(path).values()) / max(stats.samples, 1)
+        # (stats().samples also counts the head's samples ever appended, blocks included)
+        sizes = tier_bytes(path)
+        raw_samples = sizes["raw"][0] / stats.bytes_per_sample if stats.bytes_per_sample else 1
+        every_tier = sum(size for size, _ in sizes.values()) / raw_samples
         print(
             f"real polls via the collectors: {series} series x {args.real_polls} polls at a real "
             f"{args.real_interval:g} s interval, {args.real_ops:g} ops/s of traffic: "
@@ -420,7 +423,7 @@ def main() -> None:
     )
     parser.add_argument("--report-hours", type=float, nargs="+", default=[2, 6, 12, 24])
     parser.add_argument("--model", default="store-span-model.npz", help="recorded polls")
-    parser.add_argument("--model-polls", type=int, default=125)
+    parser.add_argument("--model-polls", type=int, default=605, help="first 5 dropped")
     args = parser.parse_args()
     if args.span_hours:
         replay_span(args)
