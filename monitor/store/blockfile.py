@@ -9,10 +9,13 @@ Layout of `<tier>/<start>-<end>.blk` (version 2):
     footer: u64 index offset, u32 header length, u32 table length, u32 checksum-table
             length, u32 crc32(index), magic
 
-The JSON header holds the block's tier, window, series labels (block-local order) and one
-entry per segment (with the crc32 of its timestamps); the column table holds (local series,
-offset, length) per column. Every piece a read decodes is checked against its crc32 first,
-so a flipped bit is an error naming the file, never a wrong value.
+The JSON header holds the block's tier, window, series labels (block-local order), one
+entry per segment (with the crc32 of its timestamps) and `stands_in`: the coarser tiers
+whose rollup of this window is this block's data row for row (a poll interval as long as
+their resolution), which keep no copy of their own while this block exists (see
+docs/STORE.md). The column table holds (local series, offset, length) per column. Every
+piece a read decodes is checked against its crc32 first, so a flipped bit is an error
+naming the file, never a wrong value.
 
 Version 1 (`CWBLK001`, no per-piece checksums, a footer without the checksum-table length)
 is still read; whatever compaction merges is written as version 2.
@@ -26,7 +29,7 @@ import os
 import struct
 import threading
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +40,14 @@ from monitor.store.codec import CodecError, decode_ints
 from monitor.store.segment import EncodedSegment, decode_column
 from monitor.store.series_index import SeriesKey
 
-__all__ = ["BlockError", "CorruptBlockError", "BlockReader", "write_block", "block_name"]
+__all__ = [
+    "BlockError",
+    "CorruptBlockError",
+    "BlockReader",
+    "write_block",
+    "write_copy",
+    "block_name",
+]
 
 MAGIC = b"CWBLK002"
 MAGIC_V1 = b"CWBLK001"
@@ -74,10 +84,40 @@ def write_block(
     end_ms: int,
     segments: list[EncodedSegment],
     key_of: Callable[[int], SeriesKey],
+    stands_in: Sequence[str] = (),
 ) -> None:
+    _replace(path, lambda tmp: _write(tmp, tier, start_ms, end_ms, segments, key_of, stands_in))
+
+
+def write_copy(source: BlockReader, path: Path, tier: str, stands_in: Sequence[str]) -> None:
+    """Copy a (version 2) block as a block of `tier` standing in for `stands_in`: the data,
+    column table and checksums byte for byte, a new header. Used when a block that stands in
+    for a coarser tier is dropped (its tier's retention, or merged into a file that does
+    not stand in): the coarser tier gets its own copy without decoding anything."""
+    body, header, table, checksums = source.copy_parts()
+    header = {**header, "tier": tier}
+    header.pop("stands_in", None)
+    if stands_in:
+        header["stands_in"] = list(stands_in)
+    header_bytes = zlib.compress(json.dumps(header, separators=(",", ":")).encode(), 6)
+    index = header_bytes + table + checksums
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as out:
+            out.write(body)
+            out.write(index)
+            lengths = (len(header_bytes), len(table), len(checksums))
+            out.write(_FOOTER.pack(len(body), *lengths, zlib.crc32(index), MAGIC))
+            out.flush()
+            os.fsync(out.fileno())
+
+    _replace(path, write)
+
+
+def _replace(path: Path, write: Callable[[Path], None]) -> None:
     tmp = path.with_suffix(".tmp")
     try:
-        _write(tmp, tier, start_ms, end_ms, segments, key_of)
+        write(tmp)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)  # a full disk must not also leave half a block behind
@@ -92,6 +132,7 @@ def _write(
     end_ms: int,
     segments: list[EncodedSegment],
     key_of: Callable[[int], SeriesKey],
+    stands_in: Sequence[str],
 ) -> None:
     local_of: dict[int, int] = {}
     series: list[list[list[str]]] = []
@@ -131,6 +172,8 @@ def _write(
         header["segments"] = entries
         header["columns"] = [len(seg.columns) for seg in segments]
         header["samples"] = sum(seg.samples for seg in segments)
+        if stands_in:
+            header["stands_in"] = list(stands_in)
         header_bytes = zlib.compress(json.dumps(header, separators=(",", ":")).encode(), 6)
         columns = np.concatenate(table, axis=1) if table else np.empty((3, 0), np.int64)
         table_bytes = zlib.compress(columns.astype("<i8").tobytes(), 6)
@@ -248,6 +291,10 @@ class BlockReader:
         self._crc = crcs[order] if crcs is not None else None
         self.series_ids = np.unique(gids[gids != _SKIPPED])
         self.samples: int = header["samples"]
+        self.stands_in: tuple[str, ...] = tuple(header.get("stands_in", ()))
+        self._index_at = index_at
+        self._index_lengths = (header_len, table_len, crc_len)
+        self._version2 = footer_format is _FOOTER
 
     # -- sharing with readers ----------------------------------------------------------------
     def acquire(self) -> bool:
@@ -277,6 +324,23 @@ class BlockReader:
         self.retire()
 
     # -- reading -----------------------------------------------------------------------------
+    def copy_parts(self) -> tuple[bytes, dict[str, object], bytes, bytes]:
+        """What `write_copy` needs: the bytes before the index (magic, segment data), the
+        parsed header, the column table and the checksums as stored. The index is checked
+        against its crc32 again."""
+        if not self._version2:
+            raise BlockError(f"{self.path}: a version 1 block cannot be copied")
+        header_len, table_len, crc_len = self._index_lengths
+        fd = self._file.fileno()
+        body = os.pread(fd, self._index_at, 0)
+        index = os.pread(fd, header_len + table_len + crc_len, self._index_at)
+        footer = os.pread(fd, _FOOTER.size, self._index_at + len(index))
+        if len(body) != self._index_at or zlib.crc32(index) != _FOOTER.unpack(footer)[4]:
+            raise CorruptBlockError(f"{self.path}: index checksum mismatch")
+        header = json.loads(zlib.decompress(index[:header_len]))
+        table_end = header_len + table_len
+        return body, header, index[header_len:table_end], index[table_end:]
+
     def _read(self, offset: int, length: int, crc: int | None) -> bytes:
         data = os.pread(self._file.fileno(), length, offset)
         if len(data) != length:

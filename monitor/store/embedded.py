@@ -34,7 +34,13 @@ from monitor.store.api import (
     StoreHealth,
     StoreStats,
 )
-from monitor.store.blockfile import BlockReader, CorruptBlockError, block_name, write_block
+from monitor.store.blockfile import (
+    BlockReader,
+    CorruptBlockError,
+    block_name,
+    write_block,
+    write_copy,
+)
 from monitor.store.blockset import BlockSet, file_size
 from monitor.store.config import StoreConfig
 from monitor.store.events import EventLog
@@ -44,7 +50,7 @@ from monitor.store.lock import LockStatus, StoreLock, StoreLockedError
 from monitor.store.merge import merge_parts, merge_segments, read_block_parts
 from monitor.store.recovery import ScopedHead, replay_into, replay_scoped
 from monitor.store.scope import ReadScope
-from monitor.store.segment import EncodedSegment
+from monitor.store.segment import ABSENT_BITS, EncodedSegment
 from monitor.store.series_index import SeriesIndex, SeriesKey
 from monitor.store.wal import (
     WalWriter,
@@ -407,23 +413,43 @@ class EmbeddedStore:
         with self._lock:
             segments, rollups = self._head.block_contents(block)
         end = block + self.config.block_duration_ms
-        written = [(RAW, self._write(RAW, block, end, merge_segments(segments)))]
+        raw_samples = sum(s.samples for s in segments)
+        # A rollup that kept every raw sample (a poll interval as long as its resolution:
+        # the default 10 s poll and the 10 s tier) is the raw block itself: the raw block
+        # stands in for it instead of a second copy of the same rows (see `_hand_down`).
+        same = [t for t, parts in rollups.items() if raw_samples and _samples(parts) == raw_samples]
+        raw = self._write(RAW, block, end, merge_segments(segments), same)
+        written = [(RAW, raw)]
         for tier, parts in rollups.items():
-            written.append((tier, self._write(tier, block, end, merge_parts(parts))))
+            if tier not in same:
+                written.append((tier, self._write(tier, block, end, merge_parts(parts))))
         with self._lock:
             for tier, reader in written:
                 self._blocks.add(tier, reader)
             self._head.drop_block(block)
 
     def _write(
-        self, tier: str, start: int, end: int, segments: list[EncodedSegment]
+        self,
+        tier: str,
+        start: int,
+        end: int,
+        segments: list[EncodedSegment],
+        stands_in: Sequence[str] = (),
     ) -> BlockReader | None:
         """Write a block file (no lock needed: it is not visible until `BlockSet.add`)."""
         if not segments:
             return None
         path = self.path / tier / block_name(start, end)
-        write_block(path, tier, start, end, segments, self._index.keys.__getitem__)
+        write_block(path, tier, start, end, segments, self._index.keys.__getitem__, stands_in)
         return BlockReader(path, self._gid_of)
+
+    def _copy(self, reader: BlockReader, heirs: Sequence[str]) -> tuple[str, BlockReader]:
+        """A copy of a block that stands in for `heirs`, at home in the first of them and
+        standing in for the others (their rollups of it are all its rows)."""
+        home = heirs[0]
+        path = self.path / home / block_name(reader.start_ms, reader.end_ms)
+        write_copy(reader, path, home, heirs[1:])
+        return home, BlockReader(path, self._gid_of)
 
     def _gid_of(self, key: SeriesKey) -> int:
         """A series id for a block being opened: our own blocks only hold series the index
@@ -459,41 +485,97 @@ class EmbeddedStore:
         old.path.unlink()
 
     def _compact(self) -> None:
-        spans = {RAW: self.config.raw_compact_to_ms}
-        spans.update({t.name: t.compact_to_ms for t in self.config.tiers})
-        for tier, span in spans.items():
-            with self._lock:
-                groups: dict[int, list[BlockReader]] = {}
-                for reader in self._blocks.readers(tier):
-                    groups.setdefault(reader.start_ms - reader.start_ms % span, []).append(reader)
-                head_start = self._head.min_ts
-            for start, readers in groups.items():
-                whole = start + span <= head_start
-                if len(readers) < 2 or not whole:
-                    continue
-                # the readers stay readable (and are not dropped: only maintenance drops)
-                parts: list[RollupPart] = []
-                try:
-                    for reader in readers:
-                        parts.extend(read_block_parts(reader))
-                except CorruptBlockError as exc:
-                    # set aside; the group's other blocks are merged next time
-                    with self._lock:
-                        self._blocks.quarantine(tier, reader, str(exc))
-                    continue
-                merged = self._write(tier, start, start + span, merge_parts(parts))
+        """Merge each tier's blocks level by level (`StoreConfig.compact_levels`): a rollup
+        tier's 10-minute blocks into 2-hour files as soon as those 2 hours are over, those
+        into its 12-hour or 2-day files when that window is."""
+        levels = {RAW: self.config.compact_levels()}
+        levels.update({t.name: self.config.compact_levels(t) for t in self.config.tiers})
+        for tier, spans in levels.items():
+            for span in spans:
+                self._compact_level(tier, span)
+
+    def _compact_level(self, tier: str, span: int) -> None:
+        with self._lock:
+            groups = self._blocks.windows(tier, span)
+            head_start = self._head.min_ts
+        for start, readers in groups.items():
+            if len(readers) < 2 or start + span > head_start:
+                continue
+            # the readers stay readable (and are not dropped: only maintenance drops)
+            parts: list[RollupPart] = []
+            try:
+                for reader in readers:
+                    parts.extend(read_block_parts(reader))
+            except CorruptBlockError as exc:
+                # set aside; the group's other blocks are merged next time
                 with self._lock:
-                    self._blocks.add(tier, merged)
-                    for reader in readers:
-                        if merged is None or reader.path != merged.path:
-                            self._blocks.drop(tier, reader)
+                    self._blocks.quarantine(tier, reader, str(exc))
+                continue
+            # the merged file stands in where all its parts did; a part that stood in for
+            # more hands those tiers a copy of itself first
+            stands_in = [t for t in readers[0].stands_in if all(t in r.stands_in for r in readers)]
+            lost = [
+                (r, self._heirs(r, (t for t in r.stands_in if t not in stands_in))) for r in readers
+            ]
+            copies = [self._copy(r, heirs) for r, heirs in lost if heirs]
+            merged = self._write(tier, start, start + span, merge_parts(parts), stands_in)
+            with self._lock:
+                for heir, copy in copies:
+                    self._blocks.add(heir, copy)
+                self._blocks.add(tier, merged)
+                for reader in readers:
+                    if merged is None or reader.path != merged.path:
+                        self._blocks.drop(tier, reader)
+
+    def _heirs(
+        self, reader: BlockReader, tiers: Iterable[str], now: int | None = None
+    ) -> list[str]:
+        """Of the tiers `reader` stands in for, those configured (and, given `now`, still
+        keeping its window)."""
+        keep = {t.name: t.retention_ms for t in self.config.tiers}
+        return [t for t in tiers if t in keep and (now is None or reader.end_ms > now - keep[t])]
 
     def _retain(self, now: int) -> None:
         keep = {RAW: self.config.raw_retention_ms}
         keep.update({t.name: t.retention_ms for t in self.config.tiers})
+        spared, failure = self._hand_down(now, keep)
         with self._lock:
-            self._blocks.retain(now, keep, self.config.max_bytes)
+            self._blocks.retain(now, keep, self.config.max_bytes, spared)
         self._events.delete_before(now - self.config.event_retention_ms)
+        if failure is not None:
+            raise failure
+
+    def _hand_down(self, now: int, keep: dict[str, int]) -> tuple[frozenset[Path], OSError | None]:
+        """Before retention drops a block that stands in for coarser tiers, they get a copy
+        (at home in the first, standing in for the rest). A block whose copy cannot be
+        written is spared until it can (a full disk: `max_bytes` still applies)."""
+        with self._lock:
+            due = [
+                (reader, heirs)
+                for tier, keep_ms in keep.items()
+                for reader in self._blocks.home(tier)
+                if reader.end_ms <= now - keep_ms
+                and (heirs := self._heirs(reader, reader.stands_in, now))
+                and reader.acquire()  # a query may set it aside meanwhile
+            ]
+        spared: set[Path] = set()
+        failure: OSError | None = None
+        copies = []
+        for reader, heirs in due:
+            try:
+                copies.append(self._copy(reader, heirs))
+            except CorruptBlockError as exc:
+                with self._lock:
+                    self._blocks.quarantine(reader.tier, reader, str(exc))
+            except OSError as exc:
+                spared.add(reader.path)
+                failure = failure or exc
+            finally:
+                reader.release()
+        with self._lock:
+            for heir, copy in copies:
+                self._blocks.add(heir, copy)
+        return frozenset(spared), failure
 
     def _check_writable(self) -> None:
         if self.read_only:
@@ -660,6 +742,10 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def _samples(parts: list[RollupPart]) -> int:
+    return sum(int((matrix.view(np.uint64) != ABSENT_BITS).sum()) for _, _, matrix in parts)
 
 
 def _rows(source: ColumnSource) -> int:
