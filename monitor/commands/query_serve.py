@@ -21,7 +21,6 @@ from typing import Any
 
 from monitor import servefile
 from monitor.config import Config
-from monitor.query import QueryResult
 from monitor.query.errors import BadDataError
 
 __all__ = ["ask_running_serve", "TIMEOUT_S"]
@@ -36,8 +35,9 @@ _MAX_POINTS = 11_000
 
 def ask_running_serve(
     config: Config, expr: str, end_ms: int, range_ms: int | None, step_ms: int
-) -> QueryResult | None:
-    """The running serve's answer, None when it cannot give one (open the store then).
+) -> dict[str, Any] | None:
+    """The running serve's answer (Prometheus's `data` object, what `QueryResult.to_api`
+    gives), None when it cannot give one (open the store then).
     Raises QueryError for an expression the serve's engine refused as bad (`bad_data`):
     the local engine would refuse it the same way."""
     if config.store.backend != "embedded":
@@ -79,13 +79,12 @@ def ask_running_serve(
         if body.get("errorType") == "bad_data":
             raise BadDataError(str(body.get("error", "")))
         return None  # a limit or timeout of the server's: the local engine may do it
-    try:
-        result = QueryResult.from_api(body["data"])
-    except (ValueError, KeyError, TypeError, IndexError) as exc:
-        log.debug("the serve at %s gave an answer that is not one: %s", address.url, exc)
+    data = body.get("data")
+    if not _is_data(data):
+        log.debug("the serve at %s gave an answer that is not one", address.url)
         return None
     log.info("answered by the running serve at %s (pid %d)", address.url, address.pid)
-    return result
+    return data
 
 
 def _credentials(config: Config) -> dict[str, str] | None:
@@ -102,6 +101,15 @@ def _credentials(config: Config) -> dict[str, str] | None:
         token = base64.b64encode(f"{auth.username}:{auth.password.reveal()}".encode()).decode()
         return {"Authorization": f"Basic {token}"}
     return None
+
+
+def _is_data(data: Any) -> bool:
+    if not isinstance(data, dict):
+        return False
+    kind, result = data.get("resultType"), data.get("result")
+    if kind in ("vector", "matrix"):
+        return isinstance(result, list) and all(isinstance(item, dict) for item in result)
+    return kind in ("scalar", "string") and isinstance(result, list) and len(result) == 2
 
 
 def _error_body(exc: urllib.error.HTTPError) -> dict[str, Any] | None:

@@ -30,32 +30,6 @@ class QueryResult:
     scalar: float | None = None
     string: str | None = None
 
-    @classmethod
-    def from_api(cls, data: dict[str, Any]) -> QueryResult:
-        """The inverse of `to_api`: a result read back from a query API's `data` object.
-        Raises ValueError (KeyError, TypeError) on a shape that is not one."""
-        kind = data["resultType"]
-        result = data["result"]
-        if kind == "vector":
-            at = round(float(result[0]["value"][0]) * 1000) if result else 0
-            samples = [(dict(item["metric"]), float(item["value"][1])) for item in result]
-            return cls(kind, at_ms=at, samples=samples)
-        if kind == "matrix":
-            series = [
-                (
-                    dict(item["metric"]),
-                    np.array([round(float(t) * 1000) for t, _ in item["values"]], np.int64),
-                    np.array([float(v) for _, v in item["values"]], np.float64),
-                )
-                for item in result
-            ]
-            return cls(kind, series=series)
-        if kind == "scalar":
-            return cls(kind, at_ms=round(float(result[0]) * 1000), scalar=float(result[1]))
-        if kind == "string":
-            return cls(kind, at_ms=round(float(result[0]) * 1000), string=str(result[1]))
-        raise ValueError(f"unknown resultType {kind!r}")
-
     def to_api(self) -> dict[str, Any]:
         """Exactly the `data` object of Prometheus's /api/v1/query(_range) answer."""
         return {"resultType": self.result_type, "result": self._result()}
