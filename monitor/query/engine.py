@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import promql_parser as pp
 
-from monitor.model import labels_of
+from monitor.model import Labels, labels_of
 from monitor.query.aggregations import AGGREGATIONS, Grouping, aggregate
 from monitor.query.binops import ARITHMETIC, COMPARISONS, SET_OPERATORS, binary
 from monitor.query.errors import (
@@ -66,6 +66,7 @@ from monitor.store.api import (
     ReadBudget,
     ReadTimeoutError,
     SampleLimitError,
+    SeriesData,
     SeriesReader,
     StoreCorruptionError,
 )
@@ -247,15 +248,17 @@ class _Evaluation:
         fixed = at_ms(at, self.start_ms, self.end_ms)
         return np.full(len(self.steps), fixed, dtype=np.int64)
 
-    def _select(self, selector: Any, start_ms: int, end_ms: int) -> list:
+    def _select(self, selector: Any, start_ms: int, end_ms: int) -> list[tuple[Labels, SeriesData]]:
         try:
             # the reader charges what it reads to the budget, series by series
             found = self.engine.reader.select(matchers(selector), start_ms, end_ms, self.budget)
         except ValueError as exc:
             raise BadDataError(f"selector {selector}: {exc}") from None
         # Sorted like Prometheus's storage returns series, so instant results come in the
-        # same order.
-        return sorted(found, key=lambda s: labels_of(s.labels))
+        # same order; each series' labels made canonical once, here.
+        keyed = [(labels_of(series.labels), series) for series in found]
+        keyed.sort(key=lambda pair: pair[0])
+        return keyed
 
     def vector_selector(self, node: Any) -> StepVectors:
         lookback = self.engine.lookback_ms
@@ -263,13 +266,13 @@ class _Evaluation:
         found = self._select(node, int(t.min()) - lookback, int(t.max()))
         self._reserve(len(found) * len(self.steps))
         labels, values, present, sample_ts = [], [], [], []
-        for series in found:
+        for key, series in found:
             idx = np.searchsorted(series.ts, t, side="right") - 1
             clipped = np.maximum(idx, 0)
             ts, vals = series.ts[clipped], series.values[clipped]
             ok = (idx >= 0) & (ts >= t - lookback) & ~is_stale(vals)
             if ok.any():
-                labels.append(labels_of(series.labels))
+                labels.append(key)
                 values.append(vals)
                 present.append(ok)
                 sample_ts.append(ts)
@@ -290,11 +293,15 @@ class _Evaluation:
         range_ms = duration_ms(node.range)
         end = self._times(selector.at) - duration_ms(selector.offset)
         labels, ts, values = [], [], []
-        for series in self._select(selector, int(end.min()) - range_ms, int(end.max())):
-            keep = ~is_stale(series.values)
-            labels.append(labels_of(series.labels))
-            ts.append(series.ts[keep])
-            values.append(series.values[keep])
+        for key, series in self._select(selector, int(end.min()) - range_ms, int(end.max())):
+            stale = is_stale(series.values)
+            labels.append(key)
+            if stale.any():
+                ts.append(series.ts[~stale])
+                values.append(series.values[~stale])
+            else:
+                ts.append(series.ts)
+                values.append(series.values)
         return RangeVectors(labels, ts, values, end, range_ms, self._eval_ts(selector.at))
 
     def subquery(self, node: Any) -> RangeVectors:
