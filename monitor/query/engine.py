@@ -37,6 +37,7 @@ from monitor.query.functions import (
     scalar_of,
     sort_rows,
 )
+from monitor.query.latest import latest_at
 from monitor.query.limits import QueryLimits
 from monitor.query.range_functions import (
     RANGE_FUNCTIONS,
@@ -265,23 +266,19 @@ class _Evaluation:
         t = self._times(node.at) - duration_ms(node.offset)
         found = self._select(node, int(t.min()) - lookback, int(t.max()))
         self._reserve(len(found) * len(self.steps))
-        labels, values, present, sample_ts = [], [], [], []
-        for key, series in found:
-            idx = np.searchsorted(series.ts, t, side="right") - 1
-            clipped = np.maximum(idx, 0)
-            ts, vals = series.ts[clipped], series.values[clipped]
-            ok = (idx >= 0) & (ts >= t - lookback) & ~is_stale(vals)
-            if ok.any():
-                labels.append(key)
-                values.append(vals)
-                present.append(ok)
-                sample_ts.append(ts)
-        n, steps = len(labels), len(self.steps)
+        if not found:
+            steps = len(self.steps)
+            return StepVectors(
+                [], np.empty((0, steps)), np.empty((0, steps), bool), np.empty((0, steps), np.int64)
+            )
+        idx, ts, values = latest_at([series for _, series in found], t)
+        present = (idx >= 0) & (ts >= t - lookback) & ~is_stale(values)
+        keep = present.any(axis=1)
         return StepVectors(
-            labels,
-            np.array(values, dtype=np.float64).reshape(n, steps),
-            np.array(present, dtype=bool).reshape(n, steps),
-            np.array(sample_ts, dtype=np.int64).reshape(n, steps),
+            [key for (key, _), kept in zip(found, keep.tolist(), strict=True) if kept],
+            values[keep],
+            present[keep],
+            ts[keep],
         )
 
     def _eval_ts(self, at: Any) -> np.ndarray:
