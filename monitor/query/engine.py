@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import promql_parser as pp
 
+from monitor.gcpause import collector_paused
 from monitor.model import Labels, labels_of
 from monitor.query.aggregations import AGGREGATIONS, Grouping, aggregate
 from monitor.query.binops import ARITHMETIC, COMPARISONS, SET_OPERATORS, binary
@@ -105,6 +106,14 @@ class Engine:
         self.subquery_step_ms = subquery_step_ms
 
     def instant(self, expr: str, at_ms: int) -> QueryResult:
+        with collector_paused():  # see monitor/gcpause.py
+            return self._instant(expr, at_ms)
+
+    def range(self, expr: str, start_ms: int, end_ms: int, step_ms: int) -> QueryResult:
+        with collector_paused():
+            return self._range(expr, start_ms, end_ms, step_ms)
+
+    def _instant(self, expr: str, at_ms: int) -> QueryResult:
         node = parse(expr, self.limits)
         value = self._evaluate(node, np.array([at_ms], dtype=np.int64), at_ms, at_ms)
         if isinstance(value, str):
@@ -123,7 +132,7 @@ class Engine:
             ],
         )
 
-    def range(self, expr: str, start_ms: int, end_ms: int, step_ms: int) -> QueryResult:
+    def _range(self, expr: str, start_ms: int, end_ms: int, step_ms: int) -> QueryResult:
         if step_ms <= 0:
             raise BadDataError(
                 "zero or negative query resolution step widths are not accepted. "

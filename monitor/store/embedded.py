@@ -14,7 +14,6 @@ all happen outside it.
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import sqlite3
 import threading
@@ -25,6 +24,7 @@ from typing import NoReturn, TypeVar
 
 import numpy as np
 
+from monitor.gcpause import collector_paused
 from monitor.model import Event, Labels, Matcher, MetricType, SampleBatch, now_ms
 from monitor.store.api import (
     ReadBudget,
@@ -556,13 +556,8 @@ def _collector_paused() -> Iterator[None]:
     by those allocations, rescanned the growing index again and again and took nine tenths
     of the time (103 s of a `cachewatch query` at 1,000 targets; 11 s without). Nothing
     opening makes is cyclic garbage, so it is paused meanwhile."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():  # nests with the pauses of reads on other threads
         yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _lock_owner(path: Path) -> str:
