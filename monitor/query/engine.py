@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import promql_parser as pp
 
-from monitor.model import labels_of
+from monitor.gcpause import collector_paused
+from monitor.model import Labels, labels_of
 from monitor.query.aggregations import AGGREGATIONS, Grouping, aggregate
 from monitor.query.binops import ARITHMETIC, COMPARISONS, SET_OPERATORS, binary
 from monitor.query.errors import (
@@ -37,6 +38,7 @@ from monitor.query.functions import (
     scalar_of,
     sort_rows,
 )
+from monitor.query.latest import latest_at
 from monitor.query.limits import QueryLimits
 from monitor.query.range_functions import (
     RANGE_FUNCTIONS,
@@ -66,6 +68,7 @@ from monitor.store.api import (
     ReadBudget,
     ReadTimeoutError,
     SampleLimitError,
+    SeriesData,
     SeriesReader,
     StoreCorruptionError,
 )
@@ -103,6 +106,14 @@ class Engine:
         self.subquery_step_ms = subquery_step_ms
 
     def instant(self, expr: str, at_ms: int) -> QueryResult:
+        with collector_paused():  # see monitor/gcpause.py
+            return self._instant(expr, at_ms)
+
+    def range(self, expr: str, start_ms: int, end_ms: int, step_ms: int) -> QueryResult:
+        with collector_paused():
+            return self._range(expr, start_ms, end_ms, step_ms)
+
+    def _instant(self, expr: str, at_ms: int) -> QueryResult:
         node = parse(expr, self.limits)
         value = self._evaluate(node, np.array([at_ms], dtype=np.int64), at_ms, at_ms)
         if isinstance(value, str):
@@ -121,7 +132,7 @@ class Engine:
             ],
         )
 
-    def range(self, expr: str, start_ms: int, end_ms: int, step_ms: int) -> QueryResult:
+    def _range(self, expr: str, start_ms: int, end_ms: int, step_ms: int) -> QueryResult:
         if step_ms <= 0:
             raise BadDataError(
                 "zero or negative query resolution step widths are not accepted. "
@@ -247,38 +258,36 @@ class _Evaluation:
         fixed = at_ms(at, self.start_ms, self.end_ms)
         return np.full(len(self.steps), fixed, dtype=np.int64)
 
-    def _select(self, selector: Any, start_ms: int, end_ms: int) -> list:
+    def _select(self, selector: Any, start_ms: int, end_ms: int) -> list[tuple[Labels, SeriesData]]:
         try:
             # the reader charges what it reads to the budget, series by series
             found = self.engine.reader.select(matchers(selector), start_ms, end_ms, self.budget)
         except ValueError as exc:
             raise BadDataError(f"selector {selector}: {exc}") from None
         # Sorted like Prometheus's storage returns series, so instant results come in the
-        # same order.
-        return sorted(found, key=lambda s: labels_of(s.labels))
+        # same order; each series' labels made canonical once, here.
+        keyed = [(labels_of(series.labels), series) for series in found]
+        keyed.sort(key=lambda pair: pair[0])
+        return keyed
 
     def vector_selector(self, node: Any) -> StepVectors:
         lookback = self.engine.lookback_ms
         t = self._times(node.at) - duration_ms(node.offset)
         found = self._select(node, int(t.min()) - lookback, int(t.max()))
         self._reserve(len(found) * len(self.steps))
-        labels, values, present, sample_ts = [], [], [], []
-        for series in found:
-            idx = np.searchsorted(series.ts, t, side="right") - 1
-            clipped = np.maximum(idx, 0)
-            ts, vals = series.ts[clipped], series.values[clipped]
-            ok = (idx >= 0) & (ts >= t - lookback) & ~is_stale(vals)
-            if ok.any():
-                labels.append(labels_of(series.labels))
-                values.append(vals)
-                present.append(ok)
-                sample_ts.append(ts)
-        n, steps = len(labels), len(self.steps)
+        if not found:
+            steps = len(self.steps)
+            return StepVectors(
+                [], np.empty((0, steps)), np.empty((0, steps), bool), np.empty((0, steps), np.int64)
+            )
+        idx, ts, values = latest_at([series for _, series in found], t)
+        present = (idx >= 0) & (ts >= t - lookback) & ~is_stale(values)
+        keep = present.any(axis=1)
         return StepVectors(
-            labels,
-            np.array(values, dtype=np.float64).reshape(n, steps),
-            np.array(present, dtype=bool).reshape(n, steps),
-            np.array(sample_ts, dtype=np.int64).reshape(n, steps),
+            [key for (key, _), kept in zip(found, keep.tolist(), strict=True) if kept],
+            values[keep],
+            present[keep],
+            ts[keep],
         )
 
     def _eval_ts(self, at: Any) -> np.ndarray:
@@ -290,11 +299,15 @@ class _Evaluation:
         range_ms = duration_ms(node.range)
         end = self._times(selector.at) - duration_ms(selector.offset)
         labels, ts, values = [], [], []
-        for series in self._select(selector, int(end.min()) - range_ms, int(end.max())):
-            keep = ~is_stale(series.values)
-            labels.append(labels_of(series.labels))
-            ts.append(series.ts[keep])
-            values.append(series.values[keep])
+        for key, series in self._select(selector, int(end.min()) - range_ms, int(end.max())):
+            stale = is_stale(series.values)
+            labels.append(key)
+            if stale.any():
+                ts.append(series.ts[~stale])
+                values.append(series.values[~stale])
+            else:
+                ts.append(series.ts)
+                values.append(series.values)
         return RangeVectors(labels, ts, values, end, range_ms, self._eval_ts(selector.at))
 
     def subquery(self, node: Any) -> RangeVectors:

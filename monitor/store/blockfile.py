@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from monitor.store.batch_decode import decode_int_streams
 from monitor.store.codec import CodecError, decode_ints
 from monitor.store.segment import EncodedSegment, decode_column
 from monitor.store.series_index import SeriesKey
@@ -55,6 +56,9 @@ _FOOTER = struct.Struct("<QIIII8s")
 _FOOTER_V1 = struct.Struct("<QIII8s")
 #: the series id of a series a scoped open skipped (no read asks for a negative id)
 _SKIPPED = -1
+#: columns this close together are read with one system call (the bytes between are read
+#: and dropped: cheaper than another pread)
+_GAP = 16 * 1024
 
 
 class BlockError(ValueError):
@@ -295,6 +299,7 @@ class BlockReader:
         self._index_at = index_at
         self._index_lengths = (header_len, table_len, crc_len)
         self._version2 = footer_format is _FOOTER
+        self._bounds: np.ndarray | None = None
 
     # -- sharing with readers ----------------------------------------------------------------
     def acquire(self) -> bool:
@@ -370,30 +375,91 @@ class BlockReader:
             if seg.max_ts >= start_ms and seg.min_ts <= end_ms:
                 yield i, seg_index
 
-    def rows(self, gid: int, start_ms: int, end_ms: int) -> int:
-        """At most how many samples `read` returns: what a budget is charged beforehand."""
-        return sum(self.segments[s].rows for _, s in self._overlapping(gid, start_ms, end_ms))
+    def locate(self, gids: np.ndarray, start_ms: int, end_ms: int) -> tuple[np.ndarray, np.ndarray]:
+        """For a read of many series (`gids` ascending): (position in `gids`, column entry)
+        of each of their columns in segments overlapping the range, in the order `read` of
+        each series in turn would read them."""
+        first = np.searchsorted(self._gids, gids, "left")
+        counts = np.searchsorted(self._gids, gids, "right") - first
+        positions = np.repeat(np.arange(gids.size), counts)
+        starts = np.cumsum(counts) - counts
+        entries = np.repeat(first - starts, counts) + np.arange(positions.size)
+        seg = self._seg[entries]
+        bounds = self._segment_bounds()
+        overlapping = (bounds[1][seg] >= start_ms) & (bounds[0][seg] <= end_ms)
+        return positions[overlapping], entries[overlapping]
 
-    def read(
-        self,
-        gid: int,
-        start_ms: int,
-        end_ms: int,
-        ts_cache: dict[int, np.ndarray] | None = None,
-    ) -> list[tuple[np.ndarray, np.ndarray]]:
-        """The series' pieces in the range. A read of many series passes one `ts_cache`
-        (segment -> its decoded timestamps): the series of one target share a segment, and
-        decoding its timestamps once per series was most of the cost of a fleet-wide read."""
+    def _segment_bounds(self) -> np.ndarray:
+        """min_ts, max_ts and rows of every segment, as arrays (worked out once)."""
+        if self._bounds is None:
+            self._bounds = (
+                np.array([[s.min_ts, s.max_ts, s.rows] for s in self.segments], np.int64)
+                .reshape(-1, 3)
+                .T.copy()
+            )
+        return self._bounds
+
+    def entry_segments(self, entries: np.ndarray) -> np.ndarray:
+        return self._seg[entries]
+
+    def segment_rows(self, segments: np.ndarray) -> np.ndarray:
+        return self._segment_bounds()[2][segments]
+
+    def read_columns(self, entries: np.ndarray) -> list[bytes]:
+        """The bytes of these column entries, checked against their checksums; neighbouring
+        columns are read with one system call (a segment's columns are contiguous)."""
+        offsets, lengths = self._offset[entries], self._length[entries]
+        crcs = None if self._crc is None else self._crc[entries].tolist()
+        return self._read_spans(offsets.tolist(), lengths.tolist(), crcs)
+
+    def read_timestamps(self, segments: list[int]) -> list[np.ndarray]:
+        """`[timestamps(s) for s in segments]`, decoded together."""
+        spans = [self.segments[s] for s in segments]
+        data = self._read_spans(
+            [s.ts_offset for s in spans], [s.ts_length for s in spans], [s.ts_crc for s in spans]
+        )
+        try:
+            return decode_int_streams([(d, s.rows) for d, s in zip(data, spans, strict=True)])
+        except CodecError as exc:
+            raise CorruptBlockError(f"{self.path}: corrupt timestamps: {exc}") from exc
+
+    def _read_spans(
+        self, offsets: list[int], lengths: list[int], crcs: Sequence[int | None] | None
+    ) -> list[bytes]:
+        order = sorted(range(len(offsets)), key=offsets.__getitem__)
+        out: list[bytes] = [b""] * len(offsets)
+        fd = self._file.fileno()
+        i = 0
+        while i < len(order):
+            run_start = offsets[order[i]]
+            run_end = run_start + lengths[order[i]]
+            j = i + 1
+            while j < len(order) and offsets[order[j]] <= run_end + _GAP:
+                run_end = max(run_end, offsets[order[j]] + lengths[order[j]])
+                j += 1
+            data = os.pread(fd, run_end - run_start, run_start)
+            for k in order[i:j]:
+                at = offsets[k] - run_start
+                piece = data[at : at + lengths[k]]
+                if len(piece) != lengths[k]:
+                    raise CorruptBlockError(f"{self.path}: truncated data at offset {offsets[k]}")
+                crc = None if crcs is None else crcs[k]
+                if crc is not None and zlib.crc32(piece) != crc:
+                    raise CorruptBlockError(
+                        f"{self.path}: checksum mismatch at offset {offsets[k]}"
+                    )
+                out[k] = piece
+            i = j
+        return out
+
+    def read(self, gid: int, start_ms: int, end_ms: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """One series' pieces in the range, read on their own (a read of many series uses
+        `locate`, `read_columns` and `read_timestamps` instead)."""
         pieces = []
         for i, seg_index in self._overlapping(gid, start_ms, end_ms):
-            ts = ts_cache.get(seg_index) if ts_cache is not None else None
-            if ts is None:
-                ts = self.timestamps(seg_index)
-                if ts_cache is not None:
-                    ts_cache[seg_index] = ts
-            data = self._column(i)
+            ts = self.timestamps(seg_index)
             try:
-                pieces.append(decode_column(ts, data))
+                pieces.append(decode_column(ts, self._column(i)))
             except CodecError as exc:
                 raise CorruptBlockError(
                     f"{self.path}: corrupt column of series {gid}: {exc}"

@@ -14,7 +14,6 @@ all happen outside it.
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import re
 import sqlite3
@@ -22,10 +21,11 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 import numpy as np
 
+from monitor.gcpause import collector_paused
 from monitor.model import Event, Labels, Matcher, MetricType, SampleBatch, now_ms
 from monitor.store.api import (
     ReadBudget,
@@ -44,7 +44,8 @@ from monitor.store.blockfile import (
 from monitor.store.blockset import BlockSet, file_size
 from monitor.store.config import StoreConfig
 from monitor.store.events import EventLog
-from monitor.store.head import ColumnSource, Head, HeadView, RollupPart
+from monitor.store.gather import block_plan, gather
+from monitor.store.head import Head, HeadView, RollupPart
 from monitor.store.health import WriteHealth
 from monitor.store.lock import LockStatus, StoreLock, StoreLockedError
 from monitor.store.merge import merge_parts, merge_segments, read_block_parts
@@ -83,38 +84,6 @@ class _ReadView:
         for readers in self.blocks.values():
             for reader in readers:
                 reader.release()
-
-
-class _ReadPlan:
-    """What every series of one read shares, worked out once: the blocks to read with the
-    lower bound each tier contributes from, and the timestamps of each segment decoded
-    (the series of a target share its segments, so a read of a whole fleet would otherwise
-    decode the same timestamps once per series)."""
-
-    __slots__ = ("_block_ts", "_head_ts", "readers")
-
-    def __init__(self, view: _ReadView, start_ms: int) -> None:
-        readers: list[tuple[BlockReader, int]] = []
-        lower = start_ms
-        for tier in view.tiers:
-            tier_readers = view.blocks[tier]
-            tier_end = max((b.end_ms for b in tier_readers), default=lower)
-            readers.extend((b, lower) for b in tier_readers if b.end_ms > lower)
-            lower = max(lower, tier_end)
-        self.readers = readers
-        self._block_ts: dict[int, dict[int, np.ndarray]] = {}
-        self._head_ts: dict[int, np.ndarray] = {}
-
-    def block_ts(self, reader: BlockReader) -> dict[int, np.ndarray]:
-        return self._block_ts.setdefault(id(reader), {})
-
-    def head_column(self, source: ColumnSource, gid: int) -> tuple[np.ndarray, np.ndarray]:
-        if not isinstance(source, EncodedSegment):
-            return source.column(gid)
-        ts = self._head_ts.get(id(source))
-        if ts is None:
-            ts = self._head_ts[id(source)] = source.timestamps()
-        return source.column_at(ts, gid)
 
 
 class EmbeddedStore:
@@ -631,40 +600,6 @@ class EmbeddedStore:
                 view.head = self._head.freeze(gids, start_ms, end_ms)
         return view
 
-    def _read(
-        self,
-        view: _ReadView,
-        gid: int,
-        start_ms: int,
-        end_ms: int,
-        budget: ReadBudget | None,
-        plan: _ReadPlan | None = None,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        plan = plan if plan is not None else _ReadPlan(view, start_ms)
-        readers = plan.readers
-        sources = view.head.sources(gid)
-        charged = 0
-        if budget is not None:
-            budget.check_time()
-            charged = sum(b.rows(gid, lo, end_ms) for b, lo in readers)
-            charged += sum(_rows(s) for s in sources)
-            budget.charge(charged)
-        pieces: list[tuple[np.ndarray, np.ndarray]] = []
-        for reader, lo in readers:
-            try:
-                pieces.extend(reader.read(gid, lo, end_ms, plan.block_ts(reader)))
-            except CorruptBlockError as exc:
-                with self._lock:
-                    self._blocks.quarantine(reader.tier, reader, str(exc))
-                raise StoreCorruptionError(
-                    f"{exc}; the block was set aside, the query can be run again"
-                ) from None
-        pieces.extend(plan.head_column(source, gid) for source in sources)
-        ts, values = _clip(pieces, start_ms, end_ms)
-        if budget is not None:
-            budget.refund(charged - ts.size)
-        return ts, values
-
     def select(
         self,
         matchers: Sequence[Matcher],
@@ -675,15 +610,27 @@ class EmbeddedStore:
         gids = sorted(self._index.match(matchers))
         view = self._view(gids, start_ms, end_ms, head=True)
         try:
-            plan = _ReadPlan(view, start_ms)
-            out = []
-            for gid in gids:
-                ts, values = self._read(view, gid, start_ms, end_ms, budget, plan)
-                if ts.size:
-                    out.append(SeriesData(self._index.labels(gid), ts, values))
-            return out
+            readers = block_plan(view.tiers, view.blocks, start_ms)
+            found = gather(
+                readers,
+                view.head,
+                np.array(gids, np.int64),
+                start_ms,
+                end_ms,
+                budget,
+                self._corrupt,
+            )
+            labels = self._index.labels
+            return [SeriesData(labels(gids[i]), ts, values) for i, ts, values in found if ts.size]
         finally:
             view.release()
+
+    def _corrupt(self, reader: BlockReader, exc: CorruptBlockError) -> NoReturn:
+        with self._lock:
+            self._blocks.quarantine(reader.tier, reader, str(exc))
+        raise StoreCorruptionError(
+            f"{exc}; the block was set aside, the query can be run again"
+        ) from None
 
     def _live(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> list[int]:
         """Series with samples in the range; no matchers: every series."""
@@ -735,21 +682,12 @@ def _collector_paused() -> Iterator[None]:
     by those allocations, rescanned the growing index again and again and took nine tenths
     of the time (103 s of a `cachewatch query` at 1,000 targets; 11 s without). Nothing
     opening makes is cyclic garbage, so it is paused meanwhile."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():  # nests with the pauses of reads on other threads
         yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _samples(parts: list[RollupPart]) -> int:
     return sum(int((matrix.view(np.uint64) != ABSENT_BITS).sum()) for _, _, matrix in parts)
-
-
-def _rows(source: ColumnSource) -> int:
-    return source.rows if isinstance(source, EncodedSegment) else int(source.ts.size)
 
 
 def _lock_owner(path: Path) -> str:
@@ -757,18 +695,3 @@ def _lock_owner(path: Path) -> str:
         return (path / "LOCK").read_text(errors="replace").strip() or "?"
     except OSError:
         return "?"
-
-
-def _clip(
-    pieces: list[tuple[np.ndarray, np.ndarray]], start_ms: int, end_ms: int
-) -> tuple[np.ndarray, np.ndarray]:
-    if not pieces:
-        return np.empty(0, np.int64), np.empty(0, np.float64)
-    ts = np.concatenate([p[0] for p in pieces])
-    values = np.concatenate([p[1] for p in pieces])
-    if ts.size > 1 and np.any(ts[1:] <= ts[:-1]):
-        ts, first = np.unique(ts, return_index=True)
-        values = values[first]
-    lo = int(np.searchsorted(ts, start_ms, side="left"))
-    hi = int(np.searchsorted(ts, end_ms, side="right"))
-    return ts[lo:hi], values[lo:hi]
