@@ -1,8 +1,8 @@
 """Rebuilding the head from a write-ahead log's records (at open, and for read-only opens).
 
 Rows already covered by blocks (before `head.min_ts`) or not after their target's last row
-are skipped; a layout record either widens the open segment (series new to the chunk) or
-closes it, exactly as the appends that logged them did.
+are skipped; a layout record either widens the open segment (series new to the segment) or
+closes it, exactly as the appends that logged them did (each new segment logs its layout).
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ def replay_into(
     gid_map: dict[int, int] = {}
     targets: dict[int, TargetState] = {}
     layouts: dict[int, np.ndarray] = {}
-    chunk_ms = head.config.chunk_duration_ms
     for record in records:
         kind, ident = record[0], int(record[1])  # type: ignore[call-overload]
         if kind == "series":
@@ -50,6 +49,6 @@ def replay_into(
             if ts < head.min_ts or ts <= state.last_ts:
                 continue
             segment = state.segment
-            if segment is None or segment.chunk != ts // chunk_ms:
+            if segment is None or head.segment_ends(segment, ts):
                 head.open_segment(state, layouts[ident], ts)
             head.replay_row(state, ts, record[3])  # type: ignore[arg-type]

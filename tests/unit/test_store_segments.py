@@ -1,0 +1,138 @@
+"""Where the head ends a target's segment: at its block window's end, or at a chunk boundary
+once another chunk would take it past `segment_rows`. The data reads back the same from
+the head, after a WAL replay and from blocks, whatever the segments' lengths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from monitor.model import Matcher, SampleBatch
+from monitor.store import EmbeddedStore, StoreConfig
+from monitor.store.blockfile import BlockReader
+from monitor.store.merge import read_block_parts
+from monitor.store.segment import EncodedSegment
+
+CONFIG = StoreConfig()  # 2-minute chunks, 10-minute blocks, 120-row segments
+T0 = 1_700_006_400_000  # a multiple of 2 h
+BLOCK = CONFIG.block_duration_ms
+
+
+def _batch(ts: int, instance: str, i: int) -> SampleBatch:
+    batch = SampleBatch(ts, (("instance", instance),))
+    batch.add("up", 1.0)
+    batch.add("ops_total", float(i * 7))
+    batch.add("ratio", round(1 + (i % 13) / 100, 2))
+    return batch
+
+
+def _poll(store: EmbeddedStore, instance: str, interval_s: int, start_s: int, end_s: int) -> None:
+    """Polls every `interval_s` in [start_s, end_s), calling `maintain` every second."""
+    for second in range(start_s, end_s):
+        if second % interval_s == 0:
+            store.append(_batch(T0 + second * 1000, instance, second // interval_s))
+        store.maintain(T0 + second * 1000 + 999)
+
+
+def _expected(interval_s: int, end_s: int) -> dict[str, tuple[list[int], list[float]]]:
+    polls = range(0, end_s, interval_s)
+    return {
+        "up": ([s * 1000 for s in polls], [1.0] * len(polls)),
+        "ops_total": ([s * 1000 for s in polls], [float(s // interval_s * 7) for s in polls]),
+        "ratio": (
+            [s * 1000 for s in polls],
+            [round(1 + (s // interval_s % 13) / 100, 2) for s in polls],
+        ),
+    }
+
+
+def _read(store: EmbeddedStore, instance: str) -> dict[str, tuple[list[int], list[float]]]:
+    out = {}
+    for data in store.select([Matcher("instance", "=", instance)], T0, T0 + 10**9):
+        out[data.labels["__name__"]] = ((data.ts - T0).tolist(), data.values.tolist())
+    return out
+
+
+def _rows_of_segments(store: EmbeddedStore, instance: str) -> list[int]:
+    state = next(s for s in store._head.by_tid if dict(s.labels)["instance"] == instance)
+    closed = [s.rows if isinstance(s, EncodedSegment) else s.ts.size for s in state.closed]
+    return closed + ([state.segment.rows] if state.segment is not None else [])
+
+
+def test_a_target_polled_every_10s_keeps_one_segment_per_block(tmp_path: Path) -> None:
+    store = EmbeddedStore.open(tmp_path, CONFIG)
+    try:
+        _poll(store, "slow", 10, 0, 9 * 60)
+        assert _rows_of_segments(store, "slow") == [54]
+        _poll(store, "slow", 10, 9 * 60, 11 * 60)
+        assert _rows_of_segments(store, "slow") == [60, 6]  # the window's end closed it
+        assert _read(store, "slow") == _expected(10, 11 * 60)
+    finally:
+        store.close()
+
+
+def test_a_target_polled_every_second_gets_2_minute_segments(tmp_path: Path) -> None:
+    store = EmbeddedStore.open(tmp_path, CONFIG)
+    try:
+        _poll(store, "fast", 1, 0, 5 * 60 + 30)
+        assert _rows_of_segments(store, "fast") == [120, 120, 90]
+        assert _read(store, "fast") == _expected(1, 5 * 60 + 30)
+    finally:
+        store.close()
+
+
+def test_a_target_polled_every_2s_gets_segments_of_at_most_120_rows(tmp_path: Path) -> None:
+    store = EmbeddedStore.open(tmp_path, CONFIG)
+    try:
+        _poll(store, "mid", 2, 0, 10 * 60)
+        assert _rows_of_segments(store, "mid") == [120, 120, 60]
+    finally:
+        store.close()
+
+
+def test_segments_split_by_the_new_rule_survive_wal_replay(tmp_path: Path) -> None:
+    store = EmbeddedStore.open(tmp_path, CONFIG)
+    _poll(store, "slow", 10, 0, 7 * 60)
+    _poll(store, "fast", 1, 0, 7 * 60)
+    before = {name: _rows_of_segments(store, name) for name in ("slow", "fast")}
+    store.close()
+
+    store = EmbeddedStore.open(tmp_path, CONFIG)  # the head rebuilt from the WAL
+    try:
+        assert {name: _rows_of_segments(store, name) for name in ("slow", "fast")} == before
+        assert _read(store, "slow") == _expected(10, 7 * 60)
+        assert _read(store, "fast") == _expected(1, 7 * 60)
+        # appending after the replay continues the replayed open segment
+        _poll(store, "slow", 10, 7 * 60, 9 * 60)
+        assert _rows_of_segments(store, "slow") == [54]
+    finally:
+        store.close()
+
+
+def test_reads_span_the_head_blocks_and_rollups_of_long_segments(tmp_path: Path) -> None:
+    store = EmbeddedStore.open(tmp_path, CONFIG)
+    end_s = 2 * 3600 + 15 * 60  # twelve block cuts and a 2-hour raw compaction
+    try:
+        _poll(store, "slow", 10, 0, end_s)
+        raw = sorted((tmp_path / "raw").glob("*.blk"))
+        assert raw[0].name.endswith(f"{T0 + 2 * 3600 * 1000:015d}.blk"), "compacted to 2 h"
+        assert _read(store, "slow") == _expected(10, end_s)
+        # the 10 s rollup of a target polled every 10 s holds every row; a block of it was
+        # written from the segment's rollup encoded when the segment closed
+        tier = sorted((tmp_path / "10s").glob("*.blk"))
+        reader = BlockReader(tier[-1], store._index.intern)
+        try:
+            (gids, ts, matrix), *more = read_block_parts(reader)
+        finally:
+            reader.close()
+        assert not more
+        assert ts.size == BLOCK // 10_000 and np.all(np.diff(ts) == 10_000)
+        assert matrix.shape == (ts.size, gids.size) and not np.isnan(matrix).any()
+    finally:
+        store.close()
+    store = EmbeddedStore.open(tmp_path, CONFIG)
+    try:
+        assert _read(store, "slow") == _expected(10, end_s)
+    finally:
+        store.close()
