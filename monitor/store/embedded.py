@@ -378,8 +378,8 @@ class EmbeddedStore:
         if not segments:
             return None
         path = self.path / tier / block_name(start, end)
-        write_block(path, tier, start, end, segments, self._index.keys.__getitem__)
-        return BlockReader(path, self._gid_of)
+        gids = write_block(path, tier, start, end, segments, self._index.keys.__getitem__)
+        return BlockReader(path, self._gid_of, gids)
 
     def _gid_of(self, key: SeriesKey) -> int:
         """A series id for a block being opened: our own blocks only hold series the index
@@ -401,8 +401,9 @@ class EmbeddedStore:
         # the snapshot holds the whole head: what the old log could not write is in it
         with contextlib.suppress(OSError):
             old.close()
+        logged: set[int] = set()
         try:
-            write_snapshot(wal_dir, self._wal_seq, self._head.snapshot_records(parts))
+            write_snapshot(wal_dir, self._wal_seq, self._head.snapshot_records(parts, logged))
         except OSError:
             with self._lock:
                 frames = old.take_back() + new.take_back()
@@ -413,6 +414,8 @@ class EmbeddedStore:
             raise
         new.open()
         old.path.unlink()
+        with self._lock:  # the new log defines these now: layouts need not log them again
+            self._head.wal_gids |= logged
 
     def _compact(self) -> None:
         spans = {RAW: self.config.raw_compact_to_ms}

@@ -377,8 +377,12 @@ class Head:
         return sorted(set(self.closed_by_block) | set(opened) | set(sealed))
 
     def snapshot(self) -> list[bytes]:
-        """WAL records that rebuild the current head from nothing."""
-        return self.snapshot_records(self.snapshot_parts())
+        """WAL records that rebuild the current head from nothing (the log they start
+        defines their series: later layouts need not log those again)."""
+        logged: set[int] = set()
+        records = self.snapshot_records(self.snapshot_parts(), logged)
+        self.wal_gids = logged
+        return records
 
     def snapshot_parts(self) -> list[SnapshotPart]:
         """What a snapshot must hold, as references to arrays no append writes again (rows
@@ -393,15 +397,19 @@ class Head:
             if segment is not None and segment.rows:
                 pieces.append((segment.gids, *segment.view()))
             parts.append((state.tid, state.key, pieces))
-        # The snapshot logs its own series; the new log starts knowing none, so a layout
-        # written after the swap logs its series again (a duplicate record at worst) rather
-        # than walking every segment here, under the lock, to list what the snapshot holds.
+        # The snapshot logs its own series; the new log starts knowing none, so until the
+        # store adds what the snapshot logged (`snapshot_records`'s `logged`, once it is on
+        # disk) a layout logs its series again (a duplicate record at worst) rather than
+        # walking every segment here, under the lock, to list what the snapshot holds.
         self.wal_gids = set()
         return parts
 
-    def snapshot_records(self, parts: list[SnapshotPart]) -> list[bytes]:
+    def snapshot_records(
+        self, parts: list[SnapshotPart], logged: set[int] | None = None
+    ) -> list[bytes]:
+        """The records of `parts`; `logged` receives the series they define."""
         records: list[bytes] = []
-        logged: set[int] = set()
+        logged = set() if logged is None else logged
         keys = self.index.keys
         for tid, labels, pieces in parts:
             records.append(target_record(tid, labels))

@@ -13,6 +13,7 @@ from monitor.store import EmbeddedStore, StoreConfig
 from monitor.store.blockfile import BlockReader
 from monitor.store.merge import read_block_parts
 from monitor.store.segment import EncodedSegment
+from monitor.store.wal import replay_wal
 
 CONFIG = StoreConfig()  # 2-minute chunks, 10-minute blocks, 120-row segments
 T0 = 1_700_006_400_000  # a multiple of 2 h
@@ -134,5 +135,23 @@ def test_reads_span_the_head_blocks_and_rollups_of_long_segments(tmp_path: Path)
     store = EmbeddedStore.open(tmp_path, CONFIG)
     try:
         assert _read(store, "slow") == _expected(10, end_s)
+    finally:
+        store.close()
+
+
+def test_the_log_after_a_block_cut_defines_each_series_once(tmp_path: Path) -> None:
+    """The rotated log's snapshot defines the head's series; segments opened after it
+    (a new block window for a 10 s target) do not log them again."""
+    store = EmbeddedStore.open(tmp_path, CONFIG)
+    # the first window is cut (and the log rotated) at 12 min; the third window's segment
+    # opens at 20 min
+    _poll(store, "slow", 10, 0, 21 * 60)
+    store.close()
+    (log,) = (tmp_path / "wal").glob("*.wal")
+    defined = [record[1] for record in replay_wal(log, repair=False) if record[0] == "series"]
+    assert len(defined) == len(set(defined)) == 3
+    store = EmbeddedStore.open(tmp_path, CONFIG)
+    try:
+        assert _read(store, "slow") == _expected(10, 21 * 60)
     finally:
         store.close()
