@@ -159,14 +159,16 @@ class Head:
             return
         values = np.array(batch.values, dtype=np.float64)
         segment = state.segment
+        same_layout = batch.names == state.last_names and batch.labels == state.last_labels
         if segment is not None and self.segment_ends(segment, ts):
             self.close_segment(state, whole_block=segment.block != ts // self._block_ms)
-            segment = None
-        if (
-            segment is not None
-            and batch.names == state.last_names
-            and batch.labels == state.last_labels
-        ):
+            if same_layout and state.cols is None:
+                # the batch fills the old segment's columns exactly: the next segment takes
+                # them as they are (no gid lookups, no re-mapping of 450 series)
+                segment = self.open_segment(state, segment.gids, ts, segment.col_of)
+            else:
+                segment = None
+        if segment is not None and same_layout:
             if state.cols is None:
                 row = values
             else:
@@ -237,14 +239,21 @@ class Head:
         state.last_names = state.last_labels = None
         self._write_row(state, ts_ms, row)
 
-    def open_segment(self, state: TargetState, gids: np.ndarray, ts_ms: int) -> OpenSegment:
+    def open_segment(
+        self,
+        state: TargetState,
+        gids: np.ndarray,
+        ts_ms: int,
+        col_of: dict[int, int] | None = None,
+    ) -> OpenSegment:
+        """`col_of`: `gids`'s column index, if already made (shared, never changed)."""
         if state.segment is not None:
             self.close_segment(state)
         self._log_series(state, gids)
         self._wal_add(layout_record(state.tid, gids))
         block = ts_ms // self._block_ms
         first = not any(s.min_ts // self._block_ms == block for s in state.closed)
-        state.segment = OpenSegment(gids, block, first)
+        state.segment = OpenSegment(gids, block, first, col_of)
         return state.segment
 
     @property

@@ -45,11 +45,17 @@ class OpenSegment:
 
     __slots__ = ("block", "col_of", "first_in_block", "gids", "matrix", "rows", "ts")
 
-    def __init__(self, gids: np.ndarray, block: int, first_in_block: bool) -> None:
+    def __init__(
+        self,
+        gids: np.ndarray,
+        block: int,
+        first_in_block: bool,
+        col_of: dict[int, int] | None = None,
+    ) -> None:
         self.gids = gids
         #: never changed once made (widening makes a new one), so segments sealed, frozen
-        #: for a reader or encoded from this one share it
-        self.col_of = col_index(gids)
+        #: for a reader or encoded from this one, and the target's next segment, share it
+        self.col_of = col_index(gids) if col_of is None else col_of
         #: the block window (start // block duration) the segment belongs to
         self.block = block
         #: no earlier segment of the target holds rows of this block window
