@@ -155,3 +155,29 @@ def test_the_log_after_a_block_cut_defines_each_series_once(tmp_path: Path) -> N
         assert _read(store, "slow") == _expected(10, 21 * 60)
     finally:
         store.close()
+
+
+def test_rollups_of_a_whole_block_segment_wait_encoded_the_others_as_rows(
+    tmp_path: Path,
+) -> None:
+    store = EmbeddedStore.open(tmp_path, CONFIG)
+    try:
+        _poll(store, "slow", 10, 0, 10 * 60 + 30)  # its first window's segment has ended
+        _poll(store, "fast", 1, 10 * 60 + 30, 11 * 60)
+        waiting = store._head.rollups
+        assert {key[0] for key in waiting} == {"10s", "1m"}
+        for (tier, block), parts in waiting.items():
+            assert block == T0
+            (part,) = parts
+            assert isinstance(part, EncodedSegment), tier
+            assert part.rows == (60 if tier == "10s" else 10)
+        # the fast target's first segment ends at 12:00, by the row rule; the first window
+        # is cut then too
+        _poll(store, "fast", 1, 11 * 60, 12 * 60 + 30)
+        later = [p for parts in store._head.rollups.values() for p in parts]
+        assert later and all(isinstance(p, tuple) for p in later)
+        _poll(store, "slow", 10, 10 * 60 + 30, 13 * 60)
+        assert _read(store, "slow") == _expected(10, 13 * 60)
+        assert list((tmp_path / "10s").glob("*.blk")) and list((tmp_path / "1m").glob("*.blk"))
+    finally:
+        store.close()
