@@ -29,6 +29,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -36,7 +37,14 @@ from monitor.store.codec import CodecError, decode_ints
 from monitor.store.segment import EncodedSegment, decode_column
 from monitor.store.series_index import SeriesKey
 
-__all__ = ["BlockError", "CorruptBlockError", "BlockReader", "write_block", "block_name"]
+__all__ = [
+    "BlockError",
+    "CorruptBlockError",
+    "BlockReader",
+    "WrittenIndex",
+    "write_block",
+    "block_name",
+]
 
 MAGIC = b"CWBLK002"
 MAGIC_V1 = b"CWBLK001"
@@ -64,6 +72,21 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+@dataclass(frozen=True, slots=True)
+class WrittenIndex:
+    """A block's index as its writer made it, so a reader of the new file need not read
+    the index back: parsing the JSON of 450,000 series' labels (three blocks per cut at
+    1,000 targets) and interning them again cost more CPU than encoding the block, and its
+    ~200 MB of short-lived lists and strings stayed in the process's RSS."""
+
+    header: dict[str, Any]
+    #: (local series, offset, length) per column
+    table: np.ndarray
+    crcs: np.ndarray
+    #: series id of each local series
+    gids: np.ndarray
+
+
 def write_block(
     path: Path,
     tier: str,
@@ -71,18 +94,17 @@ def write_block(
     end_ms: int,
     segments: list[EncodedSegment],
     key_of: Callable[[int], SeriesKey],
-) -> np.ndarray:
-    """Returns the block's series ids in the order its header lists them (`series_ids`
-    of a `BlockReader` of the new file: no need to intern them again)."""
+) -> WrittenIndex:
+    """Returns the index written, for `BlockReader(path, intern, written)`."""
     tmp = path.with_suffix(".tmp")
     try:
-        gids = _write(tmp, tier, start_ms, end_ms, segments, key_of)
+        written = _write(tmp, tier, start_ms, end_ms, segments, key_of)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)  # a full disk must not also leave half a block behind
         raise
     _fsync_dir(path.parent)
-    return gids
+    return written
 
 
 def _write(
@@ -92,7 +114,7 @@ def _write(
     end_ms: int,
     segments: list[EncodedSegment],
     key_of: Callable[[int], SeriesKey],
-) -> np.ndarray:
+) -> WrittenIndex:
     local_of: dict[int, int] = {}
     #: label pairs as tuples: JSON writes a tuple as it writes a list, so the bytes are the
     #: same without a list made per pair of 450,000 series per block at 1,000 targets
@@ -136,7 +158,8 @@ def _write(
         header_bytes = zlib.compress(json.dumps(header, separators=(",", ":")).encode(), 6)
         columns = np.concatenate(table, axis=1) if table else np.empty((3, 0), np.int64)
         table_bytes = zlib.compress(columns.astype("<i8").tobytes(), 6)
-        crc_bytes = np.array(crcs, "<u4").tobytes()
+        crc_array = np.array(crcs, "<u4")
+        crc_bytes = crc_array.tobytes()
         index = header_bytes + table_bytes + crc_bytes
         out.write(index)
         out.write(
@@ -151,7 +174,7 @@ def _write(
         )
         out.flush()
         os.fsync(out.fileno())
-    return np.fromiter(local_of, np.int64, len(local_of))
+    return WrittenIndex(header, columns, crc_array, np.fromiter(local_of, np.int64, len(local_of)))
 
 
 @dataclass
@@ -175,10 +198,9 @@ class BlockReader:
         self,
         path: Path,
         intern: Callable[[SeriesKey], int],
-        series_ids: np.ndarray | None = None,
+        written: WrittenIndex | None = None,
     ) -> None:
-        """`series_ids`: what `write_block` returned, for a block just written (interning
-        450,000 series again cost more than encoding their block)."""
+        """`written`: what `write_block` returned, for the block it just wrote."""
         self.path = path
         self._users = 0
         self._retired = False
@@ -188,14 +210,16 @@ class BlockReader:
         except OSError as exc:
             raise BlockError(f"{path}: cannot open block: {exc}") from exc
         try:
-            self._load_index(intern, series_ids)
+            if written is None:
+                self._load_index(intern)
+            else:
+                self.nbytes = os.fstat(self._file.fileno()).st_size
+                self._set_index(written.header, written.table, written.crcs, written.gids)
         except (BlockError, CodecError, ValueError, KeyError, TypeError, zlib.error) as exc:
             self._file.close()
             raise CorruptBlockError(f"{path}: corrupt block: {exc}") from exc
 
-    def _load_index(
-        self, intern: Callable[[SeriesKey], int], known: np.ndarray | None = None
-    ) -> None:
+    def _load_index(self, intern: Callable[[SeriesKey], int]) -> None:
         fd = self._file.fileno()
         size = os.fstat(fd).st_size
         self.nbytes = size
@@ -220,16 +244,22 @@ class BlockReader:
         crcs = np.frombuffer(index[table_end:], "<u4") if crc_len else None
         if crcs is not None and crcs.size != table.shape[1]:
             raise BlockError("checksum table does not match the column table")
+        local_to_gid = np.array(
+            [intern(tuple(map(tuple, pairs))) for pairs in header["series"]], np.int64
+        )
+        self._set_index(header, table, crcs, local_to_gid)
+
+    def _set_index(
+        self,
+        header: dict[str, Any],
+        table: np.ndarray,
+        crcs: np.ndarray | None,
+        local_to_gid: np.ndarray,
+    ) -> None:
         self.tier: str = header["tier"]
         self.start_ms: int = header["start"]
         self.end_ms: int = header["end"]
         self.segments = [_Segment(*entry) for entry in header["segments"]]
-        if known is not None and known.size == len(header["series"]):
-            local_to_gid = known
-        else:
-            local_to_gid = np.array(
-                [intern(tuple(map(tuple, pairs))) for pairs in header["series"]], np.int64
-            )
         seg_of_col = np.repeat(np.arange(len(self.segments)), header["columns"])
         gids = local_to_gid[table[0]] if table.shape[1] else np.empty(0, np.int64)
         order = np.lexsort((seg_of_col, gids))

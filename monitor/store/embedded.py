@@ -378,8 +378,8 @@ class EmbeddedStore:
         if not segments:
             return None
         path = self.path / tier / block_name(start, end)
-        gids = write_block(path, tier, start, end, segments, self._index.keys.__getitem__)
-        return BlockReader(path, self._gid_of, gids)
+        written = write_block(path, tier, start, end, segments, self._index.keys.__getitem__)
+        return BlockReader(path, self._gid_of, written)
 
     def _gid_of(self, key: SeriesKey) -> int:
         """A series id for a block being opened: our own blocks only hold series the index

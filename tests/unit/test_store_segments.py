@@ -181,3 +181,30 @@ def test_rollups_of_a_whole_block_segment_wait_encoded_the_others_as_rows(
         assert list((tmp_path / "10s").glob("*.blk")) and list((tmp_path / "1m").glob("*.blk"))
     finally:
         store.close()
+
+
+def test_a_block_opened_from_its_writers_index_is_the_block_read_from_disk(
+    tmp_path: Path,
+) -> None:
+    store = EmbeddedStore.open(tmp_path, CONFIG)
+    try:
+        _poll(store, "slow", 10, 0, 13 * 60)
+        _poll(store, "fast", 1, 5 * 60, 13 * 60)
+        for tier in ("raw", "10s", "1m"):
+            (written,) = store._blocks.readers(tier)
+            read = BlockReader(written.path, store._index.intern)
+            try:
+                assert (read.tier, read.start_ms, read.end_ms, read.samples, read.nbytes) == (
+                    written.tier,
+                    written.start_ms,
+                    written.end_ms,
+                    written.samples,
+                    written.nbytes,
+                )
+                assert read.segments == written.segments
+                for name in ("_gids", "_seg", "_offset", "_length", "_crc", "series_ids"):
+                    assert np.array_equal(getattr(read, name), getattr(written, name)), name
+            finally:
+                read.close()
+    finally:
+        store.close()
