@@ -11,7 +11,7 @@ dominated at 1,000 targets polled every 10 s.
 
 Per-sample Python work on the common path (a target sends the same series as last time) is
 one list comparison; the values go into the matrix as one numpy row. Nothing on the append
-path compresses: a series new to the chunk widens the open segment instead of closing it.
+path compresses: a series new to the segment widens it instead of closing it.
 """
 
 from __future__ import annotations

@@ -38,6 +38,7 @@ ABSENT = ABSENT_BITS.view(np.float64)
 STALE = np.uint64(STALE_NAN_BITS).view(np.float64)
 _STALE_BITS = np.uint64(STALE_NAN_BITS)
 _ALL_PRESENT, _WITH_BITMAP = 0, 1
+_FULL_FLAG = bytes([_ALL_PRESENT])
 
 
 class OpenSegment:
@@ -222,9 +223,8 @@ def encode_columns(matrix: np.ndarray) -> list[bytes]:
     full = (matrix.view(np.uint64) != ABSENT_BITS).all(axis=0)
     out = [b""] * matrix.shape[1]
     where = np.flatnonzero(full)
-    flag = bytes([_ALL_PRESENT])
     for i, data in zip(where.tolist(), encode_value_matrix(matrix[:, where]), strict=True):
-        out[i] = flag + data
+        out[i] = _FULL_FLAG + data
     for i in np.flatnonzero(~full).tolist():
         out[i] = encode_column(matrix[:, i])
     return out
@@ -233,14 +233,15 @@ def encode_columns(matrix: np.ndarray) -> list[bytes]:
 def decode_columns(rows: int, columns: list[bytes]) -> np.ndarray:
     """The (rows, columns) matrix of `decode_column_filled` of each column; CodecError for
     a damaged one."""
-    full = [i for i, data in enumerate(columns) if data[:1] == b"\x00"]
+    full = [i for i, data in enumerate(columns) if data[:1] == _FULL_FLAG]
     values = decode_value_columns([columns[i][1:] for i in full], rows)
     if len(full) == len(columns):
         return values
     matrix = np.empty((rows, len(columns)), dtype=np.float64)
     matrix[:, full] = values
-    for i in sorted(set(range(len(columns))) - set(full)):
-        matrix[:, i] = decode_column_filled(rows, columns[i])
+    for i, data in enumerate(columns):
+        if data[:1] != _FULL_FLAG:
+            matrix[:, i] = decode_column_filled(rows, data)
     return matrix
 
 
