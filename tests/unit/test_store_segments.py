@@ -7,12 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from monitor.model import Matcher, SampleBatch
 from monitor.store import EmbeddedStore, StoreConfig
-from monitor.store.blockfile import BlockReader
+from monitor.store.blockfile import BlockReader, CorruptBlockError
 from monitor.store.merge import read_block_parts
 from monitor.store.segment import EncodedSegment
+from monitor.store.series_index import SeriesIndex
 from monitor.store.wal import replay_wal
 
 CONFIG = StoreConfig()  # 2-minute chunks, 10-minute blocks, 120-row segments
@@ -208,3 +210,37 @@ def test_a_block_opened_from_its_writers_index_is_the_block_read_from_disk(
                 read.close()
     finally:
         store.close()
+
+
+def test_compaction_reads_a_segment_at_once_and_still_checks_every_column(
+    tmp_path: Path,
+) -> None:
+    store = EmbeddedStore.open(tmp_path, CONFIG)
+    try:
+        _poll(store, "fast", 1, 5 * 60, 10 * 60)
+        _poll(store, "slow", 10, 0, 13 * 60)  # the first window is cut at 12:00
+    finally:
+        store.close()
+    (block,) = (tmp_path / "raw").glob("*.blk")
+    pristine = block.read_bytes()
+    index = SeriesIndex()
+    reader = BlockReader(block, index.intern)
+    try:
+        parts = read_block_parts(reader)
+        # the fast target's two segments (180 and 120 rows) were merged at the cut
+        assert sorted(part[1].size for part in parts) == [60, 300]
+        # a bit flipped in the last column of the last segment: one read of the segment,
+        # the damage still found by that column's checksum
+        last = int(np.argmax(reader._offset))
+        at = int(reader._offset[last] + reader._length[last] - 1)
+    finally:
+        reader.close()
+    damaged = bytearray(pristine)
+    damaged[at] ^= 0x01
+    block.write_bytes(bytes(damaged))
+    reader = BlockReader(block, index.intern)
+    try:
+        with pytest.raises(CorruptBlockError, match=f"{block.name}.*checksum mismatch"):
+            read_block_parts(reader)
+    finally:
+        reader.close()
