@@ -1,8 +1,8 @@
-"""The embedded store at fleet scale: N targets x ~450 INFO-like series at a 10 s interval.
+"""The embedded store at fleet scale: N targets x ~450 INFO-like series, every 10 s.
 
 No servers: batches are synthetic but shaped like a Redis poll (mostly constants and slow
 counters with decimal values, some gauges, latency-histogram buckets), each target on its
-own phase of the 10 s grid. Simulated time advances one second at a time; each second
+own phase of the 10 s grid (`--interval`). Simulated time advances one second at a time; each second
 appends the batches due in it and calls `maintain(now)` as the runtime does, so WAL flushes,
 segment encoding, block cuts (every 10 minutes plus the grace) and, with `--minutes` of 130
 or more, a 2-hour raw compaction all happen. CPU (`time.process_time`) is taken around the
@@ -34,7 +34,6 @@ from typing import Any
 import numpy as np
 
 T0 = 1_700_006_400_000  # a multiple of 2 h: blocks and compaction windows start here
-INTERVAL_S = 10
 HERE = Path(__file__).resolve()
 
 
@@ -177,7 +176,8 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
         (("instance", f"10.{t // 250}.{t % 250}.1:6379"),) for t in range(args.targets)
     ]
     # phases quantised to 40 groups per interval, like the scheduler's
-    phase_s = (np.arange(args.targets) * 40 // args.targets) * INTERVAL_S * 1000 // 40
+    interval = args.interval
+    phase_s = (np.arange(args.targets) * 40 // args.targets) * interval * 1000 // 40
     append_cpu = maintain_cpu = 0.0
     polls = 0
     rss_trace: list[float] = []
@@ -187,9 +187,9 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     try:
         for second in range(args.minutes * 60):
             now = T0 + second * 1000
-            if second % INTERVAL_S == 0:
+            if second % interval == 0:
                 values = fleet.step()
-            offset = (second % INTERVAL_S) * 1000
+            offset = (second % interval) * 1000
             due = np.flatnonzero((phase_s >= offset) & (phase_s < offset + 1000))
             batches = []
             for t in due.tolist():
@@ -240,6 +240,7 @@ def run_tree(tree: Path, args: argparse.Namespace) -> subprocess.Popen[str]:
     env = dict(os.environ, PYTHONPATH=str(tree))
     command = [sys.executable, str(HERE), "--worker", "--targets", str(args.targets)]
     command += ["--minutes", str(args.minutes), "--warmup-minutes", str(args.warmup_minutes)]
+    command += ["--interval", str(args.interval)]
     return subprocess.Popen(command, env=env, cwd=tree, stdout=subprocess.PIPE, text=True)
 
 
@@ -247,6 +248,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--targets", type=int, default=1000)
     parser.add_argument("--minutes", type=int, default=35, help="simulated minutes")
+    parser.add_argument("--interval", type=int, default=10, help="poll interval, seconds")
     parser.add_argument("--warmup-minutes", type=int, default=1, help="not counted in CPU")
     parser.add_argument("--tree", type=Path, help="a baseline checkout, run at the same time")
     parser.add_argument("--sequential", action="store_true", help="one tree after the other")
@@ -268,7 +270,7 @@ def main() -> None:
             out, _ = proc.communicate()
             results[name] = json.loads(out)
     print(
-        f"{args.targets} targets x {len(Fleet(1).names)} series at {INTERVAL_S} s, "
+        f"{args.targets} targets x {len(Fleet(1).names)} series at {args.interval} s, "
         f"{args.minutes} simulated minutes ({time.monotonic() - started:.0f} s wall), "
         f"load average {os.getloadavg()[0]:.1f}"
     )
