@@ -37,10 +37,10 @@ from monitor.store.blockfile import BlockReader, CorruptBlockError, block_name, 
 from monitor.store.blockset import BlockSet, file_size
 from monitor.store.config import StoreConfig
 from monitor.store.events import EventLog
-from monitor.store.head import ColumnSource, Head, HeadView, RollupPart
+from monitor.store.head import ColumnSource, Head, HeadView
 from monitor.store.health import WriteHealth
 from monitor.store.lock import LockStatus, StoreLock, StoreLockedError
-from monitor.store.merge import merge_parts, merge_segments, read_block_parts
+from monitor.store.merge import BlockPart, merge_parts, merge_segments, read_block_parts
 from monitor.store.recovery import replay_into
 from monitor.store.segment import EncodedSegment
 from monitor.store.series_index import SeriesIndex, SeriesKey
@@ -431,7 +431,7 @@ class EmbeddedStore:
                 if len(readers) < 2 or not whole:
                     continue
                 # the readers stay readable (and are not dropped: only maintenance drops)
-                parts: list[RollupPart] = []
+                parts: list[BlockPart] = []
                 try:
                     for reader in readers:
                         parts.extend(read_block_parts(reader))

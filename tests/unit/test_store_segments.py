@@ -126,7 +126,8 @@ def test_reads_span_the_head_blocks_and_rollups_of_long_segments(tmp_path: Path)
         tier = sorted((tmp_path / "10s").glob("*.blk"))
         reader = BlockReader(tier[-1], store._index.intern)
         try:
-            (gids, ts, matrix), *more = read_block_parts(reader)
+            (part, *more) = read_block_parts(reader)
+            gids, ts, matrix = part.gids, part.ts, part.matrix()
         finally:
             reader.close()
         assert not more
@@ -228,7 +229,7 @@ def test_compaction_reads_a_segment_at_once_and_still_checks_every_column(
     try:
         parts = read_block_parts(reader)
         # the fast target's two segments (180 and 120 rows) were merged at the cut
-        assert sorted(part[1].size for part in parts) == [60, 300]
+        assert sorted(part.ts.size for part in parts) == [60, 300]
         # a bit flipped in the last column of the last segment: one read of the segment,
         # the damage still found by that column's checksum
         last = int(np.argmax(reader._offset))
