@@ -177,6 +177,13 @@ def _write(
     return WrittenIndex(header, columns, crc_array, np.fromiter(local_of, np.int64, len(local_of)))
 
 
+def _narrow(values: np.ndarray, dtype: type[np.signedinteger[Any]]) -> np.ndarray:
+    info = np.iinfo(dtype)
+    if not values.size or (info.min <= values.min() and values.max() <= info.max):
+        return values.astype(dtype)
+    return values
+
+
 @dataclass
 class _Segment:
     rows: int
@@ -263,10 +270,15 @@ class BlockReader:
         seg_of_col = np.repeat(np.arange(len(self.segments)), header["columns"])
         gids = local_to_gid[table[0]] if table.shape[1] else np.empty(0, np.int64)
         order = np.lexsort((seg_of_col, gids))
+        # Held per column of every open block (450,000 per 10-minute block at 1,000
+        # targets, and rollup tiers keep theirs for 12 h or 2 d until compacted): narrowed
+        # where the values fit, 24 bytes a column instead of 36. Series ids stay int64:
+        # `searchsorted` with a needle of another dtype would copy the whole array.
         self._gids = gids[order]
-        self._seg = seg_of_col[order]
-        self._offset = table[1][order]
-        self._length = table[2][order]
+        self._seg = _narrow(seg_of_col[order], np.int32)
+        positions = np.uint32 if self.nbytes < 2**32 else np.int64
+        self._offset = table[1][order].astype(positions)
+        self._length = table[2][order].astype(positions)
         self._crc = crcs[order] if crcs is not None else None
         self.series_ids = np.unique(gids)
         self.samples: int = header["samples"]
