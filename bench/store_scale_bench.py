@@ -16,6 +16,7 @@ the figures are printed side by side with their ratios. Prints figures; asserts 
 
     .venv/bin/python bench/store_scale_bench.py --targets 1000 --minutes 35 --tree DIR
     .venv/bin/python bench/store_scale_bench.py --targets 200 --minutes 135 --tree DIR
+    .venv/bin/python bench/store_scale_bench.py --codec   # bulk vs per-column codec
 """
 
 from __future__ import annotations
@@ -236,6 +237,38 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def codec_timing() -> None:
+    """The bulk codec against the per-column one on one target's segment, in this tree."""
+    from monitor.store.segment import (
+        decode_column_filled,
+        decode_columns,
+        encode_column,
+        encode_columns,
+    )
+
+    fleet = Fleet(4)
+    for rows in (12, 60, 120, 720):
+        matrix = np.stack([fleet.step()[1].copy() for _ in range(rows)])
+        columns = encode_columns(matrix)
+        timings = [
+            _cpu_ms(lambda m: [encode_column(m[:, i]) for i in range(m.shape[1])], matrix),
+            _cpu_ms(encode_columns, matrix),
+            _cpu_ms(lambda r, cs: [decode_column_filled(r, c) for c in cs], rows, columns),
+            _cpu_ms(decode_columns, rows, columns),
+        ]
+        print(
+            f"{rows:4d} rows x {matrix.shape[1]} columns: encode {timings[0]:.2f} ms per column "
+            f"-> {timings[1]:.2f} ms bulk; decode {timings[2]:.2f} -> {timings[3]:.2f} ms"
+        )
+
+
+def _cpu_ms(work: Any, *args: Any, repeat: int = 20) -> float:
+    t = time.process_time()
+    for _ in range(repeat):
+        work(*args)
+    return (time.process_time() - t) / repeat * 1000
+
+
 def run_tree(tree: Path, args: argparse.Namespace) -> subprocess.Popen[str]:
     env = dict(os.environ, PYTHONPATH=str(tree))
     command = [sys.executable, str(HERE), "--worker", "--targets", str(args.targets)]
@@ -252,8 +285,12 @@ def main() -> None:
     parser.add_argument("--warmup-minutes", type=int, default=1, help="not counted in CPU")
     parser.add_argument("--tree", type=Path, help="a baseline checkout, run at the same time")
     parser.add_argument("--sequential", action="store_true", help="one tree after the other")
+    parser.add_argument("--codec", action="store_true", help="time the codecs and stop")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.codec:
+        codec_timing()
+        return
     if args.worker:
         print(json.dumps(worker(args)))
         return
