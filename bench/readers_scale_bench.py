@@ -1,7 +1,13 @@
 """The readers at 1,000 targets, against the same views at 20 targets measured in the same run.
 
     .venv/bin/python bench/readers_scale_bench.py [--targets 1000] [--reference 20]
-        [--hours 2] [--rounds 5] [--skip web,tui,...]
+        [--hours 2] [--rounds 5] [--skip web,tui,...] [--baseline DIR] [--full-head]
+
+Only the query part, against main's `cachewatch query` in the same run:
+
+    git archive main | tar -x -C /tmp/base
+    .venv/bin/python bench/readers_scale_bench.py --skip metrics,alerts,readmodel,web,tui \
+        --baseline /tmp/base --rounds 3 [--full-head]
 
 Each fleet is a recorded one (`bench/fleet_fixture.py`): one real poll of a real
 redis-server and memcached, replicated with other instance labels (80 % Redis, a quarter of
@@ -10,10 +16,11 @@ now, written into a real embedded store. Printed, for each fleet, with its targe
 
 - `/metrics`: HTTP GET through the exporter's WSGI app on waitress, every target with a new
   poll since the last scrape (target < 1 s);
-- `cachewatch query` as a subprocess over the store (read-only, as beside a running
-  `serve`): `rate(redis_commands_processed_total[5m])` and
-  `sum by (cmd) (rate(redis_commands_total[5m]))` (target < 1 s); and in process, the
-  engine alone;
+- `cachewatch query` as a subprocess over the store (read-only, beside the fixture's writer,
+  which stays open): `rate(redis_commands_processed_total[5m])` and
+  `sum by (cmd) (rate(redis_commands_total[5m]))` (target < 1 s), with its modules compiled
+  as an installed package has them; with `--baseline`, another tree's too; and in process,
+  the engine alone;
 - the default alert pack: one evaluation of every group, CPU;
 - the read model: `fleet_overview` (the snapshot every view shares), CPU;
 - the web overview: first paint in headless Chromium (navigation start until the first
@@ -49,9 +56,10 @@ from fleet_fixture import Fleet, Template, build_fleet, capture_templates
 from monitor.config import Config
 from monitor.exporter import Exposition, Format, SelfMetrics
 from monitor.http import make_app, serve_forever
-from monitor.model import MetricType, SampleBatch
+from monitor.model import MetricType, SampleBatch, now_ms
 from monitor.poller import TargetStatus
 from monitor.readmodel.local import LocalSource
+from monitor.store import StoreConfig
 from monitor.store.api import StoreHealth
 from monitor.targets import Target
 
@@ -165,40 +173,91 @@ def bench_metrics(fleet: Fleet, rounds: int, figures: Figures) -> None:
     )
 
 
-def bench_query(fleet: Fleet, store_dir: Path, rounds: int, figures: Figures) -> None:
+def _query_served(
+    fleet: Fleet, store_dir: Path, at: str, expr: str, rounds: int
+) -> tuple[list[float], list[float], list[float]]:
+    """`cachewatch query` beside a serve of the store: this process writes the fixture's
+    store (it holds the lock), so it stands for `serve` here: the same query API (the HTTP
+    app `serve` mounts, over the same store) and the same `<store>/SERVE` file."""
+    from monitor import servefile
+
+    app = make_app(latest_batches=list, metadata=dict, reader=fleet.store)
+    server = serve_forever(app, "127.0.0.1:0")
+    announced = servefile.announce(store_dir, server.url, auth=False)
+    walls, cpus, server_cpus = [], [], []
+    try:
+        for _ in range(rounds):
+            before = time.process_time()  # the serve's threads: this process's CPU
+            wall, cpu = _query_process(ROOT, store_dir, at, expr)
+            server_cpus.append((time.process_time() - before) * 1000)
+            walls.append(wall)
+            cpus.append(cpu)
+    finally:
+        servefile.withdraw(announced)
+        server.stop()
+    return walls, cpus, server_cpus
+
+
+def _query_process(tree: Path, store_dir: Path, at: str, expr: str) -> tuple[float, float]:
+    """Wall-clock and CPU ms of one `cachewatch query` process run from the source `tree`."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "monitor",
+            "query",
+            "--store",
+            str(store_dir),
+            "--at",
+            at,
+            "--format",
+            "json",
+            expr,
+        ],
+        check=True,
+        capture_output=True,
+        cwd=tree,  # `-m monitor` imports the tree it runs in
+    )
+    wall = (time.perf_counter() - started) * 1000
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime) * 1000
+    return wall, cpu
+
+
+def bench_query(
+    fleet: Fleet, store_dir: Path, rounds: int, figures: Figures, baseline: Path | None = None
+) -> None:
     from monitor.query import Engine
 
     at = str(fleet.end_ms / 1000)
-    for expr in QUERIES:
-        walls, cpus = [], []
-        for _ in range(rounds):
-            children = resource.getrusage(resource.RUSAGE_CHILDREN)
-            started = time.perf_counter()
+    trees = [("", ROOT)] + ([("baseline ", baseline)] if baseline is not None else [])
+    for tree in (t for _, t in trees):
+        # as installed: compiled once (this environment may set PYTHONDONTWRITEBYTECODE)
+        for package in ("monitor", "collectors", "alerts", "ui"):
             subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "monitor",
-                    "query",
-                    "--store",
-                    str(store_dir),
-                    "--at",
-                    at,
-                    "--format",
-                    "json",
-                    expr,
-                ],
-                check=True,
-                capture_output=True,
-                cwd=ROOT,
+                [sys.executable, "-m", "compileall", "-q", package], cwd=tree, check=True
             )
-            walls.append((time.perf_counter() - started) * 1000)
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            cpus.append(
-                (after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime) * 1000
+    for expr in QUERIES:
+        times: dict[str, list[tuple[float, float]]] = {name: [] for name, _ in trees}
+        for _ in range(rounds):  # the trees take turns, so both see the same load
+            for name, tree in trees:
+                times[name].append(_query_process(tree, store_dir, at, expr))
+        for name, _ in trees:
+            walls, cpus = zip(*times[name], strict=True)
+            figures.add(
+                f"{name}cachewatch query {expr} (process)", statistics.median(walls), "< 1000 ms"
             )
-        figures.add(f"cachewatch query {expr} (process)", statistics.median(walls), "< 1000 ms")
+            figures.add(f"  {name}the same, process CPU", statistics.median(cpus), "< 1000 ms")
+        walls, cpus, server_cpus = _query_served(fleet, store_dir, at, expr, rounds)
+        figures.add(
+            f"cachewatch query {expr}, a serve holding the store (process)",
+            statistics.median(walls),
+            "< 1000 ms",
+        )
         figures.add("  the same, process CPU", statistics.median(cpus), "< 1000 ms")
+        figures.add("  the same, the serve's CPU per answer", statistics.median(server_cpus))
         engine = Engine(fleet.store)
 
         def instant(expr: str = expr, engine: Engine = engine) -> object:
@@ -330,7 +389,13 @@ def run(
     figures = Figures()
     try:
         started = time.perf_counter()
-        fleet = build_fleet(tmp / "store", count, hours, templates, progress=count > 100)
+        end_ms = None
+        if args.full_head:  # just before a block cut: the head (and the log) at its largest
+            now, block = now_ms(), StoreConfig().block_duration_ms
+            end_ms = now - now % block - 10_000
+        fleet = build_fleet(
+            tmp / "store", count, hours, templates, end_ms=end_ms, progress=count > 100
+        )
         stats = fleet.store.stats()
         print(
             f"  {count} targets, {hours:g} h at 10 s: {stats.series} series, "
@@ -345,7 +410,7 @@ def run(
                 continue
             if name == "query":
                 fleet.store.flush()
-                bench_query(fleet, tmp / "store", args.rounds, figures)
+                bench_query(fleet, tmp / "store", args.rounds, figures, args.baseline)
             else:
                 part(fleet, args.rounds, figures)  # type: ignore[operator]
         fleet.store.close()
@@ -361,6 +426,18 @@ def main() -> None:
     parser.add_argument("--hours", type=float, default=2.0)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--skip", default="", help="comma-separated: " + ",".join(PARTS))
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="a source tree (`git archive main | tar -x -C DIR`) whose `cachewatch query` is "
+        "timed too, on the same stores, taking turns with this tree's",
+    )
+    parser.add_argument(
+        "--full-head",
+        action="store_true",
+        help="end the fleets just before a block cut, so the head holds a whole block window "
+        "(the largest log a read-only open replays); default: end now",
+    )
     args = parser.parse_args()
     args.skip = set(filter(None, args.skip.split(",")))
     templates = capture_templates()

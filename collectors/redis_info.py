@@ -33,6 +33,7 @@ from monitor.targets import TargetKind
 __all__ = [
     "COMMANDSTATS_SCRATCH",
     "InfoCollector",
+    "InfoMemo",
     "InfoSummary",
     "Replica",
     "parse_info",
@@ -195,11 +196,88 @@ def parse_commandstats(text: str) -> dict[str, tuple[float, float]]:
     return stats
 
 
-def parse_info(data: Any, out: SampleBatch, memo: LineMemo | None = None) -> InfoSummary:
+class InfoMemo:
+    """One target's memory of its last INFO replies, so unchanged lines are not parsed again.
+
+    Whole sections first: a section whose text equals its text in the last reply (on a
+    quiet server most of them: Clients, Memory, Persistence, Keyspace...) replays what it
+    produced, samples and what it told the summary, without looking at its lines.
+
+    Plain `field:value` lines: on a server polled every second most of them repeat byte for
+    byte (configuration, persistence, most of Stats), so a line seen before maps straight to
+    its (metric, value), or to "skip"; parsing one costs a partition, three set lookups and
+    a float(), a memo hit one dict lookup. Kept per section (a line means the same thing
+    only within its section) and cleared when it outgrows `PLAIN_LIMIT` lines (changing
+    counters add a line a poll), so it stays the size of a few replies whatever the server
+    sends. Labelled lines (commandstats, latencystats, errorstats, keyspace) produce several
+    samples each and go through a `LineMemo`.
+    """
+
+    __slots__ = ("blocks", "labelled", "plain", "texts")
+
+    PLAIN_LIMIT: ClassVar[int] = 2048
+
+    def __init__(self) -> None:
+        self.labelled = LineMemo()
+        self.plain: dict[str, dict[str, tuple[str, float] | None]] = {}
+        #: the last text of each section in `_BLOCK_SECTIONS`
+        self.texts: dict[str, str] = {}
+        #: what a section produced, once its text was the same in two replies in a row (a
+        #: section that changes every second, like Stats, is never copied for nothing)
+        self.blocks: dict[str, _Block] = {}
+
+    def section(self, name: str) -> dict[str, tuple[str, float] | None]:
+        lines = self.plain.get(name)
+        if lines is None or len(lines) > self.PLAIN_LIMIT:
+            lines = self.plain[name] = {}
+        return lines
+
+
+@dataclass(frozen=True, slots=True)
+class _Block:
+    """One section's text and everything parsing it did."""
+
+    text: str
+    names: list[str]
+    labels: list[Labels]
+    values: list[float]
+    identity: dict[str, str]
+    commandstats: dict[str, tuple[float, float]]
+    described: list[tuple[str, MetricType, str]]
+
+
+#: sections replayed whole when unchanged: what they produce is samples, identity fields
+#: and (commandstats) per-command totals, all captured in a `_Block`. Not Server (it
+#: changes every second), Replication (replicas, the master's address), Sentinel, or
+#: Latencystats (its samples carry the commandstats totals)
+_BLOCK_SECTIONS = frozenset(
+    {
+        "clients",
+        "memory",
+        "persistence",
+        "stats",
+        "cpu",
+        "modules",
+        "commandstats",
+        "errorstats",
+        "cluster",
+        "keyspace",
+    }
+)
+
+#: sections whose lines may not be memoised as plain lines (they hold labelled or
+#: structured lines that do more than produce one sample)
+_NO_PLAIN_MEMO = _LABELLED_SECTIONS | {"replication", "sentinel"}
+_NO_MEMO: dict[str, tuple[str, float] | None] = {}
+#: what a plain-line memo lookup returns for a line it does not hold
+_MISS = ("", 0.0)
+
+
+def parse_info(data: Any, out: SampleBatch, memo: InfoMemo | None = None) -> InfoSummary:
     """Add the samples of an `INFO ALL` reply to `out`; return identity and replicas.
 
-    With `memo` (one per target), labelled lines (commandstats, latencystats, errorstats,
-    keyspace) equal to the last reply's are not parsed again (collectors/linememo.py)."""
+    With `memo` (one per target), lines equal to an earlier reply's are not parsed again
+    (see `InfoMemo`): the samples are the same, in the same order."""
     if not isinstance(data, bytes | str):
         raise ReplyFormatError(f"INFO: expected a bulk string, got {type(data).__name__}")
     text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
@@ -210,104 +288,207 @@ def parse_info(data: Any, out: SampleBatch, memo: LineMemo | None = None) -> Inf
     values = out.values
     plans = FIELD_PLANS
     cmd_totals = summary.commandstats
-    percentiles: list[tuple[str, str, float]] = []
+    labelled = memo.labelled if memo is not None else None
+    #: latencystats lines whose command had no commandstats line before them
+    deferred: list[tuple[str, str, float]] = []
     section = ""
+    seen = _NO_MEMO
 
     def add(name: str, value: float, labels: Labels = ()) -> None:
         names.append(name)
         labels_list.append(labels)
         values.append(value)
 
-    for line in text.splitlines():
-        if not line:
-            continue
-        if line[0] == "#":
-            section = line[1:].strip().lower()
-            continue
-        key, sep, value = line.partition(":")
-        if not sep:
-            continue
-        if key in _IDENTITY_FIELDS:
-            identity[key] = value
-        if section in _LABELLED_SECTIONS:
-            if memo is not None:
-                chunk = memo.replay((section, line), out)
-                if chunk is not None:
-                    if chunk[3] is not None:
-                        kind, payload = chunk[3]
-                        if kind == "cmd":
-                            cmd_totals[payload[0]] = payload[1]
-                        else:
-                            percentiles.extend(payload)
+    for block in _blocks(text):
+        record = False
+        if memo is not None:
+            name = _section_name(block)
+            if name in _BLOCK_SECTIONS:
+                assert name is not None
+                cached = memo.blocks.get(name)
+                if cached is not None and cached.text == block:
+                    names.extend(cached.names)
+                    labels_list.extend(cached.labels)
+                    values.extend(cached.values)
+                    identity.update(cached.identity)
+                    cmd_totals.update(cached.commandstats)
+                    for described in cached.described:
+                        out.describe(*described)
                     continue
-            start = len(names)
-            extra: Any = None
-            if section == "commandstats":
-                if key.startswith("cmdstat_"):
-                    _add_commandstat(key[8:], value, add, cmd_totals)
-                    totals = cmd_totals.get(key[8:])
-                    if totals is not None:
-                        extra = ("cmd", (key[8:], totals))
-            elif section == "latencystats":
-                if key.startswith("latency_percentiles_usec_"):
-                    cmd = key[25:]
-                    found = []
-                    for quantile, val in _kv_pairs(value).items():
-                        number = _number(val)
-                        if quantile[:1] == "p" and number is not None:
-                            found.append((cmd, quantile[1:], number))
-                    percentiles.extend(found)
-                    extra = ("pct", found)
-            elif section == "errorstats":
-                if key.startswith("errorstat_"):
-                    count = _number(_kv_pairs(value).get("count", ""))
-                    if count is not None:
-                        add("redis_errors_total", count, (("err", key[10:]),))
-            elif key.startswith("db"):  # keyspace
-                _add_keyspace(key, value, add)
-            if memo is not None:
-                memo.remember((section, line), out, start, extra)
-            continue
-        if section == "replication" and _replication_line(key, value, summary, add):
-            continue
-        if section == "sentinel" and parse_master_line(key, value, add):
-            continue
-        plan = plans.get(key)
-        if plan is not None:
-            # the hot path (most lines): appends inlined, float() tried first
-            try:
-                number = float(value)
-            except ValueError:
-                status = _STATUS_VALUES.get(value)
-                if status is None:
-                    continue
-                number = status
-            names.append(plan.metric)
-            labels_list.append(())
-            values.append(number if plan.scale == 1 else number * plan.scale)
-            continue
-        if key in IGNORED_FIELDS or key in _TEXT_FIELDS or key in identity:
-            continue
-        number = _number(value) if value[:1] in _NUMERIC_START else None
-        if number is None:
-            if len(_TEXT_FIELDS) < _TEXT_FIELDS_LIMIT:
-                _TEXT_FIELDS.add(key)
-            continue
-        generic = generic_metric_name(key)
-        out.describe(generic, G, f"INFO field {key} (no redis_exporter equivalent)")
-        add(generic, number)
+                record = memo.texts.get(name) == block
+                memo.texts[name] = block
+                if record:
+                    start = len(names)
+                    identity_before = set(identity)
+                    described_before = set(out.metadata)
+        for line in block.splitlines():
+            # a memo hit: (metric, value), or None for a line that yields nothing
+            hit = seen.get(line, _MISS)
+            if hit is not _MISS:
+                if hit is not None:
+                    names.append(hit[0])
+                    labels_list.append(())
+                    values.append(hit[1])
+                continue
+            if not line:
+                continue
+            if line[0] == "#":
+                section = line[1:].strip().lower()
+                seen = (
+                    _NO_MEMO if memo is None or section in _NO_PLAIN_MEMO else memo.section(section)
+                )
+                continue
+            key, sep, value = line.partition(":")
+            if not sep:
+                continue
+            if key in _IDENTITY_FIELDS:
+                identity[key] = value
+            if section in _LABELLED_SECTIONS:
+                _labelled_line(section, line, key, value, out, add, labelled, cmd_totals, deferred)
+                continue
+            if section == "replication" and _replication_line(key, value, summary, add):
+                continue
+            if section == "sentinel" and parse_master_line(key, value, add):
+                continue
+            # identity lines are read on every reply, so they are never memoised
+            remember = seen is not _NO_MEMO and key not in _IDENTITY_FIELDS
+            plan = plans.get(key)
+            if plan is not None:
+                # the hot path (most lines): appends inlined, float() tried first
+                try:
+                    number = float(value)
+                except ValueError:
+                    status = _STATUS_VALUES.get(value)
+                    if status is None:
+                        if remember:
+                            seen[line] = None
+                        continue
+                    number = status
+                if plan.scale != 1:
+                    number *= plan.scale
+                names.append(plan.metric)
+                labels_list.append(())
+                values.append(number)
+                if remember:
+                    seen[line] = (plan.metric, number)
+                continue
+            if key in IGNORED_FIELDS or key in _TEXT_FIELDS or key in identity:
+                if remember:
+                    seen[line] = None
+                continue
+            unknown = _number(value) if value[:1] in _NUMERIC_START else None
+            if unknown is None:
+                if len(_TEXT_FIELDS) < _TEXT_FIELDS_LIMIT:
+                    _TEXT_FIELDS.add(key)
+                continue
+            # not memoised: the batch must describe the generic metric on every reply
+            generic = generic_metric_name(key)
+            out.describe(generic, G, f"INFO field {key} (no redis_exporter equivalent)")
+            add(generic, unknown)
+        if record:
+            assert memo is not None and name is not None
+            memo.blocks[name] = _Block(
+                block,
+                names[start:],
+                labels_list[start:],
+                values[start:],
+                {k: v for k, v in identity.items() if k not in identity_before},
+                dict(cmd_totals) if name == "commandstats" else {},
+                [(k, *out.metadata[k]) for k in out.metadata if k not in described_before],
+            )
 
-    for cmd, quantile, number in percentiles:
+    _add_percentiles(deferred, cmd_totals, add)
+    _add_identity(summary, add, out.ts_ms)
+    if labelled is not None:
+        labelled.roll()
+    return summary
+
+
+def _blocks(text: str) -> list[str]:
+    """The reply cut before every `#` header line (the first piece may have no header)."""
+    out = []
+    start = 0
+    while True:
+        at = text.find("\n#", start)
+        if at < 0:
+            out.append(text[start:])
+            return out
+        out.append(text[start : at + 1])
+        start = at + 1
+
+
+def _section_name(block: str) -> str | None:
+    if not block.startswith("#"):
+        return None
+    end = block.find("\n")
+    return block[1 : end if end >= 0 else len(block)].strip().lower()
+
+
+def _labelled_line(
+    section: str,
+    line: str,
+    key: str,
+    value: str,
+    out: SampleBatch,
+    add: Any,
+    memo: LineMemo | None,
+    cmd_totals: dict[str, tuple[float, float]],
+    deferred: list[tuple[str, str, float]],
+) -> None:
+    """One line of commandstats, latencystats, errorstats or keyspace."""
+    memo_key: Any = None
+    if memo is not None:
+        memo_key = (section, line)
+        if section == "latencystats":
+            # its samples include the command's commandstats totals (sum and count)
+            memo_key = (section, line, cmd_totals.get(key[25:]))
+        chunk = memo.replay(memo_key, out)
+        if chunk is not None:
+            if chunk[3] is not None:
+                cmd_totals[chunk[3][0]] = chunk[3][1]
+            return
+    start = len(out.names)
+    extra: Any = None
+    if section == "commandstats":
+        if key.startswith("cmdstat_"):
+            _add_commandstat(key[8:], value, add, cmd_totals)
+            totals = cmd_totals.get(key[8:])
+            if totals is not None:
+                extra = (key[8:], totals)
+    elif section == "latencystats":
+        if key.startswith("latency_percentiles_usec_"):
+            cmd = key[25:]
+            found = []
+            for quantile, val in _kv_pairs(value).items():
+                number = _number(val)
+                if quantile[:1] == "p" and number is not None:
+                    found.append((cmd, quantile[1:], number))
+            if found and cmd not in cmd_totals:
+                deferred.extend(found)  # no commandstats line before it: not memoised
+                return
+            _add_percentiles(found, cmd_totals, add)
+    elif section == "errorstats":
+        if key.startswith("errorstat_"):
+            count = _number(_kv_pairs(value).get("count", ""))
+            if count is not None:
+                add("redis_errors_total", count, (("err", key[10:]),))
+    elif key.startswith("db"):  # keyspace
+        _add_keyspace(key, value, add)
+    if memo is not None:
+        memo.remember(memo_key, out, start, extra)
+
+
+def _add_percentiles(
+    found: list[tuple[str, str, float]], cmd_totals: dict[str, tuple[float, float]], add: Any
+) -> None:
+    """latencystats percentiles, then each command's sum and count (from commandstats)."""
+    for cmd, quantile, number in found:
         add("redis_latency_percentiles_usec", number, (("cmd", cmd), ("quantile", quantile)))
-    for cmd in {cmd for cmd, _, _ in percentiles}:
+    for cmd in dict.fromkeys(cmd for cmd, _, _ in found):
         totals = cmd_totals.get(cmd)
         if totals is not None:
             add("redis_latency_percentiles_usec_sum", totals[1], (("cmd", cmd),))
             add("redis_latency_percentiles_usec_count", totals[0], (("cmd", cmd),))
-    _add_identity(summary, add, out.ts_ms)
-    if memo is not None:
-        memo.roll()
-    return summary
 
 
 def _add_commandstat(
@@ -432,7 +613,7 @@ class InfoCollector:
     }
 
     def __init__(self) -> None:
-        self._memo = LineMemo()  # one collector per target: the memo is this target's
+        self._memo = InfoMemo()  # one collector per target: the memo is this target's
 
     def prefetch(self, ctx: CollectContext) -> list[tuple[Any, ...]]:
         return [("INFO", "ALL")]

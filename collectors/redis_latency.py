@@ -14,7 +14,7 @@ from collectors.base import CollectContext, Tier, Unsupported
 from collectors.linememo import LineMemo
 from collectors.redis_info import COMMANDSTATS_SCRATCH, parse_commandstats
 from collectors.redis_reply import ReplyFormatError, check_reply, run_command
-from monitor.model import MetricType, SampleBatch
+from monitor.model import Labels, MetricType, SampleBatch
 from monitor.targets import TargetKind
 
 __all__ = [
@@ -149,16 +149,31 @@ def _add_histogram(
     if not all(isinstance(x, int) for x in buckets):
         return False
     cmd = name.decode("utf-8", "replace")
+    names, labels, values = out.names, out.labels, out.values
     for j in range(0, len(buckets), 2):
-        out.add(
-            "redis_commands_latencies_usec_bucket",
-            float(buckets[j + 1]),
-            (("cmd", cmd), ("le", go_float_label(float(buckets[j])))),
-        )
+        names.append("redis_commands_latencies_usec_bucket")
+        labels.append(_bucket_labels(cmd, buckets[j]))
+        values.append(float(buckets[j + 1]))
     out.add("redis_commands_latencies_usec_bucket", float(calls), (("cmd", cmd), ("le", "+Inf")))
     out.add("redis_commands_latencies_usec_sum", usec_sums.get(cmd, (0.0, 0.0))[1], (("cmd", cmd),))
     out.add("redis_commands_latencies_usec_count", float(calls), (("cmd", cmd),))
     return True
+
+
+#: (cmd, bucket bound) → the bucket's labels: the commands a server runs, and so this
+#: table, are few; a histogram that changed is converted again every poll (our own INFO
+#: and LATENCY calls change theirs), and formatting `le` was most of that
+_BUCKET_LABELS: dict[tuple[str, int], Labels] = {}
+_BUCKET_LABELS_LIMIT = 65536
+
+
+def _bucket_labels(cmd: str, bound: int) -> Labels:
+    labels = _BUCKET_LABELS.get((cmd, bound))
+    if labels is None:
+        if len(_BUCKET_LABELS) >= _BUCKET_LABELS_LIMIT:
+            _BUCKET_LABELS.clear()
+        labels = _BUCKET_LABELS[(cmd, bound)] = (("cmd", cmd), ("le", go_float_label(float(bound))))
+    return labels
 
 
 class LatencyLatestCollector:

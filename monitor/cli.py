@@ -15,7 +15,7 @@ from monitor.commands.exitcodes import (
     EXIT_USAGE,
 )
 from monitor.commands.extras import MissingExtraError
-from monitor.store.embedded import StoreLockedError
+from monitor.store.lock import StoreLockedError
 
 __all__ = ["main", "build_parser"]
 

@@ -14,10 +14,11 @@ import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import Future
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from collectors.base import Collector
 from collectors.registry import collectors_for, load_collector_classes
+from monitor import gcpolicy
 from monitor.config import Config
 from monitor.exporter.selfmetrics import SelfMetrics
 from monitor.fleet import Fleet
@@ -26,6 +27,9 @@ from monitor.poller import POLLER_METRICS, PollObserver, TargetPoller, TargetSta
 from monitor.scheduler import PollScheduler
 from monitor.store.api import HealthReporter, StoreHealth
 from monitor.targets import Target, parse_target_url
+
+if TYPE_CHECKING:
+    from monitor.store.scope import ReadScope
 
 __all__ = ["Runtime", "open_store", "collector_factory", "static_metadata", "poll_once"]
 
@@ -54,10 +58,12 @@ def static_metadata(config: Config) -> dict[str, tuple[MetricType, str]]:
     return meta
 
 
-def open_store(config: Config, read_only: bool = False) -> Any:
+def open_store(config: Config, read_only: bool = False, scope: ReadScope | None = None) -> Any:
     """The embedded store at the configured path (created if missing); with
-    `backend = "prometheus"`, one whose series reads go to that server instead."""
+    `backend = "prometheus"`, one whose series reads go to that server instead. A read-only
+    open with a `scope` loads only what the scope's reads need (`monitor.store.scope`)."""
     from monitor.store import EmbeddedStore, StoreConfig
+    from monitor.store.scope import ScopedStore
 
     settings = config.store
     defaults = StoreConfig()
@@ -74,6 +80,12 @@ def open_store(config: Config, read_only: bool = False) -> Any:
         ),
         max_bytes=settings.max_bytes or defaults.max_bytes,
     )
+    if read_only and scope is not None and settings.backend != "prometheus":
+        return ScopedStore(
+            EmbeddedStore.open(settings.path, store_config, read_only=True, scope=scope),
+            scope,
+            lambda: EmbeddedStore.open(settings.path, store_config, read_only=True),
+        )
     if read_only:
         remote_only = settings.backend == "prometheus" and not (settings.path / "wal").is_dir()
         local = (
@@ -162,6 +174,8 @@ class Runtime:
             self.scheduler.add_periodic("store-stats", _STORE_STATS_EVERY_S, self._report_store)
         for hook in self._on_started:
             await hook(self)
+        gcpolicy.settle()
+        gcpolicy.watch_pauses()
 
     def _mark_stale(self, poller: TargetPoller) -> None:
         if self.store is not None:

@@ -329,6 +329,9 @@ class PollScheduler:
                 group = self._group_of.pop(key, None)
                 if group is not None:
                     group.keys.discard(key)
+                # a target that comes back starts afresh (the store refuses a sample
+                # not after the target's last one anyway): churn must not grow this
+                self._last_slot_ms.pop(key, None)
             poller.retire()
             if self._mark_stale is not None:
                 self._mark_stale(poller)

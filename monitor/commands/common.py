@@ -9,7 +9,7 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor.config import Config, ConfigError, config_from_urls, load_config
 from monitor.config_search import SEARCH_HELP, find_config
@@ -17,6 +17,9 @@ from monitor.durations import parse_duration
 from monitor.readernode import is_reader
 from monitor.sharding import Shard, ShardError, parse_shard
 from monitor.targets import TargetError
+
+if TYPE_CHECKING:
+    from monitor.store.scope import ReadScope
 
 __all__ = [
     "add_config_options",
@@ -114,15 +117,16 @@ class NoStoreError(Exception):
     """The configured store does not exist (nothing has been collected there yet)."""
 
 
-def open_existing_store(config: Config) -> Any:
+def open_existing_store(config: Config, scope: ReadScope | None = None) -> Any:
     """Open the configured store read-only for reading commands (`query`, `store stats`),
     so they work beside a running `serve` or `poll`. The local store must already exist,
-    unless history comes from Prometheus (`backend = "prometheus"`)."""
+    unless history comes from Prometheus (`backend = "prometheus"`). With a `scope`, only
+    what its reads need is loaded (`monitor.store.scope`)."""
     from monitor.runtime import open_store
 
     if config.store.backend != "prometheus" and not config.store.path.exists():
         raise NoStoreError(f"no store at {config.store.path} (collect first, or pass --store)")
-    return open_store(config, read_only=True)
+    return open_store(config, read_only=True, scope=scope)
 
 
 def fail(message: str, code: int = 2) -> int:

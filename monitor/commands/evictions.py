@@ -30,7 +30,7 @@ from monitor.evictions import (
 )
 from monitor.evictions.table import render_summary
 from monitor.model import now_ms
-from monitor.query import Engine, QueryError
+from monitor.query.errors import QueryError
 from monitor.targets import TargetError, parse_target_url
 
 __all__ = ["add_parser", "run"]
@@ -125,6 +125,8 @@ def _every_target(config: Config, fmt: str) -> int:
 
     store = open_store(config, read_only=True)
     try:
+        from monitor.query import Engine
+
         engine = Engine(store)
         up = engine.instant('{__name__=~"redis_up|memcached_up"}', now_ms())
         instances = sorted({labels.get("instance", "") for labels, _ in up.samples} - {""})
@@ -159,6 +161,8 @@ def _from_store(config: Config, instance: str, at_ms: int | None) -> EvictionSum
 
     store = open_store(config, read_only=True)
     try:
+        from monitor.query import Engine
+
         engine = Engine(store)
         summary = eviction_summary(engine, scope_of_instance(engine, instance, at_ms), at_ms)
     except QueryError as exc:
@@ -193,6 +197,8 @@ def _poll_live(
         try:
             if not wait_polling(runtime, instance, duration_s, config.global_.interval_s, _note):
                 return None
+            from monitor.query import Engine
+
             engine = Engine(runtime.store)
             scope = _live_scope(runtime, instance)
             return eviction_summary(engine, scope)

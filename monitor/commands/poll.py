@@ -20,7 +20,6 @@ from monitor.commands.tables import aligned, label_text
 from monitor.config import ConfigError
 from monitor.durations import format_duration
 from monitor.model import SampleBatch
-from monitor.query.values import format_value
 from monitor.runtime import Runtime, poll_once
 
 
@@ -96,6 +95,8 @@ def write_json(batch: SampleBatch, out: TextIO) -> None:
 def render_table(batches: list[SampleBatch]) -> str:
     """TARGET METRIC LABELS VALUE, one row per sample, grouped by target. TARGET is the
     instance; the target's other labels (cluster, role...) are left to `--format json`."""
+    from monitor.query.values import format_value  # numpy: only when printing
+
     rows = []
     for batch in batches:
         target = dict(batch.target_labels).get("instance", "")

@@ -22,10 +22,10 @@ from monitor.commands.common import (
     resolve_config,
 )
 from monitor.commands.query_hints import empty_result_hints
+from monitor.commands.query_serve import ask_running_serve
 from monitor.commands.tables import aligned, label_text
 from monitor.config import Config, ConfigError
-from monitor.query import Engine, QueryError, QueryResult
-from monitor.query.values import format_value
+from monitor.query.errors import QueryError
 
 __all__ = ["add_parser", "run", "parse_time", "time_arg"]
 
@@ -91,6 +91,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help=f"resolution of a range query (default: D/{_DEFAULT_POINTS}, at least 1s)",
     )
     parser.add_argument("--format", choices=("json", "table"), default="table")
+    parser.add_argument(
+        "--no-serve",
+        action="store_true",
+        help="read the store files even when a running serve writes the store "
+        "(by default it is asked: the same answer, without reading the store first)",
+    )
     add_config_options(parser, urls=False)
     parser.set_defaults(run=run)
 
@@ -103,22 +109,34 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         return fail(str(exc))
     end_ms = args.at if args.at is not None else round(time.time() * 1000)
+    range_ms = None if args.range_s is None else round(args.range_s * 1000)
+    step_ms = 0
+    if range_ms is not None:
+        step_ms = (
+            round(args.step * 1000)
+            if args.step is not None
+            else max(1000, range_ms // _DEFAULT_POINTS)
+        )
+    if not args.no_serve:
+        try:
+            answer = ask_running_serve(config, args.expr, end_ms, range_ms, step_ms)
+        except QueryError as exc:
+            return fail(f"{exc.error_type}: {exc.message}", code=2)
+        if answer is not None and not _is_empty(answer):  # empty: the store gives hints
+            _print(answer, args.format)
+            return 0
+    # here, not at the top: asking a serve needs no engine (nor numpy)
+    from monitor.commands.query_scope import evaluate, reads_of
+    from monitor.query import Engine
+
     try:
-        store = open_existing_store(config)
+        # only what the expression reads is loaded: opening a whole store of 1,000 targets
+        # read-only costs seconds (docs/STORE.md, one writer, many readers)
+        store = open_existing_store(config, reads_of(args.expr, end_ms, range_ms, step_ms))
     except NoStoreError as exc:
         return fail(str(exc))
     try:
-        engine = Engine(store)
-        if args.range_s is None:
-            result = engine.instant(args.expr, end_ms)
-        else:
-            range_ms = round(args.range_s * 1000)
-            step_ms = (
-                round(args.step * 1000)
-                if args.step is not None
-                else max(1000, range_ms // _DEFAULT_POINTS)
-            )
-            result = engine.range(args.expr, end_ms - range_ms, end_ms, step_ms)
+        result = evaluate(Engine(store), args.expr, end_ms, range_ms, step_ms).to_api()
         hints = [] if not _is_empty(result) else _hints(store, config, args.expr, end_ms, args)
     except QueryError as exc:
         return fail(
@@ -126,19 +144,19 @@ def run(args: argparse.Namespace) -> int:
         )
     finally:
         store.close()
-    if args.format == "json":
-        print(json.dumps(result.to_api()))
-    else:
-        print(render_table(result))
+    _print(result, args.format)
     for hint in hints:
         print(f"cachewatch: {hint}", file=sys.stderr)
     return 0
 
 
-def _is_empty(result: QueryResult) -> bool:
-    return (result.result_type == "vector" and not result.samples) or (
-        result.result_type == "matrix" and not result.series
-    )
+def _print(data: dict[str, Any], form: str) -> None:
+    """`data`: Prometheus's `data` object (`QueryResult.to_api`, or a serve's answer)."""
+    print(json.dumps(data) if form == "json" else render_table(data))
+
+
+def _is_empty(data: dict[str, Any]) -> bool:
+    return data["resultType"] in ("vector", "matrix") and not data["result"]
 
 
 def _hints(
@@ -163,24 +181,25 @@ def _time_text(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
 
 
-def render_table(result: QueryResult) -> str:
-    """Aligned columns: SERIES VALUE for a vector, SERIES TIME VALUE for a matrix."""
+def render_table(data: dict[str, Any]) -> str:
+    """Aligned columns: SERIES VALUE for a vector, SERIES TIME VALUE for a matrix. From the
+    API's `data` object, whose values are already formatted as Prometheus formats them."""
     rows: list[tuple[str, ...]]
-    if result.result_type == "vector":
+    kind, result = data["resultType"], data["result"]
+    if kind == "vector":
         header: tuple[str, ...] = ("SERIES", "VALUE")
-        rows = [(_series_name(labels), format_value(v)) for labels, v in result.samples]
-    elif result.result_type == "matrix":
+        rows = [(_series_name(item["metric"]), item["value"][1]) for item in result]
+    elif kind == "matrix":
         header = ("SERIES", "TIME", "VALUE")
         rows = [
-            (_series_name(labels), _time_text(int(t)), format_value(float(v)))
-            for labels, ts, values in result.series
-            for t, v in zip(ts, values, strict=True)
+            (_series_name(item["metric"]), _time_text(round(float(t) * 1000)), value)
+            for item in result
+            for t, value in item["values"]
         ]
-    elif result.result_type == "scalar":
+    elif kind == "scalar":
         header = ("TIME", "SCALAR")
-        assert result.scalar is not None
-        rows = [(_time_text(result.at_ms), format_value(result.scalar))]
+        rows = [(_time_text(round(float(result[0]) * 1000)), result[1])]
     else:
         header = ("TIME", "STRING")
-        rows = [(_time_text(result.at_ms), result.string or "")]
+        rows = [(_time_text(round(float(result[0]) * 1000)), result[1] or "")]
     return aligned(header, rows)

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from monitor import servefile
 from monitor.commands.common import (
     add_config_options,
     fail,
@@ -121,12 +122,21 @@ def run(args: argparse.Namespace) -> int:
     except ListenError as exc:
         runtime.stop_background()
         return fail(str(exc))
-    return serve_until_signalled(
-        server,
-        runtime,
-        reload=lambda: reload_config(args, runtime, alerting),
-        ready_line=f"cachewatch: serving the dashboard, /metrics and /api/v1 on {server.url}",
+    # `cachewatch query` on this machine asks this process instead of reading the store
+    address = (
+        servefile.announce(config.store.path, server.url, web.auth.enabled)
+        if upstream is None and config.store.backend == "embedded"
+        else None
     )
+    try:
+        return serve_until_signalled(
+            server,
+            runtime,
+            reload=lambda: reload_config(args, runtime, alerting),
+            ready_line=f"cachewatch: serving the dashboard, /metrics and /api/v1 on {server.url}",
+        )
+    finally:
+        servefile.withdraw(address)
 
 
 def reload_config(args: argparse.Namespace, runtime: Any, alerting: Any) -> bool:

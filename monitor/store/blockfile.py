@@ -9,10 +9,13 @@ Layout of `<tier>/<start>-<end>.blk` (version 2):
     footer: u64 index offset, u32 header length, u32 table length, u32 checksum-table
             length, u32 crc32(index), magic
 
-The JSON header holds the block's tier, window, series labels (block-local order) and one
-entry per segment (with the crc32 of its timestamps); the column table holds (local series,
-offset, length) per column. Every piece a read decodes is checked against its crc32 first,
-so a flipped bit is an error naming the file, never a wrong value.
+The JSON header holds the block's tier, window, series labels (block-local order), one
+entry per segment (with the crc32 of its timestamps) and `stands_in`: the coarser tiers
+whose rollup of this window is this block's data row for row (a poll interval as long as
+their resolution), which keep no copy of their own while this block exists (see
+docs/STORE.md). The column table holds (local series, offset, length) per column. Every
+piece a read decodes is checked against its crc32 first, so a flipped bit is an error
+naming the file, never a wrong value.
 
 Version 1 (`CWBLK001`, no per-piece checksums, a footer without the checksum-table length)
 is still read; whatever compaction merges is written as version 2.
@@ -26,7 +29,7 @@ import os
 import struct
 import threading
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +46,7 @@ __all__ = [
     "BlockReader",
     "WrittenIndex",
     "write_block",
+    "write_copy",
     "block_name",
 ]
 
@@ -50,6 +54,8 @@ MAGIC = b"CWBLK002"
 MAGIC_V1 = b"CWBLK001"
 _FOOTER = struct.Struct("<QIIII8s")
 _FOOTER_V1 = struct.Struct("<QIII8s")
+#: the series id of a series a scoped open skipped (no read asks for a negative id)
+_SKIPPED = -1
 
 
 class BlockError(ValueError):
@@ -85,6 +91,9 @@ class WrittenIndex:
     crcs: np.ndarray
     #: series id of each local series
     gids: np.ndarray
+    #: where the index starts, and its header, table and checksum lengths (`copy_parts`)
+    index_at: int
+    lengths: tuple[int, int, int]
 
 
 def write_block(
@@ -94,17 +103,52 @@ def write_block(
     end_ms: int,
     segments: list[EncodedSegment],
     key_of: Callable[[int], SeriesKey],
+    stands_in: Sequence[str] = (),
 ) -> WrittenIndex:
-    """Returns the index written, for `BlockReader(path, intern, written)`."""
+    """Returns the index written, for `BlockReader(path, intern, written=...)`."""
+    written: list[WrittenIndex] = []
+
+    def write(tmp: Path) -> None:
+        written.append(_write(tmp, tier, start_ms, end_ms, segments, key_of, stands_in))
+
+    _replace(path, write)
+    return written[0]
+
+
+def write_copy(source: BlockReader, path: Path, tier: str, stands_in: Sequence[str]) -> None:
+    """Copy a (version 2) block as a block of `tier` standing in for `stands_in`: the data,
+    column table and checksums byte for byte, a new header. Used when a block that stands in
+    for a coarser tier is dropped (its tier's retention, or merged into a file that does
+    not stand in): the coarser tier gets its own copy without decoding anything."""
+    body, header, table, checksums = source.copy_parts()
+    header = {**header, "tier": tier}
+    header.pop("stands_in", None)
+    if stands_in:
+        header["stands_in"] = list(stands_in)
+    header_bytes = zlib.compress(json.dumps(header, separators=(",", ":")).encode(), 6)
+    index = header_bytes + table + checksums
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as out:
+            out.write(body)
+            out.write(index)
+            lengths = (len(header_bytes), len(table), len(checksums))
+            out.write(_FOOTER.pack(len(body), *lengths, zlib.crc32(index), MAGIC))
+            out.flush()
+            os.fsync(out.fileno())
+
+    _replace(path, write)
+
+
+def _replace(path: Path, write: Callable[[Path], None]) -> None:
     tmp = path.with_suffix(".tmp")
     try:
-        written = _write(tmp, tier, start_ms, end_ms, segments, key_of)
+        write(tmp)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)  # a full disk must not also leave half a block behind
         raise
     _fsync_dir(path.parent)
-    return written
 
 
 def _write(
@@ -114,6 +158,7 @@ def _write(
     end_ms: int,
     segments: list[EncodedSegment],
     key_of: Callable[[int], SeriesKey],
+    stands_in: Sequence[str],
 ) -> WrittenIndex:
     local_of: dict[int, int] = {}
     #: label pairs as tuples: JSON writes a tuple as it writes a list, so the bytes are the
@@ -155,6 +200,8 @@ def _write(
         header["segments"] = entries
         header["columns"] = [len(seg.columns) for seg in segments]
         header["samples"] = sum(seg.samples for seg in segments)
+        if stands_in:
+            header["stands_in"] = list(stands_in)
         header_bytes = zlib.compress(json.dumps(header, separators=(",", ":")).encode(), 6)
         columns = np.concatenate(table, axis=1) if table else np.empty((3, 0), np.int64)
         table_bytes = zlib.compress(columns.astype("<i8").tobytes(), 6)
@@ -174,7 +221,9 @@ def _write(
         )
         out.flush()
         os.fsync(out.fileno())
-    return WrittenIndex(header, columns, crc_array, np.fromiter(local_of, np.int64, len(local_of)))
+    gids = np.fromiter(local_of, np.int64, len(local_of))
+    index_lengths = (len(header_bytes), len(table_bytes), len(crc_bytes))
+    return WrittenIndex(header, columns, crc_array, gids, offset, index_lengths)
 
 
 def _narrow(values: np.ndarray, dtype: type[np.signedinteger[Any]]) -> np.ndarray:
@@ -205,9 +254,12 @@ class BlockReader:
         self,
         path: Path,
         intern: Callable[[SeriesKey], int],
+        metrics: frozenset[str] | None = None,
         written: WrittenIndex | None = None,
     ) -> None:
-        """`written`: what `write_block` returned, for the block it just wrote."""
+        """With `metrics` (a scoped read-only open, `monitor.store.scope`) only series of
+        those metric names are interned; the others' columns are never read. `written`:
+        what `write_block` returned, for the block it just wrote."""
         self.path = path
         self._users = 0
         self._retired = False
@@ -218,15 +270,19 @@ class BlockReader:
             raise BlockError(f"{path}: cannot open block: {exc}") from exc
         try:
             if written is None:
-                self._load_index(intern)
+                self._load_index(intern, metrics)
             else:
                 self.nbytes = os.fstat(self._file.fileno()).st_size
+                self._index_at, self._index_lengths = written.index_at, written.lengths
+                self._version2 = True
                 self._set_index(written.header, written.table, written.crcs, written.gids)
         except (BlockError, CodecError, ValueError, KeyError, TypeError, zlib.error) as exc:
             self._file.close()
             raise CorruptBlockError(f"{path}: corrupt block: {exc}") from exc
 
-    def _load_index(self, intern: Callable[[SeriesKey], int]) -> None:
+    def _load_index(
+        self, intern: Callable[[SeriesKey], int], metrics: frozenset[str] | None
+    ) -> None:
         fd = self._file.fileno()
         size = os.fstat(fd).st_size
         self.nbytes = size
@@ -245,15 +301,32 @@ class BlockReader:
         index = os.pread(fd, header_len + table_len + crc_len, index_at)
         if len(index) != header_len + table_len + crc_len or zlib.crc32(index) != crc:
             raise BlockError("index checksum mismatch")
-        header = json.loads(zlib.decompress(index[:header_len]))
+        header_json = zlib.decompress(index[:header_len])
         table_end = header_len + table_len
         table = np.frombuffer(zlib.decompress(index[header_len:table_end]), "<i8").reshape(3, -1)
+        count = int(table[0].max()) + 1 if table.shape[1] else 0
+        split = None if metrics is None else _series_of(header_json, metrics, count)
+        picked: dict[int, Any] | None = None
+        if split is not None:
+            header, picked = split
+            series: list[Any] = []
+        else:
+            header = json.loads(header_json)
+            series = header["series"]
+            if metrics is not None:
+                picked = {i: p for i, p in enumerate(series) if _metric(p) in metrics}
         crcs = np.frombuffer(index[table_end:], "<u4") if crc_len else None
         if crcs is not None and crcs.size != table.shape[1]:
             raise BlockError("checksum table does not match the column table")
-        local_to_gid = np.array(
-            [intern(tuple(map(tuple, pairs))) for pairs in header["series"]], np.int64
-        )
+        if picked is None:
+            local_to_gid = np.array([intern(tuple(map(tuple, p))) for p in series], np.int64)
+        else:
+            local_to_gid = np.full(max(count, len(series)), _SKIPPED, np.int64)
+            for local, pairs in picked.items():
+                local_to_gid[local] = intern(tuple(map(tuple, pairs)))
+        self._index_at = index_at
+        self._index_lengths = (header_len, table_len, crc_len)
+        self._version2 = footer_format is _FOOTER
         self._set_index(header, table, crcs, local_to_gid)
 
     def _set_index(
@@ -271,17 +344,17 @@ class BlockReader:
         gids = local_to_gid[table[0]] if table.shape[1] else np.empty(0, np.int64)
         order = np.lexsort((seg_of_col, gids))
         # Held per column of every open block (450,000 per 10-minute block at 1,000
-        # targets, and rollup tiers keep theirs for 12 h or 2 d until compacted): narrowed
-        # where the values fit, 24 bytes a column instead of 36. Series ids stay int64:
-        # `searchsorted` with a needle of another dtype would copy the whole array.
+        # targets): narrowed where the values fit, 24 bytes a column instead of 36. Series
+        # ids stay int64: `searchsorted` with a needle of another dtype would copy the array.
         self._gids = gids[order]
         self._seg = _narrow(seg_of_col[order], np.int32)
         positions = np.uint32 if self.nbytes < 2**32 else np.int64
         self._offset = table[1][order].astype(positions)
         self._length = table[2][order].astype(positions)
         self._crc = crcs[order] if crcs is not None else None
-        self.series_ids = np.unique(gids)
+        self.series_ids = np.unique(gids[gids != _SKIPPED])
         self.samples: int = header["samples"]
+        self.stands_in: tuple[str, ...] = tuple(header.get("stands_in", ()))
 
     # -- sharing with readers ----------------------------------------------------------------
     def acquire(self) -> bool:
@@ -311,6 +384,23 @@ class BlockReader:
         self.retire()
 
     # -- reading -----------------------------------------------------------------------------
+    def copy_parts(self) -> tuple[bytes, dict[str, object], bytes, bytes]:
+        """What `write_copy` needs: the bytes before the index (magic, segment data), the
+        parsed header, the column table and the checksums as stored. The index is checked
+        against its crc32 again."""
+        if not self._version2:
+            raise BlockError(f"{self.path}: a version 1 block cannot be copied")
+        header_len, table_len, crc_len = self._index_lengths
+        fd = self._file.fileno()
+        body = os.pread(fd, self._index_at, 0)
+        index = os.pread(fd, header_len + table_len + crc_len, self._index_at)
+        footer = os.pread(fd, _FOOTER.size, self._index_at + len(index))
+        if len(body) != self._index_at or zlib.crc32(index) != _FOOTER.unpack(footer)[4]:
+            raise CorruptBlockError(f"{self.path}: index checksum mismatch")
+        header = json.loads(zlib.decompress(index[:header_len]))
+        table_end = header_len + table_len
+        return body, header, index[header_len:table_end], index[table_end:]
+
     def _read(self, offset: int, length: int, crc: int | None) -> bytes:
         data = os.pread(self._file.fileno(), length, offset)
         if len(data) != length:
@@ -396,3 +486,54 @@ class BlockReader:
                 raise CorruptBlockError(f"{self.path}: checksum mismatch at offset {start}")
             out.append(piece)
         return out
+
+
+_SERIES_FROM = b'"series":['
+_SERIES_UNTIL = b'],"segments":'
+_BETWEEN_SERIES = b"]],[["
+
+
+def _metric(pairs: list[list[str]]) -> str | None:
+    return next((v for k, v in pairs if k == "__name__"), None)
+
+
+def _series_of(
+    header: bytes, metrics: frozenset[str], count: int
+) -> tuple[dict[str, Any], dict[int, Any]] | None:
+    """The header without its series, and the series of `metrics` by block-local index,
+    without decoding the others (at 1,000 targets the series are a 50 MB JSON array, and
+    decoding it was most of opening a block). Relies on what `_write` writes: compact JSON,
+    keys in order, the series array followed by `"segments"`, each series `[["k","v"],...]`;
+    a quote inside a string is escaped, so neither `],"segments":` nor a `["__name__","x"]`
+    pair can occur inside a label value. `]],[[` can: the series are counted, and when that
+    count is not the block's (a label value holds it) this returns None and the caller
+    decodes everything."""
+    begin = header.find(_SERIES_FROM)
+    end = header.find(_SERIES_UNTIL, begin)
+    if begin < 0 or end < 0:
+        return None
+    begin += len(_SERIES_FROM)
+    if (header.count(_BETWEEN_SERIES, begin, end) + 1 if end > begin else 0) != count:
+        return None
+    rest = json.loads(header[: begin - len(_SERIES_FROM)] + header[end + 2 :])
+    needles = [json.dumps(["__name__", m], separators=(",", ":")).encode() for m in metrics]
+    hits = sorted(at for needle in needles for at in _occurrences(header, needle, begin, end))
+    picked: dict[int, Any] = {}
+    local, counted_to = 0, begin
+    for at in hits:
+        # a pair that opens its series shares its "[" with the `]],[[` before it
+        local += header.count(_BETWEEN_SERIES, counted_to, at + 1)
+        counted_to = at + 1
+        start = header.rfind(_BETWEEN_SERIES, begin, at + 1)
+        start = begin if start < 0 else start + 3
+        stop = header.find(_BETWEEN_SERIES, at, end)
+        stop = end if stop < 0 else stop + 2
+        picked[local] = json.loads(header[start:stop])
+    return rest, picked
+
+
+def _occurrences(data: bytes, needle: bytes, begin: int, end: int) -> Iterator[int]:
+    at = data.find(needle, begin, end)
+    while at >= 0:
+        yield at
+        at = data.find(needle, at + len(needle), end)

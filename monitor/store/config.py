@@ -21,7 +21,8 @@ class RollupTier:
     name: str
     resolution_ms: int
     retention_ms: int
-    #: blocks of this tier are compacted into files spanning this long
+    #: blocks of this tier are compacted into files spanning this long (by way of files as
+    #: long as the raw tier's, see `StoreConfig.compact_levels`)
     compact_to_ms: int
 
 
@@ -43,7 +44,8 @@ class StoreConfig:
       at its target's pace would take it past this many rows, so a target polled every
       second gets 2-minute segments and one polled every 10 s one segment per block.
     - `block_duration_ms` 10 min: the head is written to an immutable block this often.
-    - `raw_compact_to_ms` 2 h: raw blocks are merged into files spanning this long.
+    - `raw_compact_to_ms` 2 h: raw blocks are merged into files spanning this long; so are
+      a rollup tier's, before they are merged again into its `compact_to_ms` files.
     - `raw_retention_ms` 2 days at poll resolution, then `tiers` (10 s for 14 days, 1 min
       for 90 days).
     - `max_bytes` 10 GiB on disk: past it the oldest blocks are dropped, whatever their tier.
@@ -59,6 +61,26 @@ class StoreConfig:
     tiers: tuple[RollupTier, ...] = field(default_factory=_default_tiers)
     max_bytes: int = 10 * 1024**3
     event_retention_ms: int = 30 * DAY_MS
+
+    def compact_levels(self, tier: RollupTier | None = None) -> tuple[int, ...]:
+        """The file spans blocks of a tier (raw: None) are merged into, shortest first, each
+        as soon as a window of it is over.
+
+        A rollup tier's 10-minute block holds a few rows per series (60 at 10 s, 10 at
+        1 min), so each column's fixed cost (headers, checksum, index entry: some 40
+        bytes) outweighs its data; left in such blocks until a whole 12-hour or 2-day file
+        was due, the rollups took more room than the raw data (docs/PERFORMANCE.md
+        section 3). So a rollup tier goes through every shorter span of the store (the raw
+        tier's, the other tiers') that divides its own: 10 s by 2 h to 12 h, 1 min by 2 h
+        and 12 h to 2 days."""
+        if tier is None:
+            return (self.raw_compact_to_ms,)
+        spans = {self.raw_compact_to_ms, *(t.compact_to_ms for t in self.tiers)}
+        levels = [tier.compact_to_ms]
+        for span in sorted(spans, reverse=True):
+            if span < levels[0] and levels[0] % span == 0:
+                levels.insert(0, span)
+        return tuple(levels)
 
     def __post_init__(self) -> None:
         if self.block_duration_ms % self.chunk_duration_ms:

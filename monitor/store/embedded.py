@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -33,18 +34,32 @@ from monitor.store.api import (
     StoreHealth,
     StoreStats,
 )
-from monitor.store.blockfile import BlockReader, CorruptBlockError, block_name, write_block
+from monitor.store.blockfile import (
+    BlockReader,
+    CorruptBlockError,
+    block_name,
+    write_block,
+    write_copy,
+)
 from monitor.store.blockset import BlockSet, file_size
 from monitor.store.config import StoreConfig
 from monitor.store.events import EventLog
-from monitor.store.head import ColumnSource, Head, HeadView
+from monitor.store.head import ColumnSource, Head, HeadView, Rollup
 from monitor.store.health import WriteHealth
 from monitor.store.lock import LockStatus, StoreLock, StoreLockedError
 from monitor.store.merge import BlockPart, merge_parts, merge_segments, read_block_parts
-from monitor.store.recovery import replay_into
-from monitor.store.segment import EncodedSegment
+from monitor.store.recovery import ScopedHead, replay_into, replay_scoped
+from monitor.store.scope import ReadScope
+from monitor.store.segment import ABSENT_BITS, EncodedSegment
 from monitor.store.series_index import SeriesIndex, SeriesKey
-from monitor.store.wal import WalWriter, latest_wal, replay_wal, wal_path, write_snapshot
+from monitor.store.wal import (
+    WalWriter,
+    latest_wal,
+    read_frames,
+    replay_wal,
+    wal_path,
+    write_snapshot,
+)
 
 __all__ = ["EmbeddedStore", "StoreLockedError"]
 
@@ -52,6 +67,8 @@ log = logging.getLogger(__name__)
 RAW = "raw"
 _COUNTER_SUFFIXES = ("_total", "_bucket", "_count", "_sum")
 T = TypeVar("T")
+#: frames of the log decompressed ahead of a read-only replay, in a thread
+_FRAMES_AHEAD = 2
 
 
 @dataclass
@@ -123,23 +140,38 @@ class EmbeddedStore:
 
     @classmethod
     def open(
-        cls, path: Path, config: StoreConfig | None = None, read_only: bool = False
+        cls,
+        path: Path,
+        config: StoreConfig | None = None,
+        read_only: bool = False,
+        scope: ReadScope | None = None,
     ) -> EmbeddedStore:
         """Open for writing (one process at a time: a second writer gets `StoreLockedError`)
         or, with `read_only`, to read a store that another process may be writing: nothing
-        on disk is changed and the writer's latest flushed samples are visible."""
+        on disk is changed and the writer's latest flushed samples are visible.
+
+        A read-only open with a `scope` loads only what the scope's reads need and answers
+        only those (`monitor.store.scope`; wrap it in a `ScopedStore`)."""
         path = Path(path)
+        if scope is not None and not read_only:
+            raise ValueError("only a read-only open can be scoped")
         with _collector_paused():
-            return cls._open(path, config, read_only)
+            return cls._open(path, config, read_only, scope)
 
     @classmethod
-    def _open(cls, path: Path, config: StoreConfig | None, read_only: bool) -> EmbeddedStore:
+    def _open(
+        cls, path: Path, config: StoreConfig | None, read_only: bool, scope: ReadScope | None
+    ) -> EmbeddedStore:
         if read_only:
             if not (path / "wal").is_dir():
                 raise FileNotFoundError(f"no store at {path}")
             store = cls(path, config or StoreConfig(), read_only=True)
-            store._load_blocks()
-            store._replay_read_only()
+            if scope is not None:
+                store._head = ScopedHead(
+                    store._index, store.config, store._wal_add, store._is_counter
+                )
+            store._load_blocks(scope)
+            store._replay_read_only(scope)
             return store
         path.mkdir(parents=True, exist_ok=True)
         lock = StoreLock(path)
@@ -156,8 +188,12 @@ class EmbeddedStore:
         return store
 
     # -- opening ---------------------------------------------------------------------------
-    def _load_blocks(self) -> None:
-        self._blocks.load(self._index.intern)
+    def _load_blocks(self, scope: ReadScope | None = None) -> None:
+        if scope is None:
+            self._blocks.load(self._index.intern)
+        else:
+            window = (scope.start_ms, scope.end_ms)
+            self._blocks.load(self._index.intern, window, scope.metric_names())
         raw = self._blocks.readers(RAW)
         if raw:
             self._head.min_ts = max(b.end_ms for b in raw)
@@ -177,16 +213,20 @@ class EmbeddedStore:
             current.unlink()
         self._wal = WalWriter(wal_path(wal_dir, self._wal_seq))
 
-    def _replay_read_only(self) -> None:
+    def _replay_read_only(self, scope: ReadScope | None = None) -> None:
         """Apply the writer's current log without touching it. The writer may rotate it
         away meanwhile (then read the new one) or be appending to it (a torn last record is
         simply where its flushed data ends)."""
+        keep = scope.record_filter() if scope is not None else None
         for _ in range(3):
             logs = sorted((self.path / "wal").glob("*.wal"))
             if not logs:
                 break
             try:
-                self._apply_wal(logs[-1], repair=False)
+                if isinstance(self._head, ScopedHead):
+                    self._apply_wal_scoped(logs[-1], keep)
+                else:
+                    self._apply_wal(logs[-1], repair=False)
             except FileNotFoundError:
                 continue
             except (ValueError, KeyError, IndexError) as exc:
@@ -197,7 +237,17 @@ class EmbeddedStore:
     def _apply_wal(self, wal: Path, repair: bool = True) -> None:
         self._head.logging = False
         try:
-            replay_into(self._head, self._index.intern, replay_wal(wal, repair))
+            ahead = 0 if repair else _FRAMES_AHEAD
+            replay_into(self._head, self._index.intern, replay_wal(wal, repair, ahead))
+        finally:
+            self._head.logging = True
+
+    def _apply_wal_scoped(self, wal: Path, keep: re.Pattern[bytes] | None) -> None:
+        assert isinstance(self._head, ScopedHead)
+        self._head.logging = False
+        try:
+            frames = read_frames(wal, repair=False, ahead=_FRAMES_AHEAD)
+            replay_scoped(self._head, self._index.intern, frames, keep)
         finally:
             self._head.logging = True
 
@@ -363,23 +413,44 @@ class EmbeddedStore:
         with self._lock:
             segments, rollups = self._head.block_contents(block)
         end = block + self.config.block_duration_ms
-        written = [(RAW, self._write(RAW, block, end, merge_segments(segments)))]
+        raw_samples = sum(s.samples for s in segments)
+        # A rollup that kept every raw sample (a poll interval as long as its resolution:
+        # the default 10 s poll and the 10 s tier) is the raw block itself: the raw block
+        # stands in for it instead of a second copy of the same rows (see `_hand_down`).
+        same = [t for t, parts in rollups.items() if raw_samples and _samples(parts) == raw_samples]
+        raw = self._write(RAW, block, end, merge_segments(segments), same)
+        written = [(RAW, raw)]
         for tier, parts in rollups.items():
-            written.append((tier, self._write(tier, block, end, merge_parts(parts))))
+            if tier not in same:
+                written.append((tier, self._write(tier, block, end, merge_parts(parts))))
         with self._lock:
             for tier, reader in written:
                 self._blocks.add(tier, reader)
             self._head.drop_block(block)
 
     def _write(
-        self, tier: str, start: int, end: int, segments: list[EncodedSegment]
+        self,
+        tier: str,
+        start: int,
+        end: int,
+        segments: list[EncodedSegment],
+        stands_in: Sequence[str] = (),
     ) -> BlockReader | None:
         """Write a block file (no lock needed: it is not visible until `BlockSet.add`)."""
         if not segments:
             return None
         path = self.path / tier / block_name(start, end)
-        written = write_block(path, tier, start, end, segments, self._index.keys.__getitem__)
-        return BlockReader(path, self._gid_of, written)
+        key_of = self._index.keys.__getitem__
+        written = write_block(path, tier, start, end, segments, key_of, stands_in)
+        return BlockReader(path, self._gid_of, written=written)
+
+    def _copy(self, reader: BlockReader, heirs: Sequence[str]) -> tuple[str, BlockReader]:
+        """A copy of a block that stands in for `heirs`, at home in the first of them and
+        standing in for the others (their rollups of it are all its rows)."""
+        home = heirs[0]
+        path = self.path / home / block_name(reader.start_ms, reader.end_ms)
+        write_copy(reader, path, home, heirs[1:])
+        return home, BlockReader(path, self._gid_of)
 
     def _gid_of(self, key: SeriesKey) -> int:
         """A series id for a block being opened: our own blocks only hold series the index
@@ -418,41 +489,97 @@ class EmbeddedStore:
             self._head.wal_gids |= logged
 
     def _compact(self) -> None:
-        spans = {RAW: self.config.raw_compact_to_ms}
-        spans.update({t.name: t.compact_to_ms for t in self.config.tiers})
-        for tier, span in spans.items():
-            with self._lock:
-                groups: dict[int, list[BlockReader]] = {}
-                for reader in self._blocks.readers(tier):
-                    groups.setdefault(reader.start_ms - reader.start_ms % span, []).append(reader)
-                head_start = self._head.min_ts
-            for start, readers in groups.items():
-                whole = start + span <= head_start
-                if len(readers) < 2 or not whole:
-                    continue
-                # the readers stay readable (and are not dropped: only maintenance drops)
-                parts: list[BlockPart] = []
-                try:
-                    for reader in readers:
-                        parts.extend(read_block_parts(reader))
-                except CorruptBlockError as exc:
-                    # set aside; the group's other blocks are merged next time
-                    with self._lock:
-                        self._blocks.quarantine(tier, reader, str(exc))
-                    continue
-                merged = self._write(tier, start, start + span, merge_parts(parts))
+        """Merge each tier's blocks level by level (`StoreConfig.compact_levels`): a rollup
+        tier's 10-minute blocks into 2-hour files as soon as those 2 hours are over, those
+        into its 12-hour or 2-day files when that window is."""
+        levels = {RAW: self.config.compact_levels()}
+        levels.update({t.name: self.config.compact_levels(t) for t in self.config.tiers})
+        for tier, spans in levels.items():
+            for span in spans:
+                self._compact_level(tier, span)
+
+    def _compact_level(self, tier: str, span: int) -> None:
+        with self._lock:
+            groups = self._blocks.windows(tier, span)
+            head_start = self._head.min_ts
+        for start, readers in groups.items():
+            if len(readers) < 2 or start + span > head_start:
+                continue
+            # the readers stay readable (and are not dropped: only maintenance drops)
+            parts: list[BlockPart] = []
+            try:
+                for reader in readers:
+                    parts.extend(read_block_parts(reader))
+            except CorruptBlockError as exc:
+                # set aside; the group's other blocks are merged next time
                 with self._lock:
-                    self._blocks.add(tier, merged)
-                    for reader in readers:
-                        if merged is None or reader.path != merged.path:
-                            self._blocks.drop(tier, reader)
+                    self._blocks.quarantine(tier, reader, str(exc))
+                continue
+            # the merged file stands in where all its parts did; a part that stood in for
+            # more hands those tiers a copy of itself first
+            stands_in = [t for t in readers[0].stands_in if all(t in r.stands_in for r in readers)]
+            lost = [
+                (r, self._heirs(r, (t for t in r.stands_in if t not in stands_in))) for r in readers
+            ]
+            copies = [self._copy(r, heirs) for r, heirs in lost if heirs]
+            merged = self._write(tier, start, start + span, merge_parts(parts), stands_in)
+            with self._lock:
+                for heir, copy in copies:
+                    self._blocks.add(heir, copy)
+                self._blocks.add(tier, merged)
+                for reader in readers:
+                    if merged is None or reader.path != merged.path:
+                        self._blocks.drop(tier, reader)
+
+    def _heirs(
+        self, reader: BlockReader, tiers: Iterable[str], now: int | None = None
+    ) -> list[str]:
+        """Of the tiers `reader` stands in for, those configured (and, given `now`, still
+        keeping its window)."""
+        keep = {t.name: t.retention_ms for t in self.config.tiers}
+        return [t for t in tiers if t in keep and (now is None or reader.end_ms > now - keep[t])]
 
     def _retain(self, now: int) -> None:
         keep = {RAW: self.config.raw_retention_ms}
         keep.update({t.name: t.retention_ms for t in self.config.tiers})
+        spared, failure = self._hand_down(now, keep)
         with self._lock:
-            self._blocks.retain(now, keep, self.config.max_bytes)
+            self._blocks.retain(now, keep, self.config.max_bytes, spared)
         self._events.delete_before(now - self.config.event_retention_ms)
+        if failure is not None:
+            raise failure
+
+    def _hand_down(self, now: int, keep: dict[str, int]) -> tuple[frozenset[Path], OSError | None]:
+        """Before retention drops a block that stands in for coarser tiers, they get a copy
+        (at home in the first, standing in for the rest). A block whose copy cannot be
+        written is spared until it can (a full disk: `max_bytes` still applies)."""
+        with self._lock:
+            due = [
+                (reader, heirs)
+                for tier, keep_ms in keep.items()
+                for reader in self._blocks.home(tier)
+                if reader.end_ms <= now - keep_ms
+                and (heirs := self._heirs(reader, reader.stands_in, now))
+                and reader.acquire()  # a query may set it aside meanwhile
+            ]
+        spared: set[Path] = set()
+        failure: OSError | None = None
+        copies = []
+        for reader, heirs in due:
+            try:
+                copies.append(self._copy(reader, heirs))
+            except CorruptBlockError as exc:
+                with self._lock:
+                    self._blocks.quarantine(reader.tier, reader, str(exc))
+            except OSError as exc:
+                spared.add(reader.path)
+                failure = failure or exc
+            finally:
+                reader.release()
+        with self._lock:
+            for heir, copy in copies:
+                self._blocks.add(heir, copy)
+        return frozenset(spared), failure
 
     def _check_writable(self) -> None:
         if self.read_only:
@@ -619,6 +746,15 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def _samples(parts: list[Rollup]) -> int:
+    return sum(
+        part.samples
+        if isinstance(part, EncodedSegment)
+        else int((part[2].view(np.uint64) != ABSENT_BITS).sum())
+        for part in parts
+    )
 
 
 def _rows(source: ColumnSource) -> int:

@@ -332,10 +332,18 @@ class Head:
             rollups: list[Rollup] = []
             for tier in self.config.tiers:
                 part = (gids, *rollup_rows(ts, matrix, tier.resolution_ms, counters))
-                # a float64 matrix waiting ~2 minutes for the cut is 4-8 times its encoded
-                # size: encode now what the cut would not merge with anything
-                whole = segment.whole_block and part[1].size
-                rollups.append(encode_segment(*part, segment.col_of) if whole else part)
+                if not segment.whole_block or not part[1].size:
+                    rollups.append(part)
+                elif part[1].size == ts.size and np.array_equal(
+                    part[2].view(np.uint64), matrix.view(np.uint64)
+                ):
+                    # every sample kept (a 10 s poll, a 10 s tier): the rollup is the
+                    # segment, and the cut lets the raw block stand in for it
+                    rollups.append(encoded)
+                else:
+                    # a float64 matrix waiting ~2 minutes for the cut is 4-8 times its
+                    # encoded size: encode now what the cut would not merge with anything
+                    rollups.append(encode_segment(*part, segment.col_of))
             out.append((segment, encoded, rollups))
         return out
 

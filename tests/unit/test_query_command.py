@@ -28,7 +28,7 @@ def test_table_aligns_columns() -> None:
         "matrix",
         series=[({"__name__": "up", "i": "a"}, np.array([0, 1000]), np.array([1.0, 0.5]))],
     )
-    assert query.render_table(result).splitlines() == [
+    assert query.render_table(result.to_api()).splitlines() == [
         "SERIES     TIME                           VALUE",
         'up{i="a"}  1970-01-01T00:00:00.000+00:00  1',
         'up{i="a"}  1970-01-01T00:00:01.000+00:00  0.5',

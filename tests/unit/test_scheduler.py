@@ -107,6 +107,9 @@ class _RecordingPoller:
     async def close(self) -> None:
         pass
 
+    def retire(self) -> None:
+        pass
+
 
 def test_polls_are_stamped_on_their_target_s_grid_and_counted() -> None:
     from monitor.fleet import Fleet
@@ -136,3 +139,39 @@ def test_polls_are_stamped_on_their_target_s_grid_and_counted() -> None:
         # every stamp is a slot of this target's grid, each slot once, in order
         assert all((ts - offset_ms) % 500 == 0 for ts in poller.stamps), poller.stamps
         assert poller.stamps == sorted(set(poller.stamps))
+
+
+def test_a_removed_target_leaves_nothing_behind_in_the_scheduler() -> None:
+    """Targets come and go (cluster failovers, config reloads): the scheduler's per-target
+    state must go with them, or a long-running process grows with every churn."""
+    from monitor.fleet import Fleet, FleetChange
+    from monitor.scheduler import PollScheduler
+
+    pollers = [_RecordingPoller(f"redis://10.0.1.{i}:6379") for i in range(4)]
+
+    async def run() -> PollScheduler:
+        fleet = Fleet([], lambda target: [])
+        for poller in pollers:
+            fleet.pollers[poller.target.key] = poller  # type: ignore[assignment]
+        scheduler = PollScheduler(fleet)
+        await scheduler.start()
+        deadline = time.monotonic() + 20
+        while min(len(p.stamps) for p in pollers) < 2:
+            assert time.monotonic() < deadline, "the grid never fired"
+            await asyncio.sleep(0.05)
+        gone = pollers[:2]
+        for poller in gone:
+            del fleet.pollers[poller.target.key]
+        await scheduler.apply(FleetChange(removed=gone))  # type: ignore[arg-type]
+        polled = [len(p.stamps) for p in gone]
+        stayed = [len(p.stamps) for p in pollers[2:]]
+        while min(len(p.stamps) - n for p, n in zip(pollers[2:], stayed, strict=True)) < 2:
+            assert time.monotonic() < deadline, "the grid stopped"
+            await asyncio.sleep(0.05)
+        await scheduler.stop()
+        assert [len(p.stamps) for p in gone] == polled  # not polled after removal
+        return scheduler
+
+    scheduler = asyncio.run(run())
+    assert set(scheduler._last_slot_ms) == {p.target.key for p in pollers[2:]}
+    assert set(scheduler._group_of) == {p.target.key for p in pollers[2:]}

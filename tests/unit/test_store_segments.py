@@ -121,9 +121,9 @@ def test_reads_span_the_head_blocks_and_rollups_of_long_segments(tmp_path: Path)
         raw = sorted((tmp_path / "raw").glob("*.blk"))
         assert raw[0].name.endswith(f"{T0 + 2 * 3600 * 1000:015d}.blk"), "compacted to 2 h"
         assert _read(store, "slow") == _expected(10, end_s)
-        # the 10 s rollup of a target polled every 10 s holds every row; a block of it was
-        # written from the segment's rollup encoded when the segment closed
-        tier = sorted((tmp_path / "10s").glob("*.blk"))
+        # the 1 min rollup of a target polled every 10 s: a block of it was written from
+        # the segment's rollup encoded when the segment closed
+        tier = sorted((tmp_path / "1m").glob("*.blk"))
         reader = BlockReader(tier[-1], store._index.intern)
         try:
             (part, *more) = read_block_parts(reader)
@@ -131,7 +131,7 @@ def test_reads_span_the_head_blocks_and_rollups_of_long_segments(tmp_path: Path)
         finally:
             reader.close()
         assert not more
-        assert ts.size == BLOCK // 10_000 and np.all(np.diff(ts) == 10_000)
+        assert ts.size == BLOCK // 60_000 and np.all(np.diff(ts) == 60_000)
         assert matrix.shape == (ts.size, gids.size) and not np.isnan(matrix).any()
     finally:
         store.close()
@@ -174,6 +174,8 @@ def test_rollups_of_a_whole_block_segment_wait_encoded_the_others_as_rows(
             (part,) = parts
             assert isinstance(part, EncodedSegment), tier
             assert part.rows == (60 if tier == "10s" else 10)
+            if tier == "10s":  # every sample kept: the rollup is the raw segment itself
+                assert part is store._head.closed_by_block[T0][0]
         # the fast target's first segment ends at 12:00, by the row rule; the first window
         # is cut then too
         _poll(store, "fast", 1, 11 * 60, 12 * 60 + 30)
@@ -181,7 +183,9 @@ def test_rollups_of_a_whole_block_segment_wait_encoded_the_others_as_rows(
         assert later and all(isinstance(p, tuple) for p in later)
         _poll(store, "slow", 10, 10 * 60 + 30, 13 * 60)
         assert _read(store, "slow") == _expected(10, 13 * 60)
-        assert list((tmp_path / "10s").glob("*.blk")) and list((tmp_path / "1m").glob("*.blk"))
+        # the raw block stands in for a 10 s rollup that kept every sample
+        (raw,) = store._blocks.readers("raw")
+        assert raw.stands_in == ("10s",) and list((tmp_path / "1m").glob("*.blk"))
     finally:
         store.close()
 
