@@ -38,8 +38,11 @@ class StoreConfig:
     """Defaults:
 
     - `flush_interval_ms` 1 s: how much a crash (`kill -9`) may lose at most.
-    - `chunk_duration_ms` 2 min: the head compresses each target's samples in chunks aligned
-      to this; every rollup resolution must divide it.
+    - `chunk_duration_ms` 2 min: a target's open segment ends only at these boundaries (or
+      its block window's end); every rollup resolution must divide it.
+    - `segment_rows` 120: a segment ends at the first chunk boundary where one more chunk
+      at its target's pace would take it past this many rows, so a target polled every
+      second gets 2-minute segments and one polled every 10 s one segment per block.
     - `block_duration_ms` 10 min: the head is written to an immutable block this often.
     - `raw_compact_to_ms` 2 h: raw blocks are merged into files spanning this long; so are
       a rollup tier's, before they are merged again into its `compact_to_ms` files.
@@ -51,6 +54,7 @@ class StoreConfig:
 
     flush_interval_ms: int = SECOND_MS
     chunk_duration_ms: int = 2 * MINUTE_MS
+    segment_rows: int = 120
     block_duration_ms: int = 10 * MINUTE_MS
     raw_compact_to_ms: int = 2 * HOUR_MS
     raw_retention_ms: int = 2 * DAY_MS

@@ -45,10 +45,10 @@ from monitor.store.blockset import BlockSet, file_size
 from monitor.store.config import StoreConfig
 from monitor.store.events import EventLog
 from monitor.store.gather import block_plan, gather
-from monitor.store.head import Head, HeadView, RollupPart
+from monitor.store.head import Head, HeadView, Rollup
 from monitor.store.health import WriteHealth
 from monitor.store.lock import LockStatus, StoreLock, StoreLockedError
-from monitor.store.merge import merge_parts, merge_segments, read_block_parts
+from monitor.store.merge import BlockPart, merge_parts, merge_segments, read_block_parts
 from monitor.store.recovery import ScopedHead, replay_into, replay_scoped
 from monitor.store.scope import ReadScope
 from monitor.store.segment import ABSENT_BITS, EncodedSegment
@@ -409,8 +409,9 @@ class EmbeddedStore:
         if not segments:
             return None
         path = self.path / tier / block_name(start, end)
-        write_block(path, tier, start, end, segments, self._index.keys.__getitem__, stands_in)
-        return BlockReader(path, self._gid_of)
+        key_of = self._index.keys.__getitem__
+        written = write_block(path, tier, start, end, segments, key_of, stands_in)
+        return BlockReader(path, self._gid_of, written=written)
 
     def _copy(self, reader: BlockReader, heirs: Sequence[str]) -> tuple[str, BlockReader]:
         """A copy of a block that stands in for `heirs`, at home in the first of them and
@@ -440,8 +441,9 @@ class EmbeddedStore:
         # the snapshot holds the whole head: what the old log could not write is in it
         with contextlib.suppress(OSError):
             old.close()
+        logged: set[int] = set()
         try:
-            write_snapshot(wal_dir, self._wal_seq, self._head.snapshot_records(parts))
+            write_snapshot(wal_dir, self._wal_seq, self._head.snapshot_records(parts, logged))
         except OSError:
             with self._lock:
                 frames = old.take_back() + new.take_back()
@@ -452,6 +454,8 @@ class EmbeddedStore:
             raise
         new.open()
         old.path.unlink()
+        with self._lock:  # the new log defines these now: layouts need not log them again
+            self._head.wal_gids |= logged
 
     def _compact(self) -> None:
         """Merge each tier's blocks level by level (`StoreConfig.compact_levels`): a rollup
@@ -471,7 +475,7 @@ class EmbeddedStore:
             if len(readers) < 2 or start + span > head_start:
                 continue
             # the readers stay readable (and are not dropped: only maintenance drops)
-            parts: list[RollupPart] = []
+            parts: list[BlockPart] = []
             try:
                 for reader in readers:
                     parts.extend(read_block_parts(reader))
@@ -686,8 +690,13 @@ def _collector_paused() -> Iterator[None]:
         yield
 
 
-def _samples(parts: list[RollupPart]) -> int:
-    return sum(int((matrix.view(np.uint64) != ABSENT_BITS).sum()) for _, _, matrix in parts)
+def _samples(parts: list[Rollup]) -> int:
+    return sum(
+        part.samples
+        if isinstance(part, EncodedSegment)
+        else int((part[2].view(np.uint64) != ABSENT_BITS).sum())
+        for part in parts
+    )
 
 
 def _lock_owner(path: Path) -> str:

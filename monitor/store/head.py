@@ -2,9 +2,16 @@
 sealed (kept as its raw matrix) and compressed later by `maintain()` outside the store's
 lock; encoded segments wait, with their rollups, for the next block cut.
 
+A segment ends with its block window, or earlier, at a chunk boundary, once another chunk
+at the target's pace would take it past `segment_rows` (see `Head.segment_ends`): a target
+polled every 10 s keeps one 60-row segment per 10-minute block, which the block cut writes
+as it is, while one polled every second still gets 2-minute segments. Fewer, longer
+segments mean fewer columns to compress: the per-column cost, not the per-sample one,
+dominated at 1,000 targets polled every 10 s.
+
 Per-sample Python work on the common path (a target sends the same series as last time) is
 one list comparison; the values go into the matrix as one numpy row. Nothing on the append
-path compresses: a series new to the chunk widens the open segment instead of closing it.
+path compresses: a series new to the segment widens it instead of closing it.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ __all__ = [
     "HeadView",
     "TargetState",
     "RollupPart",
+    "Rollup",
     "Encoded",
     "SnapshotPart",
     "ColumnSource",
@@ -45,8 +53,11 @@ _STALE_BITS = STALE.view(np.uint64)
 
 #: (gids, ts, matrix) of downsampled rows waiting for a block cut
 RollupPart = tuple[np.ndarray, np.ndarray, np.ndarray]
+#: a rollup waiting for its block cut: encoded already when its segment held all of its
+#: target's rows of the block (nothing to merge it with), else rows to merge at the cut
+Rollup = RollupPart | EncodedSegment
 #: what `encode_sealed` makes of one sealed segment: the segment and one rollup per tier
-Encoded = tuple[SealedSegment, EncodedSegment, list[RollupPart]]
+Encoded = tuple[SealedSegment, EncodedSegment, list[Rollup]]
 #: one target in a snapshot: tid, key, and its segments (or an open one's gids, ts, rows)
 SnapshotPart = tuple[int, Labels, list["EncodedSegment | SealedSegment | tuple[np.ndarray, ...]"]]
 #: a segment a reader decodes outside the store's lock (immutable, or a frozen view)
@@ -120,7 +131,7 @@ class Head:
         self.closed_by_block: dict[int, list[EncodedSegment]] = {}
         #: sealed segments waiting for `encode_sealed`, oldest first
         self.sealed: list[SealedSegment] = []
-        self.rollups: dict[tuple[str, int], list[RollupPart]] = {}
+        self.rollups: dict[tuple[str, int], list[Rollup]] = {}
         self.wal_gids: set[int] = set()
         #: False while the log is replayed into the head: the store drops what the head
         #: logs then, so series records (JSON, one per series) are not even made
@@ -148,14 +159,16 @@ class Head:
             return
         values = np.array(batch.values, dtype=np.float64)
         segment = state.segment
-        if segment is not None and ts // self.config.chunk_duration_ms != segment.chunk:
-            self.close_segment(state)
-            segment = None
-        if (
-            segment is not None
-            and batch.names == state.last_names
-            and batch.labels == state.last_labels
-        ):
+        same_layout = batch.names == state.last_names and batch.labels == state.last_labels
+        if segment is not None and self.segment_ends(segment, ts):
+            self.close_segment(state, whole_block=segment.block != ts // self._block_ms)
+            if same_layout and state.cols is None:
+                # the batch fills the old segment's columns exactly: the next segment takes
+                # them as they are (no gid lookups, no re-mapping of 450 series)
+                segment = self.open_segment(state, segment.gids, ts, segment.col_of)
+            else:
+                segment = None
+        if segment is not None and same_layout:
             if state.cols is None:
                 row = values
             else:
@@ -215,8 +228,8 @@ class Head:
             return
         ts_ms = max(ts_ms, state.last_ts + 1, self.min_ts)
         segment = state.segment
-        if segment is not None and ts_ms // self.config.chunk_duration_ms != segment.chunk:
-            self.close_segment(state)
+        if segment is not None and self.segment_ends(segment, ts_ms):
+            self.close_segment(state, whole_block=segment.block != ts_ms // self._block_ms)
             segment = None
         if segment is None:
             segment = self.open_segment(state, state.present, ts_ms)
@@ -226,13 +239,43 @@ class Head:
         state.last_names = state.last_labels = None
         self._write_row(state, ts_ms, row)
 
-    def open_segment(self, state: TargetState, gids: np.ndarray, ts_ms: int) -> OpenSegment:
+    def open_segment(
+        self,
+        state: TargetState,
+        gids: np.ndarray,
+        ts_ms: int,
+        col_of: dict[int, int] | None = None,
+    ) -> OpenSegment:
+        """`col_of`: `gids`'s column index, if already made (shared, never changed)."""
         if state.segment is not None:
             self.close_segment(state)
         self._log_series(state, gids)
         self._wal_add(layout_record(state.tid, gids))
-        state.segment = OpenSegment(gids, ts_ms // self.config.chunk_duration_ms)
+        block = ts_ms // self._block_ms
+        first = not any(s.min_ts // self._block_ms == block for s in state.closed)
+        state.segment = OpenSegment(gids, block, first, col_of)
         return state.segment
+
+    @property
+    def _block_ms(self) -> int:
+        return self.config.block_duration_ms
+
+    def segment_ends(self, segment: OpenSegment, ts_ms: int) -> bool:
+        """Whether a row at `ts_ms` starts a new segment: it is in another block window,
+        or in another chunk while one more chunk at the pace so far would take the segment
+        past `segment_rows`. Ending only at chunk boundaries keeps rollup buckets (which
+        divide a chunk) whole within a segment."""
+        if ts_ms // self._block_ms != segment.block:
+            return True
+        rows = segment.rows
+        if rows == 0:
+            return False
+        chunk_ms = self.config.chunk_duration_ms
+        last_chunk = int(segment.ts[rows - 1]) // chunk_ms
+        if ts_ms // chunk_ms == last_chunk:
+            return False
+        chunks = last_chunk - int(segment.ts[0]) // chunk_ms + 1
+        return rows + rows / chunks > self.config.segment_rows
 
     def widen_segment(self, state: TargetState, extra: np.ndarray) -> None:
         segment = state.segment
@@ -265,13 +308,14 @@ class Head:
         bits = row.view(np.uint64)
         state.present = np.sort(state.segment.gids[(bits != ABSENT_BITS) & (bits != _STALE_BITS)])
 
-    def close_segment(self, state: TargetState) -> None:
-        """Seal the open segment; `encode_sealed` compresses it later, off the append path."""
+    def close_segment(self, state: TargetState, whole_block: bool = False) -> None:
+        """Seal the open segment; `encode_sealed` compresses it later, off the append path.
+        `whole_block`: its block window is over (no later row of the target can join it)."""
         segment = state.segment
         state.segment = None
         if segment is None or segment.rows == 0:
             return
-        sealed = segment.seal()
+        sealed = segment.seal(whole_block and segment.first_in_block)
         state.closed.append(sealed)
         self.sealed.append(sealed)
         self._sealed_owner[id(sealed)] = state
@@ -281,14 +325,25 @@ class Head:
         append-only series index, so `maintain()` runs it without the store's lock."""
         out: list[Encoded] = []
         for segment in sealed:
-            ts, matrix = segment.ts, segment.values
-            encoded = encode_segment(segment.gids, ts, matrix)
+            ts, matrix, gids = segment.ts, segment.values, segment.gids
+            encoded = encode_segment(gids, ts, matrix, segment.col_of)
             keys = self.index.keys
-            counters = np.array([self._is_counter(keys[g]) for g in segment.gids.tolist()])
-            rollups = [
-                (segment.gids, *rollup_rows(ts, matrix, tier.resolution_ms, counters))
-                for tier in self.config.tiers
-            ]
+            counters = np.array([self._is_counter(keys[g]) for g in gids.tolist()])
+            rollups: list[Rollup] = []
+            for tier in self.config.tiers:
+                part = (gids, *rollup_rows(ts, matrix, tier.resolution_ms, counters))
+                if not segment.whole_block or not part[1].size:
+                    rollups.append(part)
+                elif part[1].size == ts.size and np.array_equal(
+                    part[2].view(np.uint64), matrix.view(np.uint64)
+                ):
+                    # every sample kept (a 10 s poll, a 10 s tier): the rollup is the
+                    # segment, and the cut lets the raw block stand in for it
+                    rollups.append(encoded)
+                else:
+                    # a float64 matrix waiting ~2 minutes for the cut is 4-8 times its
+                    # encoded size: encode now what the cut would not merge with anything
+                    rollups.append(encode_segment(*part, segment.col_of))
             out.append((segment, encoded, rollups))
         return out
 
@@ -312,15 +367,10 @@ class Head:
         """Seal the open segments that started in the block window `block`."""
         for state in self.by_tid:
             segment = state.segment
-            if (
-                segment is not None
-                and self.block_start(segment.chunk * self.config.chunk_duration_ms) <= block
-            ):
-                self.close_segment(state)
+            if segment is not None and segment.block * self._block_ms <= block:
+                self.close_segment(state, whole_block=True)
 
-    def block_contents(
-        self, block: int
-    ) -> tuple[list[EncodedSegment], dict[str, list[RollupPart]]]:
+    def block_contents(self, block: int) -> tuple[list[EncodedSegment], dict[str, list[Rollup]]]:
         """Everything of one block window (once sealed and encoded), left in place so reads
         find it until `drop_block`; from now on samples in the window are rejected."""
         segments = list(self.closed_by_block.get(block, []))
@@ -339,17 +389,17 @@ class Head:
             self.rollups.pop((tier.name, block), None)
 
     def pending_blocks(self) -> list[int]:
-        opened = [
-            self.block_start(s.segment.chunk * self.config.chunk_duration_ms)
-            for s in self.by_tid
-            if s.segment is not None
-        ]
+        opened = [s.segment.block * self._block_ms for s in self.by_tid if s.segment is not None]
         sealed = [self.block_start(s.min_ts) for s in self.sealed]
         return sorted(set(self.closed_by_block) | set(opened) | set(sealed))
 
     def snapshot(self) -> list[bytes]:
-        """WAL records that rebuild the current head from nothing."""
-        return self.snapshot_records(self.snapshot_parts())
+        """WAL records that rebuild the current head from nothing (the log they start
+        defines their series: later layouts need not log those again)."""
+        logged: set[int] = set()
+        records = self.snapshot_records(self.snapshot_parts(), logged)
+        self.wal_gids = logged
+        return records
 
     def snapshot_parts(self) -> list[SnapshotPart]:
         """What a snapshot must hold, as references to arrays no append writes again (rows
@@ -364,15 +414,19 @@ class Head:
             if segment is not None and segment.rows:
                 pieces.append((segment.gids, *segment.view()))
             parts.append((state.tid, state.key, pieces))
-        # The snapshot logs its own series; the new log starts knowing none, so a layout
-        # written after the swap logs its series again (a duplicate record at worst) rather
-        # than walking every segment here, under the lock, to list what the snapshot holds.
+        # The snapshot logs its own series; the new log starts knowing none, so until the
+        # store adds what the snapshot logged (`snapshot_records`'s `logged`, once it is on
+        # disk) a layout logs its series again (a duplicate record at worst) rather than
+        # walking every segment here, under the lock, to list what the snapshot holds.
         self.wal_gids = set()
         return parts
 
-    def snapshot_records(self, parts: list[SnapshotPart]) -> list[bytes]:
+    def snapshot_records(
+        self, parts: list[SnapshotPart], logged: set[int] | None = None
+    ) -> list[bytes]:
+        """The records of `parts`; `logged` receives the series they define."""
         records: list[bytes] = []
-        logged: set[int] = set()
+        logged = set() if logged is None else logged
         keys = self.index.keys
         for tid, labels, pieces in parts:
             records.append(target_record(tid, labels))

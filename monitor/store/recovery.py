@@ -1,8 +1,8 @@
 """Rebuilding the head from a write-ahead log's records (at open, and for read-only opens).
 
 Rows already covered by blocks (before `head.min_ts`) or not after their target's last row
-are skipped; a layout record either widens the open segment (series new to the chunk) or
-closes it, exactly as the appends that logged them did.
+are skipped; a layout record either widens the open segment (series new to the segment) or
+closes it, exactly as the appends that logged them did (each new segment logs its layout).
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ def replay_into(
     gid_map: dict[int, int] = {}
     targets: dict[int, TargetState] = {}
     layouts: dict[int, np.ndarray] = {}
-    chunk_ms = head.config.chunk_duration_ms
     for record in records:
         kind, ident = record[0], int(record[1])  # type: ignore[call-overload]
         if kind == "series":
@@ -43,7 +42,7 @@ def replay_into(
             state, segment = targets[ident], targets[ident].segment
             width = 0 if segment is None else segment.gids.size
             if segment is not None and gids.size > width and (gids[:width] == segment.gids).all():
-                head.widen_segment(state, gids[width:])  # series new to the chunk
+                head.widen_segment(state, gids[width:])  # series new to the segment
             else:
                 head.close_segment(state)
             layouts[ident] = gids
@@ -52,7 +51,7 @@ def replay_into(
             if ts < head.min_ts or ts <= state.last_ts:
                 continue
             segment = state.segment
-            if segment is None or segment.chunk != ts // chunk_ms:
+            if segment is None or head.segment_ends(segment, ts):
                 head.open_segment(state, layouts[ident], ts)
             head.replay_row(state, ts, record[3])  # type: ignore[arg-type]
 
@@ -78,13 +77,13 @@ class _Target:
     """One target of the log during a scoped replay: the segment the whole replay would
     have open (its gids in the log's ids), and which of its columns the scope keeps."""
 
-    __slots__ = ("chunk", "kept", "kept_cols", "key", "last_ts", "layout", "segment", "state")
+    __slots__ = ("block", "kept", "kept_cols", "key", "last_ts", "layout", "segment", "state")
 
     def __init__(self, key: Labels) -> None:
         self.key = key
         self.layout: np.ndarray | None = None
         self.segment: np.ndarray | None = None
-        self.chunk = 0
+        self.block = 0
         self.kept_cols = np.empty(0, np.intp)
         self.kept = np.empty(0, np.int64)
         self.state: TargetState | None = None
@@ -109,7 +108,9 @@ def replay_scoped(
     defined: set[int] = set()
     by_tid: dict[int, _Target] = {}
     by_key: dict[Labels, _Target] = {}
-    chunk_ms = head.config.chunk_duration_ms
+    # the writer logs a layout at every segment it opens (which ends the replayed one), so
+    # a segment ends here at a layout or at its block window's end, as `Head.segment_ends`
+    block_ms = head.config.block_duration_ms
     oldest: int | None = None
     for data in frames:
         for kind, ident, ts, at, size in scan_records(data):
@@ -119,10 +120,10 @@ def replay_scoped(
                     continue
                 target.last_ts = ts
                 oldest = ts if oldest is None else min(oldest, ts)
-                if target.segment is None or target.chunk != ts // chunk_ms:
+                if target.segment is None or target.block != ts // block_ms:
                     if target.layout is None:
                         raise KeyError(f"row of target {ident} before its layout")
-                    target.segment, target.chunk = target.layout, ts // chunk_ms
+                    target.segment, target.block = target.layout, ts // block_ms
                     if target.state is not None:
                         head.close_segment(target.state)
                 if not target.kept.size:
@@ -148,7 +149,7 @@ def replay_scoped(
                 segment = target.segment
                 width = 0 if segment is None else segment.size
                 if segment is not None and gids.size > width and (gids[:width] == segment).all():
-                    target.segment = gids  # widened: series new to the chunk
+                    target.segment = gids  # widened: series new to the segment
                     state = target.state
                     if state is not None and state.segment is not None:
                         extra = kept[state.segment.gids.size :]

@@ -21,6 +21,7 @@ from monitor.store.codec import (
     encode_ints,
     encode_values,
 )
+from monitor.store.matrix_codec import decode_value_columns, encode_value_matrix
 
 __all__ = [
     "ABSENT_BITS",
@@ -37,17 +38,29 @@ ABSENT = ABSENT_BITS.view(np.float64)
 STALE = np.uint64(STALE_NAN_BITS).view(np.float64)
 _STALE_BITS = np.uint64(STALE_NAN_BITS)
 _ALL_PRESENT, _WITH_BITMAP = 0, 1
+_FULL_FLAG = bytes([_ALL_PRESENT])
 
 
 class OpenSegment:
     """The matrix a target is appending to; grows by doubling."""
 
-    __slots__ = ("chunk", "col_of", "gids", "matrix", "rows", "ts")
+    __slots__ = ("block", "col_of", "first_in_block", "gids", "matrix", "rows", "ts")
 
-    def __init__(self, gids: np.ndarray, chunk: int) -> None:
+    def __init__(
+        self,
+        gids: np.ndarray,
+        block: int,
+        first_in_block: bool,
+        col_of: dict[int, int] | None = None,
+    ) -> None:
         self.gids = gids
-        self.col_of = {int(g): i for i, g in enumerate(gids)}
-        self.chunk = chunk
+        #: never changed once made (widening makes a new one), so segments sealed, frozen
+        #: for a reader or encoded from this one, and the target's next segment, share it
+        self.col_of = col_index(gids) if col_of is None else col_of
+        #: the block window (start // block duration) the segment belongs to
+        self.block = block
+        #: no earlier segment of the target holds rows of this block window
+        self.first_in_block = first_in_block
         self.rows = 0
         self.ts = np.empty(16, dtype=np.int64)
         self.matrix = np.empty((16, gids.size), dtype=np.float64)
@@ -75,15 +88,17 @@ class OpenSegment:
         """
         base = self.gids.size
         self.gids = np.concatenate((self.gids, extra))
+        col_of = dict(self.col_of)
         for i, gid in enumerate(extra.tolist()):
-            self.col_of[gid] = base + i
+            col_of[gid] = base + i
+        self.col_of = col_of
         wider = np.full((self.ts.size, self.gids.size), ABSENT)
         wider[: self.rows, :base] = self.matrix[: self.rows]
         self.matrix = wider
 
-    def seal(self) -> SealedSegment:
+    def seal(self, whole_block: bool = False) -> SealedSegment:
         ts, matrix = self.view()
-        return SealedSegment(self.gids, ts, matrix, self.col_of)
+        return SealedSegment(self.gids, ts, matrix, self.col_of, whole_block)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +113,8 @@ class SealedSegment:
     ts: np.ndarray
     values: np.ndarray
     col_of: dict[int, int] = field(compare=False)
+    #: all its target's rows of its block window: its rollups need no merging at the cut
+    whole_block: bool = False
 
     @property
     def min_ts(self) -> int:
@@ -158,11 +175,7 @@ class EncodedSegment:
         return decode_column(ts, self.columns[self.col_of[gid]])
 
     def matrix(self) -> tuple[np.ndarray, np.ndarray]:
-        ts = self.timestamps()
-        matrix = np.empty((self.rows, self.gids.size), dtype=np.float64)
-        for i, data in enumerate(self.columns):
-            matrix[:, i] = decode_column_filled(self.rows, data)
-        return ts, matrix
+        return self.timestamps(), decode_columns(self.rows, self.columns)
 
 
 def encode_column(values: np.ndarray) -> bytes:
@@ -204,16 +217,54 @@ def decode_column_filled(rows: int, data: bytes) -> np.ndarray:
     return full
 
 
-def encode_segment(gids: np.ndarray, ts: np.ndarray, matrix: np.ndarray) -> EncodedSegment:
+def encode_columns(matrix: np.ndarray) -> list[bytes]:
+    """`[encode_column(matrix[:, i]) for i in columns]`, the columns without ABSENT cells
+    (nearly all) encoded together."""
+    full = (matrix.view(np.uint64) != ABSENT_BITS).all(axis=0)
+    out = [b""] * matrix.shape[1]
+    where = np.flatnonzero(full)
+    for i, data in zip(where.tolist(), encode_value_matrix(matrix[:, where]), strict=True):
+        out[i] = _FULL_FLAG + data
+    for i in np.flatnonzero(~full).tolist():
+        out[i] = encode_column(matrix[:, i])
+    return out
+
+
+def decode_columns(rows: int, columns: list[bytes]) -> np.ndarray:
+    """The (rows, columns) matrix of `decode_column_filled` of each column; CodecError for
+    a damaged one."""
+    full = [i for i, data in enumerate(columns) if data[:1] == _FULL_FLAG]
+    values = decode_value_columns([columns[i][1:] for i in full], rows)
+    if len(full) == len(columns):
+        return values
+    matrix = np.empty((rows, len(columns)), dtype=np.float64)
+    matrix[:, full] = values
+    for i, data in enumerate(columns):
+        if data[:1] != _FULL_FLAG:
+            matrix[:, i] = decode_column_filled(rows, data)
+    return matrix
+
+
+def col_index(gids: np.ndarray) -> dict[int, int]:
+    return {g: i for i, g in enumerate(gids.tolist())}
+
+
+def encode_segment(
+    gids: np.ndarray,
+    ts: np.ndarray,
+    matrix: np.ndarray,
+    col_of: dict[int, int] | None = None,
+) -> EncodedSegment:
+    """`col_of`, when given, is `gids`'s column index, shared (never changed once made)."""
     return EncodedSegment(
         gids=gids,
         rows=int(ts.size),
         min_ts=int(ts[0]),
         max_ts=int(ts[-1]),
         ts_bytes=encode_ints(ts),
-        columns=[encode_column(matrix[:, i]) for i in range(gids.size)],
+        columns=encode_columns(matrix),
         samples=int((matrix.view(np.uint64) != ABSENT_BITS).sum()),
-        col_of={int(g): i for i, g in enumerate(gids)},
+        col_of=col_index(gids) if col_of is None else col_of,
     )
 
 

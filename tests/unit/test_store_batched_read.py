@@ -36,6 +36,7 @@ SMALL = StoreConfig(
     block_duration_ms=120_000,
     raw_compact_to_ms=240_000,
     raw_retention_ms=300_000,
+    segment_rows=40,  # a segment a chunk (30 rows at 2 s), as 1 s targets get by default
     tiers=(RollupTier("10s", 10_000, 1_200_000, 240_000),),
 )
 STEPS = 420  # 14 minutes at 2 s
