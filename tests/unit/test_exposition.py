@@ -222,3 +222,21 @@ def test_a_lone_surrogate_costs_one_character_not_the_scrape() -> None:
     batch.add("redis_up", 1, (("client", "bad\udcffname"),))
     text = Exposition().render([batch], METADATA, Format.TEXT).decode()
     assert 'redis_up{client="bad?name",instance="a:1"} 1\n' in text
+
+
+def test_a_render_runs_with_the_cyclic_collector_paused_and_turns_it_back_on() -> None:
+    import gc
+
+    seen: list[bool] = []
+
+    class Watching(dict[str, tuple[MetricType, str]]):
+        def get(self, key: object, default: object = None) -> object:  # type: ignore[override]
+            seen.append(gc.isenabled())
+            return super().get(key, default)  # type: ignore[arg-type]
+
+    batch = SampleBatch(1_700_000_000_000, (("instance", "a:1"),))
+    batch.add("redis_up", 1.0)
+    assert gc.isenabled()
+    Exposition().render([batch], Watching({"redis_up": (MetricType.GAUGE, "up")}), Format.TEXT)
+    assert seen and not any(seen)
+    assert gc.isenabled()
