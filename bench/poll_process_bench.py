@@ -15,6 +15,8 @@ Prints figures; asserts nothing.
 
     .venv/bin/python bench/poll_process_bench.py --servers 20 --seconds 30
     .venv/bin/python bench/poll_process_bench.py --servers 20 --seconds 30 --side-by-side 3
+    .venv/bin/python bench/poll_process_bench.py --servers 20 --seconds 120 --side-by-side 2 \
+        --versus DIR     # this tree against another checkout, at the same time
 """
 
 from __future__ import annotations
@@ -68,15 +70,17 @@ def command_calls(servers: list[LocalRedis], command: str) -> int:
 
 
 def measure_cachewatch(
-    servers: list[LocalRedis], seconds: float, warmup: float, store: Path
+    servers: list[LocalRedis], seconds: float, warmup: float, store: Path, tree: str | None = None
 ) -> tuple[float, int, float]:
-    """(ms CPU per poll, polls, RSS MiB) of one `cachewatch poll` process."""
+    """(ms CPU per poll, polls, RSS MiB) of one `cachewatch poll` process (run from `tree`,
+    a checkout, when given: `python -m monitor` there)."""
     urls = [s.url for s in servers]
+    command = [sys.executable, "-m", "monitor"] if tree else CACHEWATCH
     proc = subprocess.Popen(
-        [*CACHEWATCH, "poll", *urls, "--interval", "1s", "--store", str(store)],
+        [*command, "poll", *urls, "--interval", "1s", "--store", str(store)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        cwd=TREE[0],
+        cwd=tree or TREE[0],
     )
     try:
         time.sleep(warmup)
@@ -105,6 +109,28 @@ def measure_side_by_side(
     cw, polls, _ = measure_cachewatch(ours, seconds, warmup, store)
     thread.join()
     return cw, polls, result[0]
+
+
+def measure_versus(
+    ours: list[LocalRedis],
+    theirs: list[LocalRedis],
+    seconds: float,
+    warmup: float,
+    tmp: Path,
+    tree: str,
+) -> tuple[float, float]:
+    """This tree's `poll` and another checkout's, at the same time, each on its own half of
+    identically loaded servers: (ms CPU per poll here, there)."""
+    result: list[float] = [0.0]
+    thread = threading.Thread(
+        target=lambda: result.__setitem__(
+            0, measure_cachewatch(theirs, seconds, warmup, tmp / "versus", tree)[0]
+        )
+    )
+    thread.start()
+    here = measure_cachewatch(ours, seconds, warmup, tmp / "here")[0]
+    thread.join()
+    return here, result[0]
 
 
 def measure_exporter(servers: list[LocalRedis], seconds: float, warmup: float) -> float | None:
@@ -187,6 +213,12 @@ def main() -> None:
         help="run cachewatch from this checkout (`python -m monitor` there), e.g. an older "
         "commit's `git archive` for a baseline in the same conditions",
     )
+    parser.add_argument(
+        "--versus",
+        metavar="DIR",
+        help="with --side-by-side: run another checkout's `cachewatch poll` (e.g. the commit "
+        "before a change, `git archive C | tar -x -C DIR`) instead of the exporter",
+    )
     args = parser.parse_args()
     if args.tree:
         CACHEWATCH[:] = [sys.executable, "-m", "monitor"]
@@ -201,6 +233,21 @@ def main() -> None:
         if args.side_by_side:
             ours, theirs = servers[: args.servers], servers[args.servers :]
             ratios = []
+            if args.versus:
+                for run in range(args.side_by_side):
+                    # the halves swap each run: neither side keeps the same servers
+                    halves = (ours, theirs) if run % 2 == 0 else (theirs, ours)
+                    here, there = measure_versus(
+                        *halves, args.seconds, args.warmup, tmp / f"v{run}", args.versus
+                    )
+                    ratios.append(here / there)
+                    print(
+                        f"run {run + 1}: this tree {here:.3f} ms per poll, "
+                        f"{args.versus} {there:.3f} ms: {here / there:.2f}x",
+                        flush=True,
+                    )
+                print(f"median ratio this tree / {args.versus}: {statistics.median(ratios):.2f}x")
+                return
             for run in range(args.side_by_side):
                 cw, polls, exporter = measure_side_by_side(
                     ours, theirs, args.seconds, args.warmup, tmp / f"s{run}"
