@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from collectors.base import Collector
 from collectors.registry import collectors_for, load_collector_classes
-from monitor import gcpolicy
+from monitor import gcpolicy, memtrim
 from monitor.config import Config
 from monitor.exporter.selfmetrics import SelfMetrics
 from monitor.fleet import Fleet
@@ -36,6 +36,8 @@ __all__ = ["Runtime", "open_store", "collector_factory", "static_metadata", "pol
 log = logging.getLogger("cachewatch.runtime")
 #: how often the store's size is reported to the self metrics (`cachewatch_store_*`)
 _STORE_STATS_EVERY_S = 15.0
+#: how often freed memory is handed back to the system (monitor/memtrim.py)
+_TRIM_EVERY_S = 60.0
 T = TypeVar("T")
 
 
@@ -170,6 +172,7 @@ class Runtime:
         await self.scheduler.start()
         if self.store is not None and hasattr(self.store, "maintain"):
             self.scheduler.add_periodic("store", 1.0, self._maintain_store)
+            self.scheduler.add_periodic("memory-trim", _TRIM_EVERY_S, self._trim_memory)
         if self.store is not None and hasattr(self.observer, "set_store_stats"):
             self.scheduler.add_periodic("store-stats", _STORE_STATS_EVERY_S, self._report_store)
         for hook in self._on_started:
@@ -190,6 +193,9 @@ class Runtime:
         await asyncio.to_thread(self.store.maintain, now_ms())
         if isinstance(self.observer, SelfMetrics):
             self.observer.set_store_write_errors(self.store_health().write_errors)
+
+    async def _trim_memory(self) -> None:
+        await asyncio.to_thread(memtrim.trim)
 
     def store_health(self) -> StoreHealth:
         """Whether the store's writes work (always, for a store that cannot tell)."""
